@@ -1,0 +1,82 @@
+"""m2m-auth: OAuth 2.0 client-credentials authorization server. Routes only."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice, Request, Response
+
+from chalicelib import runtime
+from chalicelib.errors import MethodNotAllowed
+from chalicelib.http import incoming, issuer_for, json_response, oauth_endpoint, oauth_response
+from chalicelib.oauth.metadata import (
+    INTROSPECT_PATH,
+    JWKS_PATH,
+    METADATA_PATH,
+    REVOKE_PATH,
+    TOKEN_PATH,
+)
+
+app = Chalice(app_name="m2m-auth")
+
+ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD"]
+
+
+def _request() -> Request:
+    request = app.current_request
+    if request is None:  # Chalice sets it before every view runs
+        raise RuntimeError("no current request")
+    return request
+
+
+def _issuer() -> str:
+    return issuer_for(_request(), runtime.services().settings.issuer)
+
+
+@app.route(TOKEN_PATH, methods=["POST"], content_types=ANY_CONTENT)
+@oauth_endpoint
+def token() -> Response:
+    result = runtime.services().token.handle(incoming(_request()), _issuer())
+    return oauth_response(result.as_dict())
+
+
+@app.route(INTROSPECT_PATH, methods=["POST"], content_types=ANY_CONTENT)
+@oauth_endpoint
+def introspect() -> Response:
+    result = runtime.services().introspection.handle(incoming(_request()), _issuer())
+    return oauth_response(result)
+
+
+@app.route(REVOKE_PATH, methods=["POST"], content_types=ANY_CONTENT)
+@oauth_endpoint
+def revoke() -> Response:
+    runtime.services().revocation.handle(incoming(_request()), _issuer())
+    return oauth_response({})
+
+
+@app.route(TOKEN_PATH, methods=OTHER_METHODS)
+@app.route(INTROSPECT_PATH, methods=OTHER_METHODS)
+@app.route(REVOKE_PATH, methods=OTHER_METHODS)
+@oauth_endpoint
+def post_only() -> Response:
+    raise MethodNotAllowed(["POST"])
+
+
+@app.route(JWKS_PATH, methods=["GET"])
+@oauth_endpoint
+def jwks() -> Response:
+    services = runtime.services()
+    max_age = services.settings.jwks_max_age
+    return json_response(
+        services.discovery.jwks(),
+        headers={"Cache-Control": f"public, max-age={max_age}"},
+    )
+
+
+@app.route(METADATA_PATH, methods=["GET"])
+@oauth_endpoint
+def metadata() -> Response:
+    services = runtime.services()
+    return json_response(
+        services.discovery.metadata(_issuer()),
+        headers={"Cache-Control": f"public, max-age={services.settings.jwks_max_age}"},
+    )

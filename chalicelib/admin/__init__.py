@@ -1,0 +1,1 @@
+"""Admin use cases (APIs, apps, secrets, grants, signing keys). No HTTP in here."""

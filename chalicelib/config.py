@@ -1,0 +1,73 @@
+"""Service settings: one frozen object built from environment variables.
+
+Nothing else in the code base reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_ISSUER_LENGTH = 256
+
+
+class ConfigurationError(ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with, validated once per container."""
+
+    table_name: str
+    issuer: str | None
+    """Fixed issuer (custom domains). ``None``: derived from the API Gateway request."""
+    bootstrap_key_id: str | None
+    """KMS key (id, ARN or alias) registered as the first current signing key."""
+    bootstrap_key_alg: str
+    region: str
+    jwks_max_age: int
+    key_cache_seconds: int
+    local_mode: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        table_name = env.get("TABLE_NAME", "").strip()
+        if not table_name:
+            raise ConfigurationError("TABLE_NAME is required")
+        issuer = env.get("ISSUER", "").strip().rstrip("/") or None
+        if issuer is not None:
+            if len(issuer) > MAX_ISSUER_LENGTH:
+                raise ConfigurationError(f"ISSUER is longer than {MAX_ISSUER_LENGTH} characters")
+            if not issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                raise ConfigurationError("ISSUER must be an https URL (RFC 8414 §2)")
+            if "?" in issuer or "#" in issuer:
+                raise ConfigurationError("ISSUER must not have a query or fragment (RFC 8414 §2)")
+        alg = env.get("SIGNING_KEY_ALG", "RS256").strip() or "RS256"
+        if alg not in ("RS256", "ES256"):
+            raise ConfigurationError(f"SIGNING_KEY_ALG must be RS256 or ES256, got {alg!r}")
+        return cls(
+            table_name=table_name,
+            issuer=issuer,
+            bootstrap_key_id=env.get("SIGNING_KEY_ID", "").strip() or None,
+            bootstrap_key_alg=alg,
+            region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
+            jwks_max_age=_int_setting(env, "JWKS_MAX_AGE", 600, 0, 86400),
+            key_cache_seconds=_int_setting(env, "KEY_CACHE_SECONDS", 300, 0, 3600),
+            local_mode=env.get("M2M_LOCAL_MODE", "") == "1",
+        )

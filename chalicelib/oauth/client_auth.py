@@ -1,0 +1,110 @@
+"""Client authentication (RFC 6749 §2.3.1): ``client_secret_basic`` and ``client_secret_post``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from ..errors import InvalidClient, InvalidRequest
+from ..store.records import AppCredentials, ClientSecret
+from ..store.repository import AppRepository
+from .client_secret import hash_secret, verify_secret
+from .request import IncomingRequest, Parameters
+
+log = logging.getLogger(__name__)
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+LAST_USED_INTERVAL = 3600
+"""``last_used`` is written at most once an hour per secret, not on every request."""
+
+# Compared against when the client is unknown, so the response takes as long.
+_DUMMY_HASH = hash_secret("m2msec_unknown-client")
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str
+    method: str
+
+    def __repr__(self) -> str:  # never let the secret reach a log line
+        return f"ClientCredentials(client_id={self.client_id!r}, method={self.method!r})"
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    credentials: AppCredentials
+    secret: ClientSecret
+    method: str
+
+    @property
+    def client_id(self) -> str:
+        return self.credentials.app.client_id
+
+
+def _basic(authorization: str) -> tuple[str, str]:
+    """Decode ``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise InvalidClient("Only the Basic authentication scheme is supported.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidClient("The Basic credentials are malformed.") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClient("The Basic credentials are malformed.")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientCredentials:
+    """Find the one authentication method the client used."""
+    body_id = params.single("client_id")
+    body_secret = params.single("client_secret")
+    if request.authorization:
+        client_id, secret = _basic(request.authorization)
+        if body_secret is not None or (body_id is not None and body_id != client_id):
+            raise InvalidRequest("The client must use only one authentication method.")
+        if not client_id or not secret:
+            raise InvalidClient()
+        return ClientCredentials(client_id, secret, "client_secret_basic")
+    if body_id is not None and body_secret is not None:
+        return ClientCredentials(body_id, body_secret, "client_secret_post")
+    raise InvalidClient("Client authentication is required.")
+
+
+class ClientAuthenticator:
+    """Checks presented credentials against the app's stored secret hashes."""
+
+    def __init__(self, apps: AppRepository, clock: Callable[[], float]) -> None:
+        self._apps = apps
+        self._clock = clock
+
+    def authenticate(self, request: IncomingRequest, params: Parameters) -> AuthenticatedClient:
+        presented = extract_credentials(request, params)
+        credentials = self._apps.get_credentials(presented.client_id)
+        now = int(self._clock())
+        if credentials is None or not credentials.app.enabled:
+            verify_secret(_DUMMY_HASH, presented.client_secret)
+            log.info("client authentication failed client_id=%s", presented.client_id[:64])
+            raise InvalidClient()
+        for secret in credentials.secrets:
+            if secret.is_active(now) and verify_secret(
+                secret.secret_hash, presented.client_secret
+            ):
+                self._record_use(presented.client_id, secret, now)
+                return AuthenticatedClient(credentials, secret, presented.method)
+        log.info("client authentication failed client_id=%s", presented.client_id)
+        raise InvalidClient()
+
+    def _record_use(self, client_id: str, secret: ClientSecret, now: int) -> None:
+        if secret.last_used is not None and now - secret.last_used < LAST_USED_INTERVAL:
+            return
+        try:
+            self._apps.record_secret_use(client_id, secret.secret_id, now, LAST_USED_INTERVAL)
+        except Exception:  # bookkeeping must never fail a token request
+            log.warning("could not record last_used secret_id=%s", secret.secret_id)

@@ -1,0 +1,58 @@
+"""Token introspection (RFC 7662)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..store.repository import RevocationRepository
+from ..tokens.verify import OwnTokenVerifier
+from .client_auth import ClientAuthenticator
+from .request import IncomingRequest, parse_parameters
+
+log = logging.getLogger(__name__)
+
+INTROSPECT_PERMISSION = "introspect"
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+class Introspection:
+    """A client may introspect its own tokens, or any token with the ``introspect``
+    permission. Every other case answers ``{"active": false}`` with no reason
+    (RFC 7662 §2.2), so the endpoint reveals nothing about tokens it won't describe."""
+
+    def __init__(
+        self,
+        authenticator: ClientAuthenticator,
+        verifier: OwnTokenVerifier,
+        revocations: RevocationRepository,
+        clock: Callable[[], float],
+    ) -> None:
+        self._authenticator = authenticator
+        self._verifier = verifier
+        self._revocations = revocations
+        self._clock = clock
+
+    def handle(self, request: IncomingRequest, issuer_url: str) -> dict[str, Any]:
+        params = parse_parameters(request)
+        caller = self._authenticator.authenticate(request, params)
+        token = params.single("token")
+        if token is None:
+            raise InvalidRequest("The token parameter is required.")
+        claims = self._verifier.verify(token, issuer_url)
+        if claims is None:
+            return dict(INACTIVE)
+        owner = str(claims["client_id"])
+        if owner != caller.client_id and (
+            INTROSPECT_PERMISSION not in caller.credentials.app.permissions
+        ):
+            return dict(INACTIVE)
+        app, revoked = self._revocations.token_status(owner, str(claims["jti"]), int(self._clock()))
+        if app is None or not app.enabled or revoked:
+            return dict(INACTIVE)
+        if app.revoked_before is not None and int(claims["iat"]) <= app.revoked_before:
+            return dict(INACTIVE)
+        log.info("token introspected by client_id=%s jti=%s", caller.client_id, claims["jti"])
+        return {"active": True, "token_type": "Bearer", **claims}

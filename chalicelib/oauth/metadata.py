@@ -1,0 +1,66 @@
+"""Authorization server metadata (RFC 8414 §2) and the JWK Set (RFC 7517 §5)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..store.repository import ApiRepository
+from ..tokens.keyring import KeyRing
+from .client_auth import AUTH_METHODS
+
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path
+INTROSPECT_PATH = "/oauth/introspect"
+REVOKE_PATH = "/oauth/revoke"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+
+
+def server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
+    return {
+        "issuer": issuer,
+        "token_endpoint": issuer + TOKEN_PATH,
+        "jwks_uri": issuer + JWKS_PATH,
+        "introspection_endpoint": issuer + INTROSPECT_PATH,
+        "revocation_endpoint": issuer + REVOKE_PATH,
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "scopes_supported": sorted(set(scopes)),
+    }
+
+
+class Discovery:
+    """Serves the metadata document and the JWK Set, caching the scope list per container."""
+
+    def __init__(
+        self,
+        apis: ApiRepository,
+        keyring: KeyRing,
+        clock: Callable[[], float],
+        cache_seconds: int,
+    ) -> None:
+        self._apis = apis
+        self._keyring = keyring
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._scopes: tuple[str, ...] | None = None
+        self._loaded_at = 0.0
+
+    def metadata(self, issuer: str) -> dict[str, Any]:
+        with self._lock:
+            now = self._clock()
+            if self._scopes is None or now - self._loaded_at >= self._cache_seconds:
+                self._scopes = tuple(
+                    scope for api in self._apis.list_apis() for scope in api.scope_values
+                )
+                self._loaded_at = now
+            scopes = self._scopes
+        return server_metadata(issuer, scopes)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk for key in self._keyring.published()]}

@@ -1,0 +1,119 @@
+"""Request syntax of the OAuth endpoints (RFC 6749 §3.2, §2.3.1; RFC 7662 §2.1; RFC 7009 §2.1).
+
+The body is form-encoded (RFC 6749 Appendix B) or, as many M2M clients send
+it, a flat JSON object of strings. Either way each parameter may appear at
+most once, and an empty value counts as omitted (RFC 6749 §3.1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..errors import InvalidRequest
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_FIELDS = 64
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What the protocol layer needs of an HTTP request, free of any framework."""
+
+    body: bytes
+    content_type: str | None = None
+    authorization: str | None = None
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Request parameters, each name mapped to every value it was sent with."""
+
+    values: Mapping[str, tuple[str, ...]]
+
+    def single(self, name: str) -> str | None:
+        """The parameter's value; ``None`` if omitted or empty; repeated → invalid_request."""
+        found = self.values.get(name, ())
+        if len(found) > 1:
+            raise InvalidRequest(f"The '{name}' parameter must not be repeated.")
+        return found[0] if found and found[0] != "" else None
+
+    def all(self, name: str) -> tuple[str, ...]:
+        """Every non-empty value of a parameter that may repeat (RFC 8707 ``resource``)."""
+        return tuple(v for v in self.values.get(name, ()) if v != "")
+
+
+def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    main, _, rest = content_type.partition(";")
+    params = {}
+    for part in rest.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key:
+            params[key.strip().lower()] = value.strip().strip('"').lower()
+    return main.strip().lower(), params
+
+
+def _collect(pairs: list[tuple[str, Any]]) -> dict[str, tuple[str, ...]]:
+    collected: dict[str, list[str]] = {}
+    for name, value in pairs:
+        collected.setdefault(name, []).append(value)
+    return {name: tuple(values) for name, values in collected.items()}
+
+
+def _parse_form(body: bytes) -> dict[str, tuple[str, ...]]:
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(
+            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=MAX_FIELDS,
+            errors="strict",
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest("The request body is not valid form-urlencoded UTF-8.") from exc
+    return _collect(pairs)
+
+
+class _JsonObject(list[tuple[str, Any]]):
+    """A JSON object as its (name, value) pairs, so duplicate names stay visible."""
+
+
+def _parse_json(body: bytes) -> dict[str, tuple[str, ...]]:
+    try:
+        pairs = json.loads(body.decode("utf-8"), object_pairs_hook=_JsonObject)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidRequest("The request body is not valid JSON.") from exc
+    if not isinstance(pairs, _JsonObject):
+        raise InvalidRequest("The JSON request body must be an object.")
+    if len(pairs) > MAX_FIELDS:
+        raise InvalidRequest("The request has too many parameters.")
+    kept: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if value is None:
+            continue  # null counts as omitted, like an empty value
+        if not isinstance(value, str):
+            raise InvalidRequest(f"The '{name}' parameter must be a string.")
+        kept.append((name, value))
+    return _collect(kept)
+
+
+def parse_parameters(request: IncomingRequest) -> Parameters:
+    """Parse the body of a POST to an OAuth endpoint."""
+    if len(request.body) > MAX_BODY_BYTES:
+        raise InvalidRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    if request.content_type is None or not request.content_type.strip():
+        if request.body.strip():
+            raise InvalidRequest(f"The Content-Type must be {FORM} or {JSON}.")
+        return Parameters({})
+    media_type, params = _media_type(request.content_type)
+    charset = params.get("charset", "utf-8")
+    if charset not in ("utf-8", "utf8"):
+        raise InvalidRequest("Only the UTF-8 charset is supported.")
+    if media_type == FORM:
+        return Parameters(_parse_form(request.body))
+    if media_type == JSON:
+        return Parameters(_parse_json(request.body) if request.body.strip() else {})
+    raise InvalidRequest(f"The Content-Type must be {FORM} or {JSON}.")

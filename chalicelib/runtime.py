@@ -1,0 +1,111 @@
+"""Composition root: builds the AWS clients and services once per container, lazily.
+
+Nothing is built at import time, so tests choose the backend (moto, Stubber,
+in-memory fakes) before the first request, and ``reset()`` starts over.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .admin.provisioning import Provisioning
+from .config import Settings
+from .oauth.client_auth import ClientAuthenticator
+from .oauth.grant import ClientCredentialsGrant
+from .oauth.introspection import Introspection
+from .oauth.metadata import Discovery
+from .oauth.revocation import Revocation
+from .store.repository import Store
+from .tokens.issuer import TokenIssuer
+from .tokens.keyring import KeyRing
+from .tokens.signer import Signer
+from .tokens.verify import OwnTokenVerifier
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    signer: Signer
+    keyring: KeyRing
+    token: ClientCredentialsGrant
+    introspection: Introspection
+    revocation: Revocation
+    discovery: Discovery
+    provisioning: Provisioning
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    signer: Signer,
+    clock: Callable[[], float] = time.time,
+) -> Services:
+    bootstrap = (
+        (settings.bootstrap_key_id, settings.bootstrap_key_alg)
+        if settings.bootstrap_key_id
+        else None
+    )
+    keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
+    authenticator = ClientAuthenticator(store, clock)
+    verifier = OwnTokenVerifier(keyring, clock)
+    return Services(
+        settings=settings,
+        store=store,
+        signer=signer,
+        keyring=keyring,
+        token=ClientCredentialsGrant(authenticator, TokenIssuer(keyring, signer), clock),
+        introspection=Introspection(authenticator, verifier, store, clock),
+        revocation=Revocation(authenticator, verifier, store),
+        discovery=Discovery(store, keyring, clock, settings.key_cache_seconds),
+        provisioning=Provisioning(store, clock),
+    )
+
+
+def aws_clients(settings: Settings) -> tuple[Any, Any]:
+    """DynamoDB and KMS clients with tight timeouts and few retries (a token
+    request should fail fast rather than hang a Lambda)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"max_attempts": 3, "mode": "standard"},
+        tcp_keepalive=True,
+    )
+    session = boto3.session.Session(region_name=settings.region)
+    return session.client("dynamodb", config=config), session.client("kms", config=config)
+
+
+def build_default_services() -> Services:
+    from .store.dynamodb import DynamoDBStore
+    from .tokens.signer import KmsSigner
+
+    settings = Settings.from_env()
+    dynamodb, kms = aws_clients(settings)
+    return build_services(settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms))
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = build_default_services()
+    return _services
+
+
+def install(replacement: Services | None) -> None:
+    """Use these services (tests), or ``None`` to build from the environment again."""
+    global _services
+    with _lock:
+        _services = replacement

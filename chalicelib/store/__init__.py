@@ -1,0 +1,1 @@
+"""Storage: records, repository protocols, the DynamoDB adapter and in-memory fakes."""

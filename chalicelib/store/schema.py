@@ -1,0 +1,62 @@
+"""The single DynamoDB table's layout. ``infra/`` declares the same table.
+
+=================  ==================  =============================================
+pk                 sk                  item
+=================  ==================  =============================================
+APP#<client_id>    #APP                app metadata (enabled, claims, lifetime cap)
+APP#<client_id>    SECRET#<secret_id>  secret hash and metadata
+APP#<client_id>    GRANT#<api_id>      grant: audience, scopes, token lifetime
+API#<api_id>       #API                API: identifier, name, scopes, lifetime
+APIIDENT#<ident>   #APIIDENT           uniqueness guard for an API identifier
+KEYS               KEY#<kid>           signing-key record
+JTI#<jti>          #JTI                revoked token id, expires by TTL at its exp
+=================  ==================  =============================================
+
+Putting an app's secrets and grants in its own partition lets one ``Query``
+answer a token request. ``gsi1`` lists items of one kind (apps, APIs) for admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TTL_ATTRIBUTE = "ttl"
+GSI1 = "gsi1"
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments, used by local mode and tests."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "gsi1pk", "AttributeType": "S"},
+            {"AttributeName": "gsi1sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": GSI1,
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table and enable TTL (local mode and tests)."""
+    client.create_table(**table_definition(table_name))
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )

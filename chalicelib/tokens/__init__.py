@@ -1,0 +1,1 @@
+"""Signing: JWK and JWS encoding, the Signer protocol and its KMS adapter, the key ring."""

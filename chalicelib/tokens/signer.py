@@ -1,0 +1,87 @@
+"""The Signer protocol and its AWS KMS adapter (the private key never leaves KMS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import SigningFailed, SigningThrottled
+from .jws import der_to_raw_ecdsa
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+# JOSE alg -> (KMS signing algorithm, KMS key specs that can produce it)
+ALGORITHMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "RS256": ("RSASSA_PKCS1_V1_5_SHA_256", ("RSA_2048", "RSA_3072", "RSA_4096")),
+    "ES256": ("ECDSA_SHA_256", ("ECC_NIST_P256",)),
+}
+
+KMS_MAX_RAW_MESSAGE = 4096
+"""KMS ``Sign`` accepts at most 4,096 bytes with ``MessageType=RAW``."""
+
+_THROTTLING = {"ThrottlingException", "LimitExceededException", "RequestLimitExceeded"}
+
+
+@dataclass(frozen=True)
+class PublicKeyInfo:
+    key_arn: str
+    key_spec: str
+    key_usage: str
+    signing_algorithms: tuple[str, ...]
+    der: bytes
+
+
+class Signer(Protocol):
+    def sign(self, key_id: str, alg: str, message: bytes) -> bytes:
+        """The JWS signature (RFC 7518 §3) of ``message`` under the key."""
+
+    def public_key(self, key_id: str) -> PublicKeyInfo: ...
+
+
+class KmsSigner:
+    """Signs with ``kms:Sign`` (``MessageType=RAW``); reads public keys with ``GetPublicKey``."""
+
+    def __init__(self, client: KMSClient) -> None:
+        self._client = client
+
+    def sign(self, key_id: str, alg: str, message: bytes) -> bytes:
+        if alg not in ALGORITHMS:
+            raise SigningFailed(f"unsupported alg {alg}")
+        if len(message) > KMS_MAX_RAW_MESSAGE:
+            raise SigningFailed(f"signing input of {len(message)} bytes exceeds KMS's limit")
+        try:
+            response = self._client.sign(
+                KeyId=key_id,
+                Message=message,
+                MessageType="RAW",
+                SigningAlgorithm=ALGORITHMS[alg][0],  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _THROTTLING:
+                raise SigningThrottled(f"KMS throttled Sign: {code}") from exc
+            raise SigningFailed(f"KMS Sign failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise SigningFailed(f"KMS Sign failed: {type(exc).__name__}") from exc
+        signature = bytes(response["Signature"])
+        return der_to_raw_ecdsa(signature) if alg == "ES256" else signature
+
+    def public_key(self, key_id: str) -> PublicKeyInfo:
+        try:
+            response = self._client.get_public_key(KeyId=key_id)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise SigningFailed(f"KMS GetPublicKey failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise SigningFailed(f"KMS GetPublicKey failed: {type(exc).__name__}") from exc
+        return PublicKeyInfo(
+            key_arn=str(response["KeyId"]),
+            # moto returns only the older CustomerMasterKeySpec; real KMS returns both.
+            key_spec=str(response.get("KeySpec") or response.get("CustomerMasterKeySpec", "")),
+            key_usage=str(response.get("KeyUsage", "")),
+            signing_algorithms=tuple(response.get("SigningAlgorithms", [])),
+            der=bytes(response["PublicKey"]),
+        )

@@ -1,0 +1,1 @@
+"""Infrastructure entry points: the local stack (``make local``) and, later, deployment."""

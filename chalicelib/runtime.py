@@ -6,6 +6,7 @@ in-memory fakes) before the first request, and ``reset()`` starts over.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,12 +40,24 @@ class Services:
     provisioning: Provisioning
 
 
+WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
+
+
+def configure_logging() -> None:
+    """Our events at INFO; AWS SDK wire logs capped at WARNING, because at DEBUG
+    botocore prints request and response bodies, which hold secret hashes."""
+    logging.getLogger("chalicelib").setLevel(logging.INFO)
+    for name in WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def build_services(
     settings: Settings,
     store: Store,
     signer: Signer,
     clock: Callable[[], float] = time.time,
 ) -> Services:
+    configure_logging()
     bootstrap = (
         (settings.bootstrap_key_id, settings.bootstrap_key_alg)
         if settings.bootstrap_key_id

@@ -1,0 +1,86 @@
+"""Performance contract: a warm token request costs one DynamoDB request and one
+kms:Sign; KMS failures become OAuth errors, never tracebacks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from chalicelib import runtime
+from tests.conftest import AwsBackend, Demo
+from tests.functional.conftest import body_json, token_request
+
+
+def test_warm_token_request_makes_one_dynamodb_request_and_one_kms_sign(
+    http: Any, demo: Demo, aws: AwsBackend
+) -> None:
+    token_request(http, demo)  # warm: key ring loaded, last_used recorded
+    aws.counter.reset()
+
+    for _ in range(3):
+        assert token_request(http, demo).status_code == 200
+
+    assert aws.counter.calls == {"dynamodb:Query": 3, "kms:Sign": 3}
+
+
+def test_last_used_is_recorded_at_most_once_an_hour(
+    http: Any, demo: Demo, aws: AwsBackend, clock: Any, moto_services: runtime.Services
+) -> None:
+    token_request(http, demo)
+    first = _last_used(moto_services, demo)
+    clock.advance(1800)
+    token_request(http, demo)
+    assert _last_used(moto_services, demo) == first
+    clock.advance(1801)
+    aws.counter.reset()
+    token_request(http, demo)
+    assert aws.counter.calls["dynamodb:UpdateItem"] == 1
+    assert _last_used(moto_services, demo) == int(clock.now)
+
+
+def _last_used(services: runtime.Services, demo: Demo) -> int | None:
+    credentials = services.store.get_credentials(demo.client_id)
+    assert credentials is not None
+    [secret] = [s for s in credentials.secrets if s.secret_id == demo.secret_id]
+    return secret.last_used
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [
+        ("DisabledException", 500, "server_error"),
+        ("KMSInvalidStateException", 500, "server_error"),
+        ("AccessDeniedException", 500, "server_error"),
+        ("KMSInternalException", 500, "server_error"),
+        ("ThrottlingException", 503, "temporarily_unavailable"),
+    ],
+)
+def test_kms_failures_give_json_errors_not_tracebacks(
+    http: Any, demo: Demo, aws: AwsBackend, code: str, status: int, error: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN KMS refuses to sign (moto cannot disable keys: botocore's Stubber can)
+    with Stubber(aws.kms) as stub:
+        stub.add_client_error("sign", service_error_code=code, http_status_code=400)
+        with caplog.at_level(logging.INFO):
+            response = token_request(http, demo)
+
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+    body = body_json(response)
+    assert body["error"] == error and set(body) == {"error", "error_description"}
+    assert "Traceback" not in response.body.decode()
+    if status == 503:
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_dynamodb_failure_gives_server_error(http: Any, demo: Demo, aws: AwsBackend) -> None:
+    with Stubber(aws.dynamodb) as stub:
+        stub.add_client_error("query", service_error_code="InternalServerError",
+                              http_status_code=500)
+        response = token_request(http, demo)
+    assert response.status_code == 500
+    assert body_json(response)["error"] == "server_error"

@@ -1,0 +1,72 @@
+"""JWKS (RFC 7517) and authorization server metadata (RFC 8414)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import runtime
+from chalicelib.http import issuer_for
+from chalicelib.tokens.jwk import thumbprint
+from tests.conftest import AwsBackend, Demo
+from tests.functional.conftest import body_json
+
+
+def test_jwks_publishes_the_signing_key_with_kid_use_and_alg(
+    http: Any, moto_services: runtime.Services
+) -> None:
+    response = http.get("/.well-known/jwks.json")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=600"
+    [key] = body_json(response)["keys"]
+    assert key["kty"] == "RSA" and key["use"] == "sig" and key["alg"] == "RS256"
+    assert key["kid"] == thumbprint(key) == moto_services.keyring.current().kid
+    assert {"n", "e"} <= set(key)
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key), "private members must never appear"
+
+
+def test_public_keys_come_from_kms_once_per_container(
+    http: Any, demo: Demo, aws: AwsBackend
+) -> None:
+    http.get("/.well-known/jwks.json")
+    aws.counter.reset()
+    for _ in range(5):
+        http.get("/.well-known/jwks.json")
+    assert aws.counter.calls["kms:GetPublicKey"] == 0
+
+
+def test_metadata_advertises_endpoints_under_the_issuer(http: Any, demo: Demo) -> None:
+    response = http.get("/.well-known/oauth-authorization-server")
+
+    assert response.status_code == 200
+    doc = body_json(response)
+    issuer = doc["issuer"]
+    assert issuer == "https://auth.example.test/v1"
+    assert doc["token_endpoint"] == issuer + "/oauth/token"
+    assert doc["jwks_uri"] == issuer + "/.well-known/jwks.json"
+    assert doc["introspection_endpoint"] == issuer + "/oauth/introspect"
+    assert doc["revocation_endpoint"] == issuer + "/oauth/revoke"
+    assert doc["grant_types_supported"] == ["client_credentials"]
+    assert doc["response_types_supported"] == []
+    methods = ["client_secret_basic", "client_secret_post"]
+    assert doc["token_endpoint_auth_methods_supported"] == methods
+    assert doc["introspection_endpoint_auth_methods_supported"] == methods
+    assert doc["revocation_endpoint_auth_methods_supported"] == methods
+    assert doc["scopes_supported"] == ["orders:read", "orders:write"]
+
+
+class _Request:
+    def __init__(self, context: dict[str, Any], headers: dict[str, str]) -> None:
+        self.context = context
+        self.headers = headers
+
+
+def test_issuer_is_derived_from_the_api_gateway_request_when_not_configured() -> None:
+    request = _Request({"domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+                        "stage": "prod"}, {"host": "evil.example"})
+    assert issuer_for(request, None) == (  # type: ignore[arg-type]
+        "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
+    )
+    assert issuer_for(request, "https://auth.example.com") == (  # type: ignore[arg-type]
+        "https://auth.example.com"
+    )

@@ -55,6 +55,9 @@ class LocalKeySigner:
             return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
         return der_to_raw_ecdsa(key.sign(message, ec.ECDSA(hashes.SHA256())))
 
+    def describe(self, key_id: str) -> PublicKeyInfo:
+        return self.public_key(key_id)
+
     def public_key(self, key_id: str) -> PublicKeyInfo:
         self.public_key_calls += 1
         if key_id not in self.keys:

@@ -108,7 +108,9 @@ class KeyRing:
         """Check a KMS key can sign ``alg``; return (key ARN, kid, public key)."""
         if alg not in ALGORITHMS:
             raise KeyRejected(f"alg must be one of {', '.join(ALGORITHMS)}")
-        info = self._signer.public_key(kms_key_id)
+        info = self._signer.describe(kms_key_id)
+        if info.key_state != "Enabled":
+            raise KeyRejected(f"the key is {info.key_state}, not Enabled")
         kms_alg, specs = ALGORITHMS[alg]
         if info.key_usage != "SIGN_VERIFY" or info.key_spec not in specs:
             raise KeyRejected(

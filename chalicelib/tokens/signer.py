@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,13 +32,18 @@ class PublicKeyInfo:
     key_usage: str
     signing_algorithms: tuple[str, ...]
     der: bytes
+    key_state: str = "Enabled"
 
 
 class Signer(Protocol):
     def sign(self, key_id: str, alg: str, message: bytes) -> bytes:
         """The JWS signature (RFC 7518 §3) of ``message`` under the key."""
 
-    def public_key(self, key_id: str) -> PublicKeyInfo: ...
+    def public_key(self, key_id: str) -> PublicKeyInfo:
+        """The public key (SubjectPublicKeyInfo DER) and what the key can do."""
+
+    def describe(self, key_id: str) -> PublicKeyInfo:
+        """Like ``public_key``, plus the key's ARN and state (used when registering)."""
 
 
 class KmsSigner:
@@ -68,6 +73,17 @@ class KmsSigner:
             raise SigningFailed(f"KMS Sign failed: {type(exc).__name__}") from exc
         signature = bytes(response["Signature"])
         return der_to_raw_ecdsa(signature) if alg == "ES256" else signature
+
+    def describe(self, key_id: str) -> PublicKeyInfo:
+        info = self.public_key(key_id)
+        try:
+            metadata = self._client.describe_key(KeyId=key_id)["KeyMetadata"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise SigningFailed(f"KMS DescribeKey failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise SigningFailed(f"KMS DescribeKey failed: {type(exc).__name__}") from exc
+        return replace(info, key_arn=str(metadata["Arn"]), key_state=str(metadata["KeyState"]))
 
     def public_key(self, key_id: str) -> PublicKeyInfo:
         try:

@@ -11,20 +11,10 @@ from typing import Any
 
 import pytest
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-)
-for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
-              "AWS_ENDPOINT_URL_KMS", "ISSUER", "TABLE_NAME", "SIGNING_KEY_ID"):
+from infra.local_aws import force_offline_environment
+
+force_offline_environment()  # before anything can build an AWS client
+for _name in ("AWS_ENDPOINT_URL", "ISSUER", "TABLE_NAME", "SIGNING_KEY_ID"):
     os.environ.pop(_name, None)
 
 from chalicelib import runtime  # noqa: E402

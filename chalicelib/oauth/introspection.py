@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidRequest
 from ..store.repository import RevocationRepository
 from ..tokens.verify import OwnTokenVerifier
 from .client_auth import ClientAuthenticator
-from .request import IncomingRequest, parse_parameters
+from .request import IncomingRequest
+from .token_parameter import authenticated_token
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,9 @@ class Introspection:
         self._clock = clock
 
     def handle(self, request: IncomingRequest, issuer_url: str) -> dict[str, Any]:
-        params = parse_parameters(request)
-        caller = self._authenticator.authenticate(request, params)
-        token = params.single("token")
-        if token is None:
-            raise InvalidRequest("The token parameter is required.")
-        claims = self._verifier.verify(token, issuer_url)
+        caller, claims = authenticated_token(
+            self._authenticator, self._verifier, request, issuer_url
+        )
         if claims is None:
             return dict(INACTIVE)
         owner = str(claims["client_id"])

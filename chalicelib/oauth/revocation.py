@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import InvalidRequest, UnauthorizedClient
+from ..errors import UnauthorizedClient
 from ..store.repository import RevocationRepository
 from ..tokens.verify import OwnTokenVerifier
 from .client_auth import ClientAuthenticator
-from .request import IncomingRequest, parse_parameters
+from .request import IncomingRequest
+from .token_parameter import authenticated_token
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,9 @@ class Revocation:
         self._revocations = revocations
 
     def handle(self, request: IncomingRequest, issuer_url: str) -> None:
-        params = parse_parameters(request)
-        caller = self._authenticator.authenticate(request, params)
-        token = params.single("token")
-        if token is None:
-            raise InvalidRequest("The token parameter is required.")
-        claims = self._verifier.verify(token, issuer_url)
+        caller, claims = authenticated_token(
+            self._authenticator, self._verifier, request, issuer_url
+        )
         if claims is None:
             return
         if claims["client_id"] != caller.client_id:

@@ -163,5 +163,9 @@ class SigningFailed(Exception):
     """KMS refused or failed to sign (disabled key, access denied, outage)."""
 
 
+class KeyUnusable(SigningFailed):
+    """KMS says the key cannot serve: not found, disabled, wrong type, or access denied."""
+
+
 class SigningThrottled(SigningFailed):
     """KMS throttled the Sign request."""

@@ -120,14 +120,20 @@ def claims(errors: Errors, field: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         errors.add(field, "must be an object")
         return {}
+    valid = True
     for key in value:
-        if key in REGISTERED_CLAIMS:
+        if not isinstance(key, str) or not key:
+            errors.add(f"{field}.{key}", "claim names must be non-empty strings")
+        elif key in REGISTERED_CLAIMS:
             errors.add(f"{field}.{key}", "is a registered claim the server sets")
         elif not is_json_value(value[key]):
             errors.add(f"{field}.{key}", "must be a plain JSON value")
-    if len(json.dumps(value, separators=(",", ":"))) > MAX_CLAIMS_BYTES:
+        else:
+            continue
+        valid = False
+    if valid and len(json.dumps(value, separators=(",", ":"))) > MAX_CLAIMS_BYTES:
         errors.add(field, f"must serialize to at most {MAX_CLAIMS_BYTES} bytes")
-    return dict(value)
+    return dict(value) if valid else {}
 
 
 def permissions(errors: Errors, field: str, value: Any) -> frozenset[str]:

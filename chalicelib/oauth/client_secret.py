@@ -57,4 +57,8 @@ def verify_secret(stored_hash: str, presented: str) -> bool:
         return False
     if version != _HASH_VERSION or len(presented) > MAX_SECRET_LENGTH:
         return False
-    return hmac.compare_digest(_b64(_digest(salt, presented)), digest_b64)
+    try:
+        digest = _digest(salt, presented)
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(_b64(digest), digest_b64)

@@ -96,6 +96,11 @@ def _parse_json(body: bytes) -> dict[str, tuple[str, ...]]:
             continue  # null counts as omitted, like an empty value
         if not isinstance(value, str):
             raise InvalidRequest(f"The '{name}' parameter must be a string.")
+        try:  # JSON escapes can spell lone surrogates, which are not text
+            name.encode("utf-8")
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequest("The JSON request body is not valid Unicode.") from exc
         kept.append((name, value))
     return _collect(kept)
 

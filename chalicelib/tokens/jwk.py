@@ -39,6 +39,8 @@ def public_jwk(key: PublicKey) -> dict[str, str]:
             "n": to_base64url_uint(numbers.n).decode("ascii"),
             "e": to_base64url_uint(numbers.e).decode("ascii"),
         }
+    if not isinstance(key.curve, ec.SECP256R1):
+        raise UnsupportedKey(f"unsupported curve {key.curve.name}")
     point = key.public_numbers()
     size = (key.curve.key_size + 7) // 8
     return {

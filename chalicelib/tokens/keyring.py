@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ItemExists, SigningFailed
+from ..errors import ItemExists, KeyUnusable, SigningFailed
 from ..store.records import KeyState, SigningKeyRecord
 from ..store.repository import KeyRepository
 from .jwk import PublicKey, UnsupportedKey, load_public_key, public_jwk, thumbprint
@@ -108,7 +108,10 @@ class KeyRing:
         """Check a KMS key can sign ``alg``; return (key ARN, kid, public key)."""
         if alg not in ALGORITHMS:
             raise KeyRejected(f"alg must be one of {', '.join(ALGORITHMS)}")
-        info = self._signer.describe(kms_key_id)
+        try:
+            info = self._signer.describe(kms_key_id)
+        except KeyUnusable as exc:
+            raise KeyRejected(f"KMS cannot use this key: {exc}") from exc
         if info.key_state != "Enabled":
             raise KeyRejected(f"the key is {info.key_state}, not Enabled")
         kms_alg, specs = ALGORITHMS[alg]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import SigningFailed, SigningThrottled
+from ..errors import KeyUnusable, SigningFailed, SigningThrottled
 from .jws import der_to_raw_ecdsa
 
 if TYPE_CHECKING:
@@ -23,6 +23,20 @@ KMS_MAX_RAW_MESSAGE = 4096
 """KMS ``Sign`` accepts at most 4,096 bytes with ``MessageType=RAW``."""
 
 _THROTTLING = {"ThrottlingException", "LimitExceededException", "RequestLimitExceeded"}
+_UNUSABLE = {
+    "NotFoundException", "DisabledException", "KMSInvalidStateException",
+    "UnsupportedOperationException", "InvalidKeyUsageException", "AccessDeniedException",
+    "InvalidArnException",
+}
+
+
+def _failure(action: str, exc: ClientError) -> SigningFailed:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in _THROTTLING:
+        return SigningThrottled(f"KMS throttled {action}: {code}")
+    if code in _UNUSABLE:
+        return KeyUnusable(f"KMS {action} failed: {code}")
+    return SigningFailed(f"KMS {action} failed: {code}")
 
 
 @dataclass(frozen=True)
@@ -65,10 +79,7 @@ class KmsSigner:
                 SigningAlgorithm=ALGORITHMS[alg][0],  # type: ignore[arg-type]
             )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in _THROTTLING:
-                raise SigningThrottled(f"KMS throttled Sign: {code}") from exc
-            raise SigningFailed(f"KMS Sign failed: {code}") from exc
+            raise _failure("Sign", exc) from exc
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS Sign failed: {type(exc).__name__}") from exc
         signature = bytes(response["Signature"])
@@ -79,8 +90,7 @@ class KmsSigner:
         try:
             metadata = self._client.describe_key(KeyId=key_id)["KeyMetadata"]
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise SigningFailed(f"KMS DescribeKey failed: {code}") from exc
+            raise _failure("DescribeKey", exc) from exc
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS DescribeKey failed: {type(exc).__name__}") from exc
         return replace(info, key_arn=str(metadata["Arn"]), key_state=str(metadata["KeyState"]))
@@ -89,8 +99,7 @@ class KmsSigner:
         try:
             response = self._client.get_public_key(KeyId=key_id)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise SigningFailed(f"KMS GetPublicKey failed: {code}") from exc
+            raise _failure("GetPublicKey", exc) from exc
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS GetPublicKey failed: {type(exc).__name__}") from exc
         return PublicKeyInfo(

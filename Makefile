@@ -24,14 +24,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 local: $(STAMP)
-	env $(OFFLINE_ENV) PORT=$(PORT) $(PY) -m infra.local
+	@env $(OFFLINE_ENV) PORT=$(PORT) $(PY) -m infra.local
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
 test: lint
-	env $(OFFLINE_ENV) $(PY) -m pytest
+	@echo "pytest (offline: fake AWS credentials, no endpoints)"
+	@env $(OFFLINE_ENV) $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,64 @@
+"""Service-side client for the m2m-auth OAuth 2.0 authorization server.
+
+- `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4).
+- `Verifier`: verify RFC 9068 JWT access tokens in a resource server.
+- `make_lambda_authorizer`, `m2m_client.chalice_auth`: API Gateway and Chalice authorizers.
+"""
+
+from __future__ import annotations
+
+from m2m_client.claims import VerifiedToken
+from m2m_client.errors import (
+    BearerTokenError,
+    DiscoveryError,
+    InsufficientScope,
+    IntrospectionError,
+    InvalidRequest,
+    InvalidToken,
+    KeySetError,
+    M2MClientError,
+    MissingToken,
+    TokenEndpointError,
+    TokenError,
+    TokenTransportError,
+    Unauthorized,
+)
+from m2m_client.fetch import FetchError, HttpResponse, RequestsFetcher
+from m2m_client.introspection import Introspector
+from m2m_client.jwks import CachePolicy
+from m2m_client.lambda_authorizer import make_lambda_authorizer
+from m2m_client.retry import RetryPolicy
+from m2m_client.scopes import ensure_scopes, parse_scope
+from m2m_client.token_client import AccessToken, TokenClient
+from m2m_client.verifier import Verifier
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessToken",
+    "BearerTokenError",
+    "CachePolicy",
+    "DiscoveryError",
+    "FetchError",
+    "HttpResponse",
+    "InsufficientScope",
+    "IntrospectionError",
+    "Introspector",
+    "InvalidRequest",
+    "InvalidToken",
+    "KeySetError",
+    "M2MClientError",
+    "MissingToken",
+    "RequestsFetcher",
+    "RetryPolicy",
+    "TokenClient",
+    "TokenEndpointError",
+    "TokenError",
+    "TokenTransportError",
+    "Unauthorized",
+    "VerifiedToken",
+    "Verifier",
+    "ensure_scopes",
+    "make_lambda_authorizer",
+    "parse_scope",
+]

@@ -1,0 +1,329 @@
+"""Client credentials grant (RFC 6749 §4.4) with one cached, shared access token."""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from requests.models import PreparedRequest
+
+from m2m_client.credentials import AuthMethod, ClientCredentials, ClientSecret
+from m2m_client.errors import TokenEndpointError, TokenError, TokenTransportError
+from m2m_client.retry import (
+    RETRY_AFTER_STATUSES,
+    RetryPolicy,
+    is_retryable_status,
+    parse_retry_after,
+)
+from m2m_client.scopes import parse_scope
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETRY = RetryPolicy()
+REFRESH_FRACTION = 0.8
+REFRESH_MARGIN = 60.0
+_MAX_DESCRIPTION = 300
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A token from the endpoint (RFC 6749 §5.1) and the times this client acts on."""
+
+    value: str = field(repr=False)
+    token_type: str
+    scope: str | None
+    obtained_at: float
+    expires_at: float
+    refresh_at: float
+
+
+def refresh_time(obtained_at: float, lifetime: float) -> float:
+    """Renew at 80% of the lifetime or 60 s before expiry, whichever comes first.
+
+    A lifetime of 60 s or less leaves no room for the margin, so 80% applies alone.
+    """
+    ahead = min(REFRESH_FRACTION * lifetime, lifetime - REFRESH_MARGIN)
+    if ahead <= 0:
+        ahead = REFRESH_FRACTION * lifetime
+    return obtained_at + ahead
+
+
+class _HasHeaders(Protocol):
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+
+
+class TokenClient(requests.auth.AuthBase):
+    """Fetches, caches and renews an access token with the client credentials grant.
+
+    `get_token()` is thread-safe: concurrent callers share one request to the token
+    endpoint. The instance is also a requests auth object (`session.get(url, auth=client)`)
+    and, being callable and offering `auth_flow`, an httpx one.
+    """
+
+    # httpx's Auth protocol, duck-typed so httpx is never imported here.
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        audience: str,
+        scope: str | Iterable[str] | None = None,
+        *,
+        auth_method: AuthMethod = "client_secret_basic",
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        if not token_url:
+            raise ValueError("token_url must not be empty")
+        if not audience:
+            raise ValueError("audience must not be empty")
+        self.token_url = token_url
+        self.audience = audience
+        self.scope = " ".join(parse_scope(scope)) or None
+        self._credentials = ClientCredentials(client_id, ClientSecret(client_secret), auth_method)
+        self._owns_session = session is None
+        self._session = session if session is not None else requests.Session()
+        self._timeout = timeout
+        self._retry = retry
+        self._clock = clock
+        self._sleep = sleep
+        self._random = random
+        self._token: AccessToken | None = None
+        self._refresh_lock = threading.Lock()
+
+    @property
+    def client_id(self) -> str:
+        return self._credentials.client_id
+
+    @property
+    def auth_method(self) -> AuthMethod:
+        return self._credentials.method
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenClient(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"audience={self.audience!r}, scope={self.scope!r}, auth_method={self.auth_method!r})"
+        )
+
+    # --- the cache ------------------------------------------------------------------------
+
+    def get_token(self) -> str:
+        """The current access token, fetched or renewed when due."""
+        return self.token().value
+
+    def token(self) -> AccessToken:
+        """The current access token with its timings, fetched or renewed when due."""
+        cached = self._token
+        if cached is not None:
+            now = self._clock()
+            if now < cached.refresh_at:
+                return cached
+            if now < cached.expires_at:
+                # Refresh ahead: one caller renews, the others keep using the valid token.
+                if not self._refresh_lock.acquire(blocking=False):
+                    return cached
+                try:
+                    return self._renew()
+                finally:
+                    self._refresh_lock.release()
+        with self._refresh_lock:
+            return self._renew()
+
+    def invalidate(self) -> None:
+        """Forget the cached token, e.g. after a resource server rejected it."""
+        self._token = None
+
+    def _renew(self) -> AccessToken:
+        """Called with the refresh lock held."""
+        current = self._token
+        if current is not None and self._clock() < current.refresh_at:
+            return current  # another caller renewed it while this one waited
+        try:
+            token = self._fetch()
+        except TokenError as exc:
+            if current is not None and self._clock() < current.expires_at:
+                logger.warning(
+                    "token refresh failed, cached token still valid: client_id=%s error=%s",
+                    self.client_id,
+                    exc,
+                )
+                return current
+            raise
+        self._token = token
+        return token
+
+    # --- the token endpoint ---------------------------------------------------------------
+
+    def _fetch(self) -> AccessToken:
+        form = {"grant_type": "client_credentials", "audience": self.audience}
+        if self.scope:
+            form["scope"] = self.scope
+        form.update(self._credentials.form_fields())
+        auth = self._credentials.requests_auth()
+        for attempt in range(1, self._retry.max_attempts + 1):
+            failure: TokenError
+            status: int | None = None
+            try:
+                response = self._session.post(
+                    self.token_url,
+                    data=form,
+                    headers={"Accept": "application/json"},
+                    auth=auth,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = TokenTransportError(f"token endpoint unreachable: {type(exc).__name__}")
+                failure.__cause__ = exc
+                delay = self._retry.backoff(attempt, self._random)
+            except requests.RequestException as exc:
+                raise TokenTransportError(f"token request failed: {type(exc).__name__}") from exc
+            else:
+                with response:
+                    status = response.status_code
+                    if status == 200:
+                        return self._accept(response)
+                    if 300 <= status < 400:
+                        raise TokenTransportError(f"token endpoint redirected (HTTP {status})")
+                    failure = self._endpoint_error(response)
+                if not is_retryable_status(status):
+                    raise failure
+                wait = self._retry_delay(failure, attempt)
+                if wait is None:
+                    raise failure
+                delay = wait
+            if attempt == self._retry.max_attempts:
+                raise failure
+            logger.warning(
+                "token request failed, retrying: client_id=%s status=%s attempt=%d delay=%.2f",
+                self.client_id,
+                status,
+                attempt,
+                delay,
+            )
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_delay(self, failure: TokenError, attempt: int) -> float | None:
+        """Retry-After when the server gave one, else backoff; None when it asks too much."""
+        retry_after = failure.retry_after if isinstance(failure, TokenEndpointError) else None
+        if retry_after is None:
+            return self._retry.backoff(attempt, self._random)
+        if retry_after > self._retry.max_retry_after:
+            return None
+        return retry_after
+
+    def _accept(self, response: requests.Response) -> AccessToken:
+        """Validate a successful response (RFC 6749 §5.1)."""
+        try:
+            body = response.json()
+        except ValueError:
+            raise TokenTransportError("token response is not JSON") from None
+        if not isinstance(body, dict):
+            raise TokenTransportError("token response is not a JSON object")
+        value = body.get("access_token")
+        token_type = body.get("token_type")
+        expires_in = body.get("expires_in")
+        if not isinstance(value, str) or not value:
+            raise TokenTransportError("token response lacks access_token")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise TokenTransportError("token response is not a Bearer token")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+            raise TokenTransportError("token response lacks a positive integer expires_in")
+        scope = body.get("scope")
+        now = self._clock()
+        token = AccessToken(
+            value=value,
+            token_type=token_type,
+            scope=scope if isinstance(scope, str) else self.scope,
+            obtained_at=now,
+            expires_at=now + expires_in,
+            refresh_at=refresh_time(now, expires_in),
+        )
+        logger.info(
+            "access token obtained: client_id=%s audience=%s expires_in=%d",
+            self.client_id,
+            self.audience,
+            expires_in,
+        )
+        return token
+
+    def _endpoint_error(self, response: requests.Response) -> TokenEndpointError:
+        """Read an error response (RFC 6749 §5.2), tolerating a gateway's non-OAuth body."""
+        status = response.status_code
+        error: object = None
+        description: object = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            error = body.get("error")
+            description = body.get("error_description")
+        if not isinstance(error, str) or not error:
+            error = _fallback_error(status)
+        retry_after = None
+        if status in RETRY_AFTER_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+        return TokenEndpointError(
+            error,
+            _printable(description),
+            status=status,
+            retry_after=retry_after,
+        )
+
+    # --- HTTP client integrations -----------------------------------------------------------
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        """requests auth hook: `session.get(url, auth=client)` (RFC 6750 §2.1)."""
+        r.headers["Authorization"] = f"Bearer {self.get_token()}"
+        return r
+
+    def auth_flow(self, request: _HasHeaders) -> Generator[_HasHeaders, Any, None]:
+        """httpx's `Auth.auth_flow`: set the bearer header and send once (RFC 6750 §2.1)."""
+        request.headers["Authorization"] = f"Bearer {self.get_token()}"
+        yield request
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP session if this client created it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> TokenClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _fallback_error(status: int) -> str:
+    if status == 401:
+        return "invalid_client"
+    if status in RETRY_AFTER_STATUSES:
+        return "temporarily_unavailable"
+    if status >= 500:
+        return "server_error"
+    return "invalid_request"
+
+
+def _printable(description: object) -> str | None:
+    if not isinstance(description, str) or not description:
+        return None
+    cleaned = "".join(ch for ch in description if ch.isprintable())
+    return cleaned[:_MAX_DESCRIPTION] or None

@@ -1,0 +1,170 @@
+"""Access token verification for resource servers (RFC 9068 §4, RFC 8725 §3)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from m2m_client.claims import VerifiedToken, validate_claims
+from m2m_client.discovery import DiscoveredJwksUri
+from m2m_client.errors import BearerTokenError, InvalidToken
+from m2m_client.fetch import Fetch, RequestsFetcher, require_secure_url
+from m2m_client.introspection import Introspector
+from m2m_client.jwks import DEFAULT_CACHE_POLICY, KEY_TYPES, CachePolicy, JwksCache
+from m2m_client.scopes import ensure_scopes
+
+if TYPE_CHECKING:
+    from jwt.types import Options
+
+# RFC 9068 §4: "at+jwt"; media types compare case-insensitively (RFC 2045 §5.1), and
+# RFC 7515 §4.1.9 allows the "application/" prefix.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+MAX_TOKEN_LENGTH = 8192
+
+# PyJWT checks the signature only; every claim is checked in claims.py against our clock.
+_SIGNATURE_ONLY: Options = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+}
+
+
+class Verifier:
+    """Verifies RFC 9068 JWT access tokens issued by one issuer for one audience.
+
+    Keys come from the issuer's JWKS (`jwks_url`, or discovered from the RFC 8414
+    metadata); the token's own `jku`, `x5u`, `jwk` and `x5c` headers are never used.
+    Construction does no I/O. Raises `InvalidToken` (401) or `InsufficientScope` (403),
+    or `KeySetError` when no key set can be had at all (a server-side failure).
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        algorithms: Iterable[str] = ("RS256", "ES256"),
+        leeway: float = 30.0,
+        *,
+        realm: str | None = None,
+        metadata_url: str | None = None,
+        fetch: Fetch | None = None,
+        introspection: Introspector | None = None,
+        cache_policy: CachePolicy = DEFAULT_CACHE_POLICY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not issuer or not audience:
+            raise ValueError("issuer and audience must not be empty")
+        allowed = tuple(algorithms)
+        unsupported = [alg for alg in allowed if alg not in KEY_TYPES]
+        if not allowed or unsupported:
+            raise ValueError(
+                f"algorithms must be asymmetric JWS algorithms from {sorted(KEY_TYPES)}"
+            )
+        if leeway < 0:
+            raise ValueError("leeway must not be negative")
+        self.issuer = issuer
+        self.audience = audience
+        self.realm = realm if realm is not None else audience
+        self._algorithms = frozenset(allowed)
+        self._leeway = leeway
+        self._clock = clock
+        self._introspection = introspection
+        fetcher: Fetch = fetch if fetch is not None else RequestsFetcher()
+        locate: Callable[[], str]
+        if jwks_url is not None:
+            fixed = require_secure_url(jwks_url)
+
+            def locate() -> str:
+                return fixed
+        else:
+            locate = DiscoveredJwksUri(issuer, fetcher, metadata_url)
+        self._keys = JwksCache(locate, fetcher, self._algorithms, clock=clock, policy=cache_policy)
+
+    def __repr__(self) -> str:
+        return f"Verifier(issuer={self.issuer!r}, audience={self.audience!r})"
+
+    def verify(self, token: str, required_scopes: str | Iterable[str] = ()) -> VerifiedToken:
+        """Verify `token` and that it carries every scope in `required_scopes`."""
+        try:
+            verified = self._verify(token)
+            if self._introspection is not None and not self._introspection.is_active(
+                token, verified.expires_at
+            ):
+                raise InvalidToken("the token is not active")
+            ensure_scopes(verified.scopes, required_scopes)
+        except BearerTokenError as exc:
+            if exc.realm is None:
+                exc.realm = self.realm
+            raise
+        return verified
+
+    def _verify(self, token: str) -> VerifiedToken:
+        if not isinstance(token, str) or not token:
+            raise InvalidToken("the token is missing")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("the token is too large")
+        if token.count(".") != 2:  # JWS compact serialization; a JWE has five parts
+            raise InvalidToken("the token is not a signed JWT")
+        alg, kid = self._check_header(_unverified_header(token))
+        key = self._keys.get(kid)
+        if key is None:
+            raise InvalidToken("the token was signed by an unknown key")
+        if key.algorithm_name != alg:  # RFC 8725 §3.1: the key fixes the algorithm
+            raise InvalidToken("the token's algorithm does not match its key")
+        try:
+            payload = jwt.decode(token, key=key.key, algorithms=[alg], options=_SIGNATURE_ONLY)
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("the token's signature is invalid") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is malformed") from None
+        return validate_claims(
+            payload,
+            issuer=self.issuer,
+            audience=self.audience,
+            now=self._clock(),
+            leeway=self._leeway,
+        )
+
+    def _check_header(self, header: Mapping[str, Any]) -> tuple[str, str]:
+        """RFC 9068 §4 steps 1-2 and RFC 8725 §3.1: the header before any key is looked up."""
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("the token is not a JWT access token (typ)")
+        if "crit" in header:  # RFC 7515 §4.1.11: no extension is understood here
+            raise InvalidToken("the token uses critical header extensions")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise InvalidToken("the token's algorithm is not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("the token names no key (kid)")
+        return alg, kid
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to pick the key; PyJWT re-reads it under the signature.
+
+    Decoded here rather than with `jwt.get_unverified_header`, which base64-decodes and
+    checks all three segments and would double the cost of a verification.
+    """
+    segment = token.split(".", 1)[0]
+    try:
+        padded = segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
+        header = json.loads(base64.b64decode(padded, validate=True))
+    except (ValueError, binascii.Error, RecursionError):
+        raise InvalidToken("the token is malformed") from None
+    if not isinstance(header, dict):
+        raise InvalidToken("the token is malformed")
+    return header

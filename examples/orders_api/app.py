@@ -1,0 +1,71 @@
+"""Orders API: a business API that accepts m2m-auth access tokens.
+
+The Chalice authorizer verifies the token (RFC 9068); each view checks its own scope
+(RFC 6750 §3.1): GET /orders needs `orders:read`, POST /orders needs `orders:write`.
+Configuration comes from the stage's environment: M2M_ISSUER, M2M_AUDIENCE and,
+optionally, M2M_JWKS_URL (otherwise discovered from the issuer's RFC 8414 metadata).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from typing import Any
+
+from chalice.app import AuthRequest, AuthResponse, BadRequestError, Chalice, Response
+from m2m_client import Verifier
+from m2m_client.chalice_auth import authorize, require_scopes
+
+app = Chalice(app_name="orders-api")
+
+_verifier: Verifier | None = None
+_orders: list[dict[str, Any]] = []
+_orders_lock = threading.Lock()
+
+
+def get_verifier() -> Verifier:
+    """The verifier, built once per container on first use (it keeps the JWKS cache)."""
+    global _verifier
+    if _verifier is None:
+        _verifier = Verifier(
+            issuer=os.environ["M2M_ISSUER"],
+            audience=os.environ["M2M_AUDIENCE"],
+            jwks_url=os.environ.get("M2M_JWKS_URL") or None,
+        )
+    return _verifier
+
+
+@app.authorizer(ttl_seconds=300)
+def m2m(auth_request: AuthRequest) -> AuthResponse:
+    return authorize(auth_request, get_verifier())
+
+
+@app.route("/orders", methods=["GET"], authorizer=m2m)
+@require_scopes(app, "orders:read")
+def list_orders() -> dict[str, Any]:
+    with _orders_lock:
+        return {"orders": list(_orders)}
+
+
+@app.route("/orders", methods=["POST"], authorizer=m2m)
+@require_scopes(app, "orders:write")
+def create_order() -> Response:
+    request = app.current_request
+    body = request.json_body if request is not None else None
+    if not isinstance(body, dict):
+        raise BadRequestError("expected a JSON object")
+    item, quantity = body.get("item"), body.get("quantity")
+    if not isinstance(item, str) or not item:
+        raise BadRequestError("item must be a non-empty string")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise BadRequestError("quantity must be a positive integer")
+    order = {
+        "id": uuid.uuid4().hex,
+        "item": item,
+        "quantity": quantity,
+        "created_by": request.context["authorizer"]["client_id"] if request else None,
+    }
+    with _orders_lock:
+        _orders.append(order)
+    return Response(body=order, status_code=201, headers={"Location": f"/orders/{order['id']}"})

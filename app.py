@@ -18,7 +18,7 @@ from chalicelib.oauth.metadata import (
 app = Chalice(app_name="m2m-auth")
 
 ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
-OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD"]
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def _request() -> Request:
@@ -29,7 +29,8 @@ def _request() -> Request:
 
 
 def _issuer() -> str:
-    return issuer_for(_request(), runtime.services().settings.issuer)
+    settings = runtime.services().settings
+    return issuer_for(_request(), settings.issuer, allow_host=settings.local_mode)
 
 
 @app.route(TOKEN_PATH, methods=["POST"], content_types=ANY_CONTENT)

@@ -16,7 +16,9 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from .config import MAX_ISSUER_LENGTH
 from .errors import (
+    InvalidRequest,
     OAuthError,
     ServerError,
     SigningFailed,
@@ -78,6 +80,9 @@ def oauth_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def incoming(request: Request) -> IncomingRequest:
+    if request.query_params and {"client_secret", "client_id"} & set(request.query_params):
+        # RFC 6749 §2.3.1: credentials MUST NOT be in the request URI (it gets logged)
+        raise InvalidRequest("Client credentials must not be sent in the query string.")
     raw = request.raw_body
     body = raw if isinstance(raw, bytes) else raw.encode("utf-8")
     return IncomingRequest(
@@ -87,14 +92,21 @@ def incoming(request: Request) -> IncomingRequest:
     )
 
 
-def issuer_for(request: Request, configured: str | None) -> str:
+def issuer_for(request: Request, configured: str | None, *, allow_host: bool = False) -> str:
     """The configured ``ISSUER``, else ``https://{domainName}/{stage}`` from API
-    Gateway's request context, else (local mode) the Host the client used."""
+    Gateway's request context, else (local mode only) the Host the client used."""
     if configured:
         return configured
     context = request.context or {}
     domain, stage = context.get("domainName"), context.get("stage")
     if domain and stage:
-        return f"https://{domain}/{stage}"
-    host = request.headers.get("host", "127.0.0.1")
-    return f"http://{host}"
+        issuer = f"https://{domain}/{stage}"
+    elif allow_host:
+        issuer = f"http://{request.headers.get('host', '127.0.0.1')}"
+    else:
+        log.error("no ISSUER configured and no API Gateway domain in the request")
+        raise ServerError("The server's issuer is not configured.")
+    if len(issuer) > MAX_ISSUER_LENGTH:
+        log.error("derived issuer is longer than %d characters; set ISSUER", MAX_ISSUER_LENGTH)
+        raise ServerError("The server's issuer is not configured.")
+    return issuer

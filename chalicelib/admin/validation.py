@@ -108,8 +108,8 @@ def scope_definitions(errors: Errors, field: str, value: Any) -> tuple[ScopeDefi
 
 
 def scope_values(errors: Errors, field: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.add(field, "must be a list of scope strings")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        errors.add(field, "must be a non-empty list of scope strings")
         return ()
     return tuple(dict.fromkeys(value))
 

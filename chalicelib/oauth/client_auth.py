@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -23,6 +24,14 @@ LAST_USED_INTERVAL = 3600
 
 # Compared against when the client is unknown, so the response takes as long.
 _DUMMY_HASH = hash_secret("m2msec_unknown-client")
+# The shape of ids new_client_id() makes. Anything else is not a client of ours: it is
+# refused without a DynamoDB read (whose key limit it might break) and never logged,
+# since a client that swaps id and secret would otherwise put its secret in the log.
+_CLIENT_ID = re.compile(r"[a-z2-7]{26}")
+
+
+def loggable_client_id(client_id: str) -> str:
+    return client_id if _CLIENT_ID.fullmatch(client_id) else "<malformed>"
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientC
     body_id = params.single("client_id")
     body_secret = params.single("client_secret")
     if request.authorization:
+        if body_secret is not None:
+            raise InvalidRequest("The client must use only one authentication method.")
         client_id, secret = _basic(request.authorization)
         if body_secret is not None or (body_id is not None and body_id != client_id):
             raise InvalidRequest("The client must use only one authentication method.")
@@ -86,11 +97,15 @@ class ClientAuthenticator:
 
     def authenticate(self, request: IncomingRequest, params: Parameters) -> AuthenticatedClient:
         presented = extract_credentials(request, params)
-        credentials = self._apps.get_credentials(presented.client_id)
+        well_formed = _CLIENT_ID.fullmatch(presented.client_id) is not None
+        credentials = self._apps.get_credentials(presented.client_id) if well_formed else None
         now = int(self._clock())
         if credentials is None or not credentials.app.enabled:
             verify_secret(_DUMMY_HASH, presented.client_secret)
-            log.info("client authentication failed client_id=%s", presented.client_id[:64])
+            log.info(
+                "client authentication failed client_id=%s",
+                loggable_client_id(presented.client_id),
+            )
             raise InvalidClient()
         for secret in credentials.secrets:
             if secret.is_active(now) and verify_secret(

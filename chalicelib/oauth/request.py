@@ -35,9 +35,17 @@ class Parameters:
     """Request parameters, each name mapped to every value it was sent with."""
 
     values: Mapping[str, tuple[str, ...]]
+    not_strings: frozenset[str] = frozenset()
+    """JSON members whose value is not a string: an error only if the endpoint reads them
+    (unknown parameters are ignored, RFC 6749 §3.2)."""
+
+    def _check(self, name: str) -> None:
+        if name in self.not_strings:
+            raise InvalidRequest(f"The '{name}' parameter must be a string.")
 
     def single(self, name: str) -> str | None:
         """The parameter's value; ``None`` if omitted or empty; repeated → invalid_request."""
+        self._check(name)
         found = self.values.get(name, ())
         if len(found) > 1:
             raise InvalidRequest(f"The '{name}' parameter must not be repeated.")
@@ -45,6 +53,7 @@ class Parameters:
 
     def all(self, name: str) -> tuple[str, ...]:
         """Every non-empty value of a parameter that may repeat (RFC 8707 ``resource``)."""
+        self._check(name)
         return tuple(v for v in self.values.get(name, ()) if v != "")
 
 
@@ -81,7 +90,7 @@ class _JsonObject(list[tuple[str, Any]]):
     """A JSON object as its (name, value) pairs, so duplicate names stay visible."""
 
 
-def _parse_json(body: bytes) -> dict[str, tuple[str, ...]]:
+def _parse_json(body: bytes) -> Parameters:
     try:
         pairs = json.loads(body.decode("utf-8"), object_pairs_hook=_JsonObject)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -91,18 +100,20 @@ def _parse_json(body: bytes) -> dict[str, tuple[str, ...]]:
     if len(pairs) > MAX_FIELDS:
         raise InvalidRequest("The request has too many parameters.")
     kept: list[tuple[str, str]] = []
+    not_strings: set[str] = set()
     for name, value in pairs:
         if value is None:
             continue  # null counts as omitted, like an empty value
         if not isinstance(value, str):
-            raise InvalidRequest(f"The '{name}' parameter must be a string.")
+            not_strings.add(name)
+            continue
         try:  # JSON escapes can spell lone surrogates, which are not text
             name.encode("utf-8")
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise InvalidRequest("The JSON request body is not valid Unicode.") from exc
         kept.append((name, value))
-    return _collect(kept)
+    return Parameters(_collect(kept), frozenset(not_strings))
 
 
 def parse_parameters(request: IncomingRequest) -> Parameters:
@@ -120,5 +131,5 @@ def parse_parameters(request: IncomingRequest) -> Parameters:
     if media_type == FORM:
         return Parameters(_parse_form(request.body))
     if media_type == JSON:
-        return Parameters(_parse_json(request.body) if request.body.strip() else {})
+        return _parse_json(request.body) if request.body.strip() else Parameters({})
     raise InvalidRequest(f"The Content-Type must be {FORM} or {JSON}.")

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ItemExists, KeyUnusable, SigningFailed
 from ..store.records import KeyState, SigningKeyRecord
 from ..store.repository import KeyRepository
-from .jwk import PublicKey, UnsupportedKey, load_public_key, public_jwk, thumbprint
+from .jwk import PublicKey, load_public_key, public_jwk, thumbprint
 from .signer import ALGORITHMS, Signer
 
 log = logging.getLogger(__name__)
@@ -78,24 +78,14 @@ class KeyRing:
 
     def published(self) -> list[PublishedKey]:
         """Every key verifiers should trust: next, current and previous."""
-        out = []
-        for record in self.records():
-            if not record.state.published:
-                continue
-            try:
-                out.append(self._with_public_key(record))
-            except (SigningFailed, UnsupportedKey):
-                log.exception("cannot publish key kid=%s", record.kid)
-        return out
+        # A key that cannot be loaded fails the request (500/503) rather than being left
+        # out: an incomplete JWK Set, cached by verifiers, would reject valid tokens.
+        return [self._with_public_key(r) for r in self.records() if r.state.published]
 
     def verification_key(self, kid: str) -> PublishedKey | None:
         for record in self.records():
             if record.kid == kid and record.state.published:
-                try:
-                    return self._with_public_key(record)
-                except (SigningFailed, UnsupportedKey):
-                    log.exception("cannot load key kid=%s", record.kid)
-                    return None
+                return self._with_public_key(record)
         return None
 
     def invalidate(self) -> None:
@@ -167,7 +157,7 @@ class KeyRing:
             public_key = load_public_key(info.der)
             jwk = public_jwk(public_key)
             if thumbprint(jwk) != record.kid:
-                raise UnsupportedKey(f"KMS key {record.kms_key_id} does not match kid")
+                raise SigningFailed(f"KMS key {record.kms_key_id} does not match its kid")
             cached = (public_key, jwk)
             self._public[record.kms_key_id] = cached
         public_key, jwk = cached

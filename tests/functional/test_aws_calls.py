@@ -84,3 +84,46 @@ def test_dynamodb_failure_gives_server_error(http: Any, demo: Demo, aws: AwsBack
         response = token_request(http, demo)
     assert response.status_code == 500
     assert body_json(response)["error"] == "server_error"
+
+
+def test_malformed_client_ids_are_refused_without_a_dynamodb_read(
+    http: Any, demo: Demo, aws: AwsBackend
+) -> None:
+    from tests.functional.conftest import FORM, basic, form
+
+    aws.counter.reset()
+    # DynamoDB rejects partition keys over 2,048 bytes (moto does not): never send one
+    response = http.post(
+        "/oauth/token",
+        headers={**FORM, **basic("x" * 3000, demo.client_secret)},
+        body=form(grant_type="client_credentials", audience="x"),
+    )
+    assert response.status_code == 401
+    assert aws.counter.count("dynamodb") == 0
+
+
+def test_token_path_never_calls_get_public_key(
+    http: Any, demo: Demo, aws: AwsBackend
+) -> None:
+    aws.counter.reset()
+    token_request(http, demo)
+    assert aws.counter.calls["kms:GetPublicKey"] == 0
+
+
+@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 503),
+                                              ("KMSInternalException", 500)])
+def test_jwks_is_an_uncacheable_error_not_an_empty_set_when_kms_fails(
+    http: Any, demo: Demo, aws: AwsBackend, moto_services: runtime.Services,
+    code: str, status: int,
+) -> None:
+    # GIVEN a cold container (no public key cached) and KMS failing GetPublicKey
+    cold = runtime.build_services(
+        moto_services.settings, moto_services.store, moto_services.signer
+    )
+    runtime.install(cold)
+    with Stubber(aws.kms) as stub:
+        stub.add_client_error("get_public_key", service_error_code=code, http_status_code=400)
+        response = http.get("/.well-known/jwks.json")
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "keys" not in body_json(response)

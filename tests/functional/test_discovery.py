@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from chalicelib import runtime
 from chalicelib.http import issuer_for
 from chalicelib.tokens.jwk import thumbprint
@@ -70,3 +72,15 @@ def test_issuer_is_derived_from_the_api_gateway_request_when_not_configured() ->
     assert issuer_for(request, "https://auth.example.com") == (  # type: ignore[arg-type]
         "https://auth.example.com"
     )
+
+
+def test_host_header_names_the_issuer_only_in_local_mode() -> None:
+    from chalicelib.errors import ServerError
+
+    request = _Request({}, {"host": "evil.example"})
+    with pytest.raises(ServerError):
+        issuer_for(request, None)  # type: ignore[arg-type]
+    assert issuer_for(request, None, allow_host=True) == "http://evil.example"  # type: ignore[arg-type]
+    long_host = _Request({}, {"host": "h" * 300})
+    with pytest.raises(ServerError):
+        issuer_for(long_host, None, allow_host=True)  # type: ignore[arg-type]

@@ -38,3 +38,18 @@ def test_no_secret_hash_or_token_reaches_any_log(
     }
     for what, value in forbidden.items():
         assert value not in logged, f"{what} was logged"
+
+
+def test_swapped_id_and_secret_never_put_the_secret_in_the_log(
+    http: Any, moto_services: runtime.Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    demo = seed_demo(moto_services)
+    with caplog.at_level(logging.DEBUG):
+        response = http.post(
+            "/oauth/token",
+            headers={**FORM, **basic(demo.client_secret, demo.client_id)},  # swapped
+            body=form(grant_type="client_credentials", audience="x"),
+        )
+    assert response.status_code == 401
+    assert "client authentication failed client_id=<malformed>" in caplog.text
+    assert demo.client_secret not in caplog.text

@@ -296,10 +296,31 @@ def test_malformed_authorization_header_is_invalid_client(
 # ---- methods ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
 def test_wrong_method_is_405_with_allow_post(http: Any, method: str, path: str) -> None:
     response = http.request(method, path, headers={}, body=b"")
     body = assert_oauth_error(response, 405, "invalid_request")
     assert response.headers["Allow"] == "POST"
     assert "POST" in body["error_description"]
+
+
+def test_credentials_in_the_query_string_are_refused(http: Any, demo: Demo) -> None:
+    response = http.post(
+        f"/oauth/token?client_id={demo.client_id}&client_secret={demo.client_secret}",
+        headers=FORM,
+        body=form(grant_type="client_credentials", audience=AUDIENCE),
+    )
+    assert_oauth_error(response, 400, "invalid_request")
+
+
+def test_other_authorization_scheme_with_body_credentials_is_invalid_request(
+    http: Any, demo: Demo
+) -> None:
+    response = http.post(
+        "/oauth/token",
+        headers={**FORM, "Authorization": "Bearer abc"},
+        body=form(grant_type="client_credentials", audience=AUDIENCE,
+                  client_id=demo.client_id, client_secret=demo.client_secret),
+    )
+    assert_oauth_error(response, 400, "invalid_request")

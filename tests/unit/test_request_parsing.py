@@ -113,8 +113,14 @@ def test_json_null_and_empty_string_count_as_omitted() -> None:
 
 @pytest.mark.parametrize("value", ["1", "true", "1.5", '["a"]', '{"b": "c"}'])
 def test_rejects_json_non_string_value_with_invalid_request(value: str) -> None:
+    params = parse(f'{{"scope": {value}}}', JSON)
     with pytest.raises(InvalidRequest):
-        parse(f'{{"scope": {value}}}', JSON)
+        params.single("scope")
+
+
+def test_ignores_unknown_json_members_whatever_their_type() -> None:
+    params = parse('{"grant_type": "client_credentials", "extra": {"a": [1, 2]}}', JSON)
+    assert params.single("grant_type") == "client_credentials"
 
 
 @pytest.mark.parametrize("body", ["[]", '["a"]', '"a"', "1", "null", "true"])

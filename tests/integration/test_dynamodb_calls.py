@@ -94,38 +94,22 @@ def test_connection_failure_surfaces_as_store_unavailable(aws: AwsBackend) -> No
         DynamoDBStore(aws.dynamodb, TABLE).token_status("client-a", "jti-1", NOW)
 
 
-def test_transaction_cancelled_for_a_reason_other_than_a_condition_is_not_item_exists(
-    stubbed: tuple[DynamoDBStore, Stubber],
+@pytest.mark.parametrize(
+    ("reason", "raised"),
+    [("ThrottlingError", StoreUnavailable), ("ConditionalCheckFailed", ItemExists)],
+    ids=["other-reason-is-unavailable", "condition-is-item-exists"],
+)
+def test_cancelled_transaction_is_item_exists_only_when_a_condition_failed(
+    stubbed: tuple[DynamoDBStore, Stubber], reason: str, raised: type[Exception]
 ) -> None:
     store, stubber = stubbed
     stubber.add_client_error(
         "transact_write_items",
         "TransactionCanceledException",
-        modeled_fields={
-            "CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}],
-        },
+        modeled_fields={"CancellationReasons": [{"Code": reason}, {"Code": "None"}]},
     )
 
-    with pytest.raises(StoreUnavailable):
-        store.create_app(
-            App(client_id="client-a", name="Billing"),
-            ClientSecret(secret_id="sec_0", secret_hash="v1$s$h", created_at=NOW),
-        )
-
-
-def test_transaction_cancelled_by_a_condition_is_item_exists(
-    stubbed: tuple[DynamoDBStore, Stubber],
-) -> None:
-    store, stubber = stubbed
-    stubber.add_client_error(
-        "transact_write_items",
-        "TransactionCanceledException",
-        modeled_fields={
-            "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
-        },
-    )
-
-    with pytest.raises(ItemExists):
+    with pytest.raises(raised):
         store.create_app(
             App(client_id="client-a", name="Billing"),
             ClientSecret(secret_id="sec_0", secret_hash="v1$s$h", created_at=NOW),

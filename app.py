@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice, Request, Response
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalice.app import Chalice, Rate, Request, Response
 
 from chalicelib import runtime
+from chalicelib.admin_routes import admin
 from chalicelib.errors import MethodNotAllowed
 from chalicelib.http import incoming, issuer_for, json_response, oauth_endpoint, oauth_response
 from chalicelib.oauth.metadata import (
@@ -16,6 +22,7 @@ from chalicelib.oauth.metadata import (
 )
 
 app = Chalice(app_name="m2m-auth")
+app.register_blueprint(admin, url_prefix="/admin")
 
 ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -81,3 +88,26 @@ def metadata() -> Response:
         services.discovery.metadata(_issuer()),
         headers={"Cache-Control": f"public, max-age={services.settings.jwks_max_age}"},
     )
+
+
+@cache
+def _openapi() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        (Path(__file__).parent / "chalicelib" / "openapi.json").read_text()
+    )
+    return document
+
+
+@app.route("/openapi.json", methods=["GET"])
+@oauth_endpoint
+def openapi() -> Response:
+    return json_response(_openapi(), headers={"Cache-Control": "public, max-age=3600"})
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="rotate_signing_keys")
+def rotate_signing_keys(event: Any) -> str:
+    """Daily: create a next key ahead of time, promote it when the period is over."""
+    rotation = runtime.services().rotation
+    if rotation is None:
+        raise RuntimeError("key rotation needs the KMS key factory")
+    return rotation.run()

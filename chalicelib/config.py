@@ -43,6 +43,8 @@ class Settings:
     jwks_max_age: int
     key_cache_seconds: int
     local_mode: bool
+    key_rotation_days: int = 90
+    key_rotation_lead_days: int = 7
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,4 +72,6 @@ class Settings:
             jwks_max_age=_int_setting(env, "JWKS_MAX_AGE", 600, 0, 86400),
             key_cache_seconds=_int_setting(env, "KEY_CACHE_SECONDS", 300, 0, 3600),
             local_mode=env.get("M2M_LOCAL_MODE", "") == "1",
+            key_rotation_days=_int_setting(env, "KEY_ROTATION_DAYS", 90, 2, 3650),
+            key_rotation_lead_days=_int_setting(env, "KEY_ROTATION_LEAD_DAYS", 7, 1, 365),
         )

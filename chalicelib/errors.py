@@ -143,6 +143,10 @@ class PayloadTooLarge(Problem):
     status, title, slug = 413, "Content Too Large", "payload-too-large"
 
 
+class UnsupportedMediaType(Problem):
+    status, title, slug = 415, "Unsupported Media Type", "unsupported-media-type"
+
+
 class StoreError(Exception):
     """Base of the storage layer's domain errors (raised by adapters, never botocore's)."""
 
@@ -157,6 +161,10 @@ class ItemChanged(StoreError):
 
 class ItemMissing(StoreError):
     """The item to update or delete does not exist."""
+
+
+class InvalidCursor(StoreError):
+    """A pagination cursor that this store did not hand out."""
 
 
 class SigningFailed(Exception):

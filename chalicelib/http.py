@@ -16,15 +16,23 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from .admin.audit import Actor
 from .config import MAX_ISSUER_LENGTH
 from .errors import (
+    FieldError,
+    InvalidCursor,
     InvalidRequest,
     OAuthError,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Problem,
     ServerError,
     SigningFailed,
     SigningThrottled,
     StoreError,
     TemporarilyUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
 )
 from .oauth.request import IncomingRequest
 
@@ -110,3 +118,123 @@ def issuer_for(request: Request, configured: str | None, *, allow_host: bool = F
         log.error("derived issuer is longer than %d characters; set ISSUER", MAX_ISSUER_LENGTH)
         raise ServerError("The server's issuer is not configured.")
     return issuer
+
+
+# ---- admin endpoints: RFC 9457 problem details -------------------------------
+
+PROBLEM_TYPE = "application/problem+json"
+MAX_ADMIN_BODY = 64 * 1024
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+
+
+def problem_response(problem: Problem) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:m2m-auth:problem:{problem.slug}",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if problem.errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in problem.errors]
+    return Response(
+        body=json.dumps(body, separators=(",", ":")),
+        status_code=problem.status,
+        headers={"Content-Type": PROBLEM_TYPE, "Cache-Control": "no-store"},
+    )
+
+
+class _Unavailable(Problem):
+    status, title, slug = 503, "Service Unavailable", "service-unavailable"
+
+
+class _ServerProblem(Problem):
+    status, title, slug = 500, "Internal Server Error", "server-error"
+
+
+def _as_problem(exc: Exception) -> Problem:
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, InvalidCursor):
+        return Problem("The 'next' cursor is not one this server handed out.")
+    if isinstance(exc, StoreError | SigningFailed):
+        log.error("admin request failed: %s: %s", type(exc).__name__, exc)
+        return _Unavailable("A backing service failed; retry shortly.")
+    log.exception("unexpected error")
+    return _ServerProblem("The server could not complete the request.")
+
+
+def admin_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Render every failure of an admin view as RFC 9457 problem details."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:  # the one place admin errors become responses
+            return problem_response(_as_problem(exc))
+
+    return wrapper
+
+
+def read_json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object: 415 for other types, 413 over 64 KiB, 400 if malformed."""
+    raw = request.raw_body
+    body = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+    if len(body) > MAX_ADMIN_BODY:
+        raise PayloadTooLarge(f"The request body exceeds {MAX_ADMIN_BODY} bytes.")
+    content_type = (request.headers.get("content-type") or JSON_TYPE).split(";")[0].strip()
+    if content_type.lower() != JSON_TYPE:
+        raise UnsupportedMediaType("The request body must be application/json.")
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Problem("The request body is not valid JSON.") from exc
+    if not isinstance(value, dict):
+        raise Problem("The request body must be a JSON object.")
+    return value
+
+
+def caller(request: Request, local_mode: bool) -> Actor:
+    """The IAM principal API Gateway authenticated (``local`` in local mode)."""
+    context = request.context or {}
+    arn = (context.get("identity") or {}).get("userArn")
+    principal = arn or ("local" if local_mode else "unknown")
+    return Actor(principal=str(principal), request_id=context.get("requestId"))
+
+
+def if_match(request: Request) -> int | None:
+    """``If-Match: "<version>"`` (RFC 9110 §13.1.1); ``*`` or absent means no condition."""
+    value = (request.headers.get("if-match") or "").strip()
+    if not value or value == "*":
+        return None
+    tag = value.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise PreconditionFailed("If-Match must be an ETag returned by this API.")
+    return int(tag)
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def page_params(request: Request) -> tuple[int, str | None]:
+    params = dict(request.query_params or {})
+    unknown = set(params) - {"limit", "next"}
+    if unknown:
+        raise Problem(f"Unknown query parameters: {', '.join(sorted(unknown))}.")
+    raw = params.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationFailed(
+            "Invalid limit.", [FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")]
+        )
+    return int(raw), params.get("next") or None
+
+
+def admin_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return json_response(body, status, {"Cache-Control": "no-store", **(headers or {})})
+
+
+def no_content() -> Response:
+    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})

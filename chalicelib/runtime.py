@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .admin.keys import KeyAdmin, ScheduledRotation
 from .admin.provisioning import Provisioning
 from .config import Settings
 from .oauth.client_auth import ClientAuthenticator
@@ -23,6 +24,7 @@ from .oauth.revocation import Revocation
 from .store.repository import Store
 from .tokens.issuer import TokenIssuer
 from .tokens.keyring import KeyRing
+from .tokens.kms_keys import KeyFactory
 from .tokens.signer import Signer
 from .tokens.verify import OwnTokenVerifier
 
@@ -38,6 +40,8 @@ class Services:
     revocation: Revocation
     discovery: Discovery
     provisioning: Provisioning
+    keys: KeyAdmin
+    rotation: ScheduledRotation | None
 
 
 WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
@@ -56,6 +60,7 @@ def build_services(
     store: Store,
     signer: Signer,
     clock: Callable[[], float] = time.time,
+    key_factory: KeyFactory | None = None,
 ) -> Services:
     configure_logging()
     bootstrap = (
@@ -66,6 +71,15 @@ def build_services(
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
     authenticator = ClientAuthenticator(store, clock)
     verifier = OwnTokenVerifier(keyring, clock)
+    keys = KeyAdmin(store, keyring, clock, settings.key_cache_seconds)
+    rotation = (
+        ScheduledRotation(
+            keys, key_factory, clock, settings.key_rotation_days,
+            settings.key_rotation_lead_days, settings.bootstrap_key_alg,
+        )
+        if key_factory is not None
+        else None
+    )
     return Services(
         settings=settings,
         store=store,
@@ -76,6 +90,8 @@ def build_services(
         revocation=Revocation(authenticator, verifier, store),
         discovery=Discovery(store, keyring, clock, settings.key_cache_seconds),
         provisioning=Provisioning(store, clock),
+        keys=keys,
+        rotation=rotation,
     )
 
 
@@ -97,11 +113,15 @@ def aws_clients(settings: Settings) -> tuple[Any, Any]:
 
 def build_default_services() -> Services:
     from .store.dynamodb import DynamoDBStore
+    from .tokens.kms_keys import KmsKeyFactory
     from .tokens.signer import KmsSigner
 
     settings = Settings.from_env()
     dynamodb, kms = aws_clients(settings)
-    return build_services(settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms))
+    return build_services(
+        settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms),
+        key_factory=KmsKeyFactory(kms),
+    )
 
 
 _lock = threading.Lock()

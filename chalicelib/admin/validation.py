@@ -161,3 +161,22 @@ def require_mapping(value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationFailed("The request body must be a JSON object.")
     return value
+
+
+def only_fields(
+    body: Mapping[str, Any], allowed: set[str], required: frozenset[str] = frozenset()
+) -> None:
+    """Unknown fields and missing required fields are validation errors."""
+    errors = Errors()
+    for name in sorted(set(body) - allowed):
+        errors.add(name, "is not a known field")
+    for name in sorted(required - set(body)):
+        errors.add(name, "is required")
+    errors.raise_if_any()
+
+
+def enabled(errors: Errors, field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        errors.add(field, "must be true or false")
+        return True
+    return value

@@ -90,7 +90,9 @@ class ClientCredentialsGrant:
         client = self._authenticator.authenticate(request, params)
         app = client.credentials.app
         grant = client.credentials.grant_for(audience)
-        if grant is None:  # same answer for unknown APIs and ungranted ones
+        # The same answer for unknown APIs, ungranted ones, and grants whose every scope
+        # was removed from the API.
+        if grant is None or not grant.scopes:
             raise InvalidTarget("The requested audience is not available to this client.")
         scopes = decide_scopes(requested, grant)
 

@@ -6,6 +6,8 @@ nothing above this module imports botocore.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,14 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import ItemChanged, ItemExists, ItemMissing, StoreError
+from ..errors import InvalidCursor, ItemChanged, ItemExists, ItemMissing, StoreError
 from .records import (
     Api,
     App,
     AppCredentials,
+    AuditRecord,
     ClientSecret,
     Grant,
     KeyState,
+    Page,
     ScopeDefinition,
     SigningKeyRecord,
 )
@@ -36,6 +40,8 @@ API_SK = "#API"
 IDENT_SK = "#APIIDENT"
 JTI_SK = "#JTI"
 KEYS_PK = "KEYS"
+AUDIT_PK = "AUDIT"
+MAX_TRANSACTION_ITEMS = 100
 
 
 class StoreUnavailable(StoreError):
@@ -139,6 +145,9 @@ def item_to_secret(item: Item) -> ClientSecret:
 def grant_to_item(client_id: str, grant: Grant) -> Item:
     return {
         **_key(app_pk(client_id), f"GRANT#{grant.api_id}"),
+        "gsi1pk": _s(f"GRANT#{grant.api_id}"),
+        "gsi1sk": _s(client_id),
+        "client_id": _s(client_id),
         "api_id": _s(grant.api_id),
         "audience": _s(grant.audience),
         "scopes": {"L": [_s(s) for s in grant.scopes]},
@@ -224,6 +233,54 @@ def item_to_key(item: Item) -> SigningKeyRecord:
     )
 
 
+def audit_to_item(record: AuditRecord) -> Item:
+    item: Item = {
+        **_key(AUDIT_PK, f"{record.time:012d}#{record.audit_id}"),
+        "audit_id": _s(record.audit_id),
+        "time": _n(record.time),
+        "actor": _s(record.actor),
+        "action": _s(record.action),
+        "target": _s(record.target),
+        "changes": _s(json.dumps(dict(record.changes), separators=(",", ":"), sort_keys=True)),
+    }
+    if record.request_id:
+        item["request_id"] = _s(record.request_id)
+    return item
+
+
+def item_to_audit(item: Item) -> AuditRecord:
+    return AuditRecord(
+        audit_id=_get_s(item, "audit_id"),
+        time=_get_n(item, "time") or 0,
+        actor=_get_s(item, "actor"),
+        action=_get_s(item, "action"),
+        target=_get_s(item, "target"),
+        changes=json.loads(_get_s(item, "changes", "{}")),
+        request_id=_get_s(item, "request_id") or None,
+    )
+
+
+def encode_cursor(last_key: Item) -> str:
+    raw = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Item:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("malformed cursor") from exc
+    valid = isinstance(key, dict) and 0 < len(key) <= 4 and all(
+        isinstance(k, str) and isinstance(v, dict) and list(v) == ["S"]
+        and isinstance(v["S"], str)
+        for k, v in key.items()
+    )
+    if not valid:
+        raise InvalidCursor("malformed cursor")
+    return dict(key)
+
+
 # ---- error translation -----------------------------------------------------
 
 
@@ -280,44 +337,99 @@ class DynamoDBStore:
         item = self._get(app_pk(client_id), APP_SK)
         return item_to_app(item) if item else None
 
-    def create_app(self, app: App, secret: ClientSecret) -> None:
+    def create_app(
+        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+    ) -> None:
         with _translated(lambda: ItemExists(f"app {app.client_id} exists")):
-            self._client.transact_write_items(
-                TransactItems=[
+            self._transact(
+                [
                     {"Put": self._put_new(app_to_item(app))},
                     {"Put": self._put_new(secret_to_item(app.client_id, secret))},
-                ]
+                ],
+                audit,
             )
 
-    def update_app(self, app: App, expected_version: int) -> None:
+    def update_app(
+        self, app: App, expected_version: int, audit: AuditRecord | None = None
+    ) -> None:
         try:
             with _translated(lambda: ItemChanged(f"app {app.client_id} changed")):
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=app_to_item(app),
-                    ConditionExpression="attribute_exists(pk) AND version = :v",
-                    ExpressionAttributeValues={":v": _n(expected_version)},
+                self._transact(
+                    [{"Put": self._put_versioned(app_to_item(app), expected_version)}], audit
                 )
         except ItemChanged:
             if self.get_app(app.client_id) is None:
                 raise ItemMissing(f"app {app.client_id} does not exist") from None
             raise
 
-    def add_secret(self, client_id: str, secret: ClientSecret) -> None:
-        with _translated(lambda: ItemMissing(f"app {client_id} does not exist")):
-            self._client.transact_write_items(
-                TransactItems=[
-                    self._app_exists_check(client_id),
-                    {"Put": self._put_new(secret_to_item(client_id, secret))},
-                ]
-            )
+    def delete_app(self, client_id: str, expected_version: int, audit: AuditRecord) -> None:
+        """The app item and the audit record go in one transaction; once the app item
+        is gone no token is issued, so its secrets and grants are removed after it."""
+        try:
+            with _translated(lambda: ItemChanged(f"app {client_id} changed")):
+                self._transact(
+                    [{"Delete": self._delete_versioned(app_pk(client_id), APP_SK,
+                                                       expected_version)}],
+                    audit,
+                )
+        except ItemChanged:
+            if self.get_app(client_id) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
+        self._delete_items([(i["pk"]["S"], i["sk"]["S"])
+                            for i in self._query_partition(app_pk(client_id))])
 
-    def delete_secret(self, client_id: str, secret_id: str) -> None:
+    def list_apps(self, limit: int, cursor: str | None) -> Page:
+        items, next_cursor = self._query_page("APP", limit, cursor)
+        return Page(tuple(item_to_app(i) for i in items), next_cursor)
+
+    def add_secret(
+        self,
+        client_id: str,
+        secret: ClientSecret,
+        app_version: int | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        guard: dict[str, Any]
+        if app_version is None:
+            guard = self._app_exists_check(client_id)
+        else:
+            guard = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _key(app_pk(client_id), APP_SK),
+                    "UpdateExpression": "SET version = :next",
+                    "ConditionExpression": "attribute_exists(pk) AND version = :v",
+                    "ExpressionAttributeValues": {
+                        ":v": _n(app_version), ":next": _n(app_version + 1),
+                    },
+                }
+            }
+        try:
+            with _translated(lambda: ItemChanged(f"app {client_id} changed")):
+                self._transact(
+                    [guard, {"Put": self._put_new(secret_to_item(client_id, secret))}], audit
+                )
+        except ItemChanged:
+            if app_version is None or self.get_app(client_id) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
+
+    def delete_secret(
+        self, client_id: str, secret_id: str, audit: AuditRecord | None = None
+    ) -> None:
         with _translated(lambda: ItemMissing(f"secret {secret_id} does not exist")):
-            self._client.delete_item(
-                TableName=self._table,
-                Key=_key(app_pk(client_id), f"SECRET#{secret_id}"),
-                ConditionExpression="attribute_exists(pk)",
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _key(app_pk(client_id), f"SECRET#{secret_id}"),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    }
+                ],
+                audit,
             )
 
     def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
@@ -339,35 +451,106 @@ class DynamoDBStore:
         except ItemChanged:
             pass  # another request recorded it within the interval, or it was revoked
 
-    def put_grant(self, client_id: str, grant: Grant) -> None:
-        with _translated(lambda: ItemMissing(f"app {client_id} does not exist")):
-            self._client.transact_write_items(
-                TransactItems=[
-                    self._app_exists_check(client_id),
-                    {"Put": {"TableName": self._table, "Item": grant_to_item(client_id, grant)}},
-                ]
+    def put_grant(
+        self,
+        client_id: str,
+        grant: Grant,
+        expected_version: int | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        put: dict[str, Any] = {"TableName": self._table, "Item": grant_to_item(client_id, grant)}
+        if expected_version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        elif expected_version is not None:
+            put = self._put_versioned(grant_to_item(client_id, grant), expected_version)
+        try:
+            with _translated(lambda: ItemChanged(f"grant {client_id}/{grant.api_id} changed")):
+                self._transact([self._app_exists_check(client_id), {"Put": put}], audit)
+        except ItemChanged:
+            if self.get_app(client_id) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
+
+    def delete_grant(
+        self, client_id: str, api_id: str, audit: AuditRecord | None = None
+    ) -> None:
+        with _translated(lambda: ItemMissing(f"grant {client_id}/{api_id} does not exist")):
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _key(app_pk(client_id), f"GRANT#{api_id}"),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    }
+                ],
+                audit,
             )
 
-    def delete_grant(self, client_id: str, api_id: str) -> None:
-        with _translated():
-            self._client.delete_item(
-                TableName=self._table, Key=_key(app_pk(client_id), f"GRANT#{api_id}")
-            )
+    def grants_for_api(self, api_id: str) -> list[tuple[str, Grant]]:
+        items = self._query_index(f"GRANT#{api_id}")
+        return [(_get_s(i, "client_id"), item_to_grant(i)) for i in items]
 
     # -- APIs ---------------------------------------------------------------
 
-    def create_api(self, api: Api) -> None:
+    def create_api(self, api: Api, audit: AuditRecord | None = None) -> None:
         guard = {
             **_key(f"APIIDENT#{api.identifier}", IDENT_SK),
             "api_id": _s(api.api_id),
         }
         with _translated(lambda: ItemExists(f"API identifier {api.identifier} exists")):
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": self._put_new(api_to_item(api))},
-                    {"Put": self._put_new(guard)},
-                ]
+            self._transact(
+                [{"Put": self._put_new(api_to_item(api))}, {"Put": self._put_new(guard)}], audit
             )
+
+    def update_api(
+        self,
+        api: Api,
+        expected_version: int,
+        grants: list[tuple[str, Grant]],
+        audit: AuditRecord,
+    ) -> None:
+        """The API item, the audit record and as many grant rewrites as fit go in one
+        transaction; further grants (beyond ~98) follow in more transactions."""
+        first = [{"Put": self._put_versioned(api_to_item(api), expected_version)}]
+        rewrites = [
+            {"Put": {"TableName": self._table, "Item": grant_to_item(client_id, grant)}}
+            for client_id, grant in grants
+        ]
+        room = MAX_TRANSACTION_ITEMS - 2
+        try:
+            with _translated(lambda: ItemChanged(f"API {api.api_id} changed")):
+                self._transact(first + rewrites[:room], audit)
+        except ItemChanged:
+            if self.get_api(api.api_id) is None:
+                raise ItemMissing(f"API {api.api_id} does not exist") from None
+            raise
+        for start in range(room, len(rewrites), MAX_TRANSACTION_ITEMS):
+            with _translated():
+                self._transact(rewrites[start:start + MAX_TRANSACTION_ITEMS], None)
+
+    def delete_api(self, api: Api, grant_owners: list[str], audit: AuditRecord) -> None:
+        try:
+            with _translated(lambda: ItemChanged(f"API {api.api_id} changed")):
+                self._transact(
+                    [
+                        {"Delete": self._delete_versioned(f"API#{api.api_id}", API_SK,
+                                                          api.version)},
+                        {"Delete": {"TableName": self._table,
+                                    "Key": _key(f"APIIDENT#{api.identifier}", IDENT_SK)}},
+                    ],
+                    audit,
+                )
+        except ItemChanged:
+            if self.get_api(api.api_id) is None:
+                raise ItemMissing(f"API {api.api_id} does not exist") from None
+            raise
+        self._delete_items([(app_pk(c), f"GRANT#{api.api_id}") for c in grant_owners])
+
+    def list_apis_page(self, limit: int, cursor: str | None) -> Page:
+        items, next_cursor = self._query_page("API", limit, cursor)
+        return Page(tuple(item_to_api(i) for i in items), next_cursor)
 
     def get_api(self, api_id: str) -> Api | None:
         item = self._get(f"API#{api_id}", API_SK)
@@ -385,9 +568,37 @@ class DynamoDBStore:
     def list_keys(self) -> list[SigningKeyRecord]:
         return [item_to_key(item) for item in self._query_partition(KEYS_PK)]
 
-    def add_key(self, key: SigningKeyRecord) -> None:
+    def add_key(self, key: SigningKeyRecord, audit: AuditRecord | None = None) -> None:
         with _translated(lambda: ItemExists(f"key {key.kid} exists")):
-            self._client.put_item(**self._put_new(key_to_item(key)))
+            self._transact([{"Put": self._put_new(key_to_item(key))}], audit)
+
+    def save_keys(
+        self, changes: list[tuple[SigningKeyRecord, int]], audit: AuditRecord | None
+    ) -> None:
+        with _translated(lambda: ItemChanged("signing keys changed")):
+            self._transact(
+                [{"Put": self._put_versioned(key_to_item(k), v)} for k, v in changes], audit
+            )
+
+    # -- audit --------------------------------------------------------------
+
+    def list_audit(self, limit: int, cursor: str | None) -> Page:
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(AUDIT_PK)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            args["ExclusiveStartKey"] = decode_cursor(cursor)
+        with _translated():
+            response = self._client.query(**args)
+        last = response.get("LastEvaluatedKey")
+        return Page(
+            tuple(item_to_audit(i) for i in response.get("Items", [])),
+            encode_cursor(last) if last else None,
+        )
 
     # -- revocation ---------------------------------------------------------
 
@@ -423,6 +634,57 @@ class DynamoDBStore:
         return app, revoked
 
     # -- helpers ------------------------------------------------------------
+
+    def _transact(self, items: list[dict[str, Any]], audit: AuditRecord | None) -> None:
+        if audit is not None:
+            items = [*items, {"Put": self._put_new(audit_to_item(audit))}]
+        self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+
+    def _put_versioned(self, item: Item, expected_version: int) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Item": item,
+            "ConditionExpression": "attribute_exists(pk) AND version = :v",
+            "ExpressionAttributeValues": {":v": _n(expected_version)},
+        }
+
+    def _delete_versioned(self, pk: str, sk: str, expected_version: int) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Key": _key(pk, sk),
+            "ConditionExpression": "attribute_exists(pk) AND version = :v",
+            "ExpressionAttributeValues": {":v": _n(expected_version)},
+        }
+
+    def _delete_items(self, keys: list[tuple[str, str]]) -> None:
+        for start in range(0, len(keys), 25):
+            request: dict[str, Any] = {
+                self._table: [
+                    {"DeleteRequest": {"Key": _key(pk, sk)}}
+                    for pk, sk in keys[start:start + 25]
+                ]
+            }
+            with _translated():
+                while request:
+                    response = self._client.batch_write_item(RequestItems=request)
+                    request = dict(response.get("UnprocessedItems") or {})
+
+    def _query_page(
+        self, kind: str, limit: int, cursor: str | None
+    ) -> tuple[list[Item], str | None]:
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "gsi1pk = :k",
+            "ExpressionAttributeValues": {":k": _s(kind)},
+            "Limit": limit,
+        }
+        if cursor:
+            args["ExclusiveStartKey"] = decode_cursor(cursor)
+        with _translated():
+            response = self._client.query(**args)
+        last = response.get("LastEvaluatedKey")
+        return list(response.get("Items", [])), encode_cursor(last) if last else None
 
     def _put_new(self, item: Item) -> dict[str, Any]:
         return {

@@ -127,3 +127,24 @@ class SigningKeyRecord:
     deactivated_at: int | None = None
     retired_at: int | None = None
     version: int = 1
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One admin change: who, what, on which target, which fields (never secrets)."""
+
+    audit_id: str
+    time: int
+    actor: str
+    action: str
+    target: str
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the opaque cursor of the next (``None`` at the end)."""
+
+    items: tuple[Any, ...]
+    next: str | None = None

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .records import Api, App, AppCredentials, ClientSecret, Grant, SigningKeyRecord
+from .records import (
+    Api,
+    App,
+    AppCredentials,
+    AuditRecord,
+    ClientSecret,
+    Grant,
+    Page,
+    SigningKeyRecord,
+)
 
 
 class AppRepository(Protocol):
@@ -17,30 +26,80 @@ class AppRepository(Protocol):
 
     def get_app(self, client_id: str) -> App | None: ...
 
-    def create_app(self, app: App, secret: ClientSecret) -> None:
-        """Create the app with its first secret; ``ItemExists`` if the id is taken."""
+    def create_app(
+        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+    ) -> None:
+        """Create the app with its first secret; ``ItemExists`` if the id is taken.
 
-    def update_app(self, app: App, expected_version: int) -> None:
-        """Replace the app's metadata; ``ItemChanged`` if the stored version differs."""
+        Every write takes the audit record of the change and stores it in the same
+        transaction, so no change is ever unaudited."""
 
-    def add_secret(self, client_id: str, secret: ClientSecret) -> None:
-        """``ItemMissing`` if the app does not exist."""
+    def update_app(
+        self, app: App, expected_version: int, audit: AuditRecord | None = None
+    ) -> None:
+        """Replace the app's metadata; ``ItemChanged`` if the stored version differs,
+        ``ItemMissing`` if the app is gone."""
 
-    def delete_secret(self, client_id: str, secret_id: str) -> None:
+    def delete_app(self, client_id: str, expected_version: int, audit: AuditRecord) -> None:
+        """Delete the app with its secrets and grants (``ItemChanged``/``ItemMissing``)."""
+
+    def list_apps(self, limit: int, cursor: str | None) -> Page: ...
+
+    def add_secret(
+        self,
+        client_id: str,
+        secret: ClientSecret,
+        app_version: int | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """``ItemMissing`` if the app does not exist. With ``app_version`` the app's
+        version must match and is bumped, which serialises concurrent additions."""
+
+    def delete_secret(
+        self, client_id: str, secret_id: str, audit: AuditRecord | None = None
+    ) -> None:
         """``ItemMissing`` if there is no such secret."""
 
     def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
         """Set ``last_used`` unless it was set less than ``interval`` seconds before ``when``."""
 
-    def put_grant(self, client_id: str, grant: Grant) -> None:
-        """Create or replace a grant; ``ItemMissing`` if the app does not exist."""
+    def put_grant(
+        self,
+        client_id: str,
+        grant: Grant,
+        expected_version: int | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """Create or replace a grant; ``ItemMissing`` if the app does not exist.
+        With ``expected_version`` the stored grant must have it (``ItemChanged``);
+        ``0`` means it must not exist yet."""
 
-    def delete_grant(self, client_id: str, api_id: str) -> None: ...
+    def delete_grant(
+        self, client_id: str, api_id: str, audit: AuditRecord | None = None
+    ) -> None:
+        """``ItemMissing`` if there is no such grant."""
+
+    def grants_for_api(self, api_id: str) -> list[tuple[str, Grant]]:
+        """Every (client_id, grant) naming this API."""
 
 
 class ApiRepository(Protocol):
-    def create_api(self, api: Api) -> None:
+    def create_api(self, api: Api, audit: AuditRecord | None = None) -> None:
         """``ItemExists`` if the id or the identifier is taken."""
+
+    def update_api(
+        self,
+        api: Api,
+        expected_version: int,
+        grants: list[tuple[str, Grant]],
+        audit: AuditRecord,
+    ) -> None:
+        """Replace the API and rewrite the given grants (scope removal, lifetime)."""
+
+    def delete_api(self, api: Api, grant_owners: list[str], audit: AuditRecord) -> None:
+        """Delete the API, its identifier guard and the named apps' grants of it."""
+
+    def list_apis_page(self, limit: int, cursor: str | None) -> Page: ...
 
     def get_api(self, api_id: str) -> Api | None: ...
 
@@ -53,8 +112,18 @@ class ApiRepository(Protocol):
 class KeyRepository(Protocol):
     def list_keys(self) -> list[SigningKeyRecord]: ...
 
-    def add_key(self, key: SigningKeyRecord) -> None:
+    def add_key(self, key: SigningKeyRecord, audit: AuditRecord | None = None) -> None:
         """``ItemExists`` if a key with this kid is registered."""
+
+    def save_keys(
+        self, changes: list[tuple[SigningKeyRecord, int]], audit: AuditRecord | None
+    ) -> None:
+        """Write key records in one transaction, each guarded by its expected version."""
+
+
+class AuditRepository(Protocol):
+    def list_audit(self, limit: int, cursor: str | None) -> Page:
+        """Audit records, newest first."""
 
 
 class RevocationRepository(Protocol):
@@ -65,5 +134,7 @@ class RevocationRepository(Protocol):
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""
 
 
-class Store(AppRepository, ApiRepository, KeyRepository, RevocationRepository, Protocol):
+class Store(
+    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository, Protocol
+):
     """All repositories; one DynamoDB table implements them together."""

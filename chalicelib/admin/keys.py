@@ -1,0 +1,154 @@
+"""Signing-key lifecycle: register a next key, rotate next → current → previous → retired,
+and rotate automatically on a schedule."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from ..errors import Conflict, FieldError, ItemChanged, ItemExists, ValidationFailed
+from ..store.records import MAX_TOKEN_LIFETIME, KeyState, SigningKeyRecord
+from ..store.repository import Store
+from ..tokens.keyring import KeyRejected, KeyRing
+from ..tokens.kms_keys import KeyFactory
+from . import validation as v
+from .audit import SYSTEM, Actor, log_record, new_record
+
+log = logging.getLogger(__name__)
+DAY = 86400
+
+
+class KeyAdmin:
+    def __init__(
+        self, store: Store, keyring: KeyRing, clock: Callable[[], float], cache_seconds: int
+    ) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+
+    def list_keys(self) -> list[SigningKeyRecord]:
+        order = {KeyState.NEXT: 0, KeyState.CURRENT: 1, KeyState.PREVIOUS: 2, KeyState.RETIRED: 3}
+        return sorted(self._store.list_keys(), key=lambda k: (order[k.state], -k.created_at))
+
+    def add_next(
+        self, kms_key_id: object, alg: object = "RS256", actor: Actor = SYSTEM
+    ) -> SigningKeyRecord:
+        """Register a KMS key (ARN, id or alias) as ``next``: published, not yet signing."""
+        errors = v.Errors()
+        if not isinstance(kms_key_id, str) or not 0 < len(kms_key_id) <= 2048:
+            errors.add("kms_key_id", "must be a KMS key ARN, id or alias")
+        if alg not in ("RS256", "ES256"):
+            errors.add("alg", "must be RS256 or ES256")
+        errors.raise_if_any()
+        key_id, algorithm = str(kms_key_id), str(alg)
+        try:
+            key_arn, kid, _ = self._keyring.describe(key_id, algorithm)
+        except KeyRejected as exc:
+            raise ValidationFailed(str(exc), [FieldError("kms_key_id", str(exc))]) from exc
+        now = int(self._clock())
+        record = SigningKeyRecord(kid=kid, kms_key_id=key_arn, alg=algorithm,
+                                  state=KeyState.NEXT, created_at=now)
+        audit = new_record(actor, "key.add", f"keys/{kid}",
+                           {"kms_key_arn": key_arn, "alg": algorithm, "state": "next"}, now)
+        try:
+            self._store.add_key(record, audit)
+        except ItemExists as exc:
+            raise Conflict(f"The key {kid} is already registered.") from exc
+        self._keyring.invalidate()
+        log_record(audit)
+        return record
+
+    def rotate(self, actor: Actor = SYSTEM) -> list[SigningKeyRecord]:
+        """next → current, current → previous, previous → retired, in one transaction."""
+        keys = self._store.list_keys()
+        now = int(self._clock())
+        nexts = sorted((k for k in keys if k.state is KeyState.NEXT), key=lambda k: k.created_at)
+        if not nexts:
+            raise Conflict("There is no next key to rotate to; register one first.")
+        promoted = nexts[0]
+        # A previous key stays published until every token it signed has expired, and
+        # verifiers' caches (and our containers') have seen the change.
+        safe_after = MAX_TOKEN_LIFETIME + self._cache_seconds
+        changes: list[tuple[SigningKeyRecord, int]] = []
+        for key in keys:
+            if key.state is KeyState.PREVIOUS:
+                live_until = (key.deactivated_at or 0) + safe_after
+                if live_until > now:
+                    raise Conflict(
+                        f"The previous key {key.kid} may still have live tokens; rotate again "
+                        f"after {live_until - now} seconds."
+                    )
+                changes.append((self._moved(key, KeyState.RETIRED, now), key.version))
+            elif key.state is KeyState.CURRENT:
+                changes.append((self._moved(key, KeyState.PREVIOUS, now), key.version))
+        changes.append((self._moved(promoted, KeyState.CURRENT, now), promoted.version))
+        audit = new_record(actor, "key.rotate", "keys", {
+            k.kid: k.state.value for k, _ in changes
+        }, now)
+        try:
+            self._store.save_keys(changes, audit)
+        except ItemChanged as exc:
+            raise Conflict("The signing keys changed during the rotation; retry.") from exc
+        self._keyring.invalidate()
+        log_record(audit)
+        return self.list_keys()
+
+    @staticmethod
+    def _moved(key: SigningKeyRecord, state: KeyState, now: int) -> SigningKeyRecord:
+        stamps = {
+            KeyState.CURRENT: {"activated_at": now},
+            KeyState.PREVIOUS: {"deactivated_at": now},
+            KeyState.RETIRED: {"retired_at": now},
+        }[state]
+        return replace(key, state=state, version=key.version + 1, **stamps)  # type: ignore[arg-type]
+
+
+class ScheduledRotation:
+    """Runs daily: creates a next key ``lead_days`` before the current key is
+    ``period_days`` old, so verifiers' JWKS caches hold it long before it signs,
+    then promotes it once the period is over."""
+
+    ACTOR = Actor("scheduled-rotation")
+
+    def __init__(
+        self,
+        keys: KeyAdmin,
+        factory: KeyFactory,
+        clock: Callable[[], float],
+        period_days: int,
+        lead_days: int,
+        alg: str,
+    ) -> None:
+        self._keys = keys
+        self._factory = factory
+        self._clock = clock
+        self._period = period_days * DAY
+        self._lead = min(lead_days, period_days) * DAY
+        self._alg = alg
+
+    def run(self) -> str:
+        now = int(self._clock())
+        keys = self._keys.list_keys()
+        current = next((k for k in keys if k.state is KeyState.CURRENT), None)
+        pending = next((k for k in keys if k.state is KeyState.NEXT), None)
+        if current is None:
+            return "no current key: nothing to rotate"
+        age = now - (current.activated_at or current.created_at)
+        if pending is None:
+            if age < self._period - self._lead:
+                return "current key is young: nothing to do"
+            arn = self._factory.create(self._alg, "m2m-auth signing key (rotation)")
+            created = self._keys.add_next(arn, self._alg, self.ACTOR)
+            log.info("rotation: created next key kid=%s", created.kid)
+            return f"created next key {created.kid}"
+        if age < self._period or now - pending.created_at < self._lead:
+            return "next key is published: waiting to promote it"
+        try:
+            self._keys.rotate(self.ACTOR)
+        except Conflict as exc:
+            log.warning("rotation postponed: %s", exc.detail)
+            return f"postponed: {exc.detail}"
+        log.info("rotation: promoted kid=%s", pending.kid)
+        return f"promoted {pending.kid}"

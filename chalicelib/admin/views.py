@@ -1,0 +1,98 @@
+"""JSON shapes of admin resources (docs/admin-contract.md). Never a secret or hash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..store.records import (
+    Api,
+    App,
+    AuditRecord,
+    ClientSecret,
+    Grant,
+    SigningKeyRecord,
+)
+
+
+def timestamp(epoch: int | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def api_view(api: Api) -> dict[str, Any]:
+    return {
+        "id": api.api_id,
+        "identifier": api.identifier,
+        "name": api.name,
+        "scopes": [{"value": s.value, "description": s.description} for s in api.scopes],
+        "token_lifetime": api.token_lifetime,
+        "created_at": timestamp(api.created_at),
+        "updated_at": timestamp(api.updated_at),
+        "version": api.version,
+    }
+
+
+def secret_view(secret: ClientSecret) -> dict[str, Any]:
+    return {
+        "secret_id": secret.secret_id,
+        "created_at": timestamp(secret.created_at),
+        "expires_at": timestamp(secret.expires_at),
+        "last_used": timestamp(secret.last_used),
+    }
+
+
+def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "client_id": app.client_id,
+        "name": app.name,
+        "description": app.description,
+        "enabled": app.enabled,
+        "claims": dict(app.claims),
+        "token_lifetime": app.token_lifetime,
+        "permissions": sorted(app.permissions),
+        "revoked_before": timestamp(app.revoked_before),
+        "created_at": timestamp(app.created_at),
+        "updated_at": timestamp(app.updated_at),
+        "version": app.version,
+    }
+    if secrets is not None:
+        ordered = sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
+        view["secrets"] = [secret_view(s) for s in ordered]
+    return view
+
+
+def grant_view(grant: Grant) -> dict[str, Any]:
+    return {
+        "api_id": grant.api_id,
+        "audience": grant.audience,
+        "scopes": list(grant.scopes),
+        "version": grant.version,
+    }
+
+
+def key_view(key: SigningKeyRecord) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "alg": key.alg,
+        "kms_key_arn": key.kms_key_id,
+        "state": key.state.value,
+        "created_at": timestamp(key.created_at),
+        "activated_at": timestamp(key.activated_at),
+        "deactivated_at": timestamp(key.deactivated_at),
+        "retired_at": timestamp(key.retired_at),
+        "version": key.version,
+    }
+
+
+def audit_view(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "id": record.audit_id,
+        "time": timestamp(record.time),
+        "actor": record.actor,
+        "action": record.action,
+        "target": record.target,
+        "changes": dict(record.changes),
+        "request_id": record.request_id,
+    }

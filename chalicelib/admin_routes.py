@@ -1,0 +1,248 @@
+"""Admin routes (docs/admin-contract.md): thin views over chalicelib.admin, every one
+behind API Gateway IAM auth (SigV4). Registered under /admin by app.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+
+from . import runtime
+from .admin import validation as v
+from .admin.audit import Actor
+from .admin.views import api_view, app_view, audit_view, grant_view, key_view, timestamp
+from .http import (
+    admin_endpoint,
+    admin_json,
+    caller,
+    etag,
+    if_match,
+    no_content,
+    page_params,
+    read_json_object,
+)
+from .store.records import Page
+
+admin = Blueprint(__name__)
+iam = IAMAuthorizer()
+ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
+
+
+def _request() -> Request:
+    request = admin.current_request
+    if request is None:  # Chalice sets it before every view runs
+        raise RuntimeError("no current request")
+    return request
+
+
+def _actor() -> Actor:
+    return caller(_request(), runtime.services().settings.local_mode)
+
+
+def _body(allowed: set[str], required: frozenset[str] = frozenset()) -> dict[str, Any]:
+    body = read_json_object(_request())
+    v.only_fields(body, allowed, required)
+    return body
+
+
+def _page(page: Page, view: Any) -> Response:
+    return admin_json({"items": [view(i) for i in page.items], "next": page.next})
+
+
+# ---- APIs ----------------------------------------------------------------------
+
+
+@admin.route("/apis", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def create_api() -> Response:
+    body = _body({"name", "identifier", "scopes", "token_lifetime"},
+                 frozenset({"name", "identifier"}))
+    api = runtime.services().provisioning.create_api(
+        name=body["name"], identifier=body["identifier"], scopes=body.get("scopes", []),
+        token_lifetime=body.get("token_lifetime"), actor=_actor(),
+    )
+    return admin_json(api_view(api), 201, etag(api.version))
+
+
+@admin.route("/apis", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_apis() -> Response:
+    return _page(runtime.services().provisioning.list_apis(*page_params(_request())), api_view)
+
+
+@admin.route("/apis/{api_id}", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def get_api(api_id: str) -> Response:
+    api = runtime.services().provisioning.get_api(api_id)
+    return admin_json(api_view(api), headers=etag(api.version))
+
+
+@admin.route("/apis/{api_id}", methods=["PATCH"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def update_api(api_id: str) -> Response:
+    body = read_json_object(_request())
+    api = runtime.services().provisioning.update_api(
+        api_id, body, if_match(_request()), _actor()
+    )
+    return admin_json(api_view(api), headers=etag(api.version))
+
+
+@admin.route("/apis/{api_id}", methods=["DELETE"], authorizer=iam)
+@admin_endpoint
+def delete_api(api_id: str) -> Response:
+    runtime.services().provisioning.delete_api(api_id, if_match(_request()), _actor())
+    return no_content()
+
+
+# ---- apps ----------------------------------------------------------------------
+
+
+@admin.route("/apps", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def create_app() -> Response:
+    body = _body({"name", "description", "claims", "token_lifetime", "permissions"},
+                 frozenset({"name"}))
+    app, secret = runtime.services().provisioning.create_app(
+        name=body["name"], description=body.get("description"), claims=body.get("claims"),
+        token_lifetime=body.get("token_lifetime"), permissions=body.get("permissions"),
+        actor=_actor(),
+    )
+    view = app_view(app)
+    view["secrets"] = [{
+        "secret_id": secret.secret_id, "created_at": timestamp(secret.created_at),
+        "expires_at": None, "last_used": None,
+    }]
+    # the only time a secret is ever returned
+    view.update(client_secret=secret.client_secret, secret_id=secret.secret_id)
+    return admin_json(view, 201, etag(app.version))
+
+
+@admin.route("/apps", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_apps() -> Response:
+    return _page(runtime.services().provisioning.list_apps(*page_params(_request())), app_view)
+
+
+@admin.route("/apps/{client_id}", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def get_app(client_id: str) -> Response:
+    credentials = runtime.services().provisioning.get_app(client_id)
+    return admin_json(app_view(credentials.app, credentials.secrets),
+                      headers=etag(credentials.app.version))
+
+
+@admin.route("/apps/{client_id}", methods=["PATCH"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def update_app(client_id: str) -> Response:
+    body = read_json_object(_request())
+    provisioning = runtime.services().provisioning
+    provisioning.update_app(client_id, body, if_match(_request()), _actor())
+    credentials = provisioning.get_app(client_id)
+    return admin_json(app_view(credentials.app, credentials.secrets),
+                      headers=etag(credentials.app.version))
+
+
+@admin.route("/apps/{client_id}", methods=["DELETE"], authorizer=iam)
+@admin_endpoint
+def delete_app(client_id: str) -> Response:
+    runtime.services().provisioning.delete_app(client_id, if_match(_request()), _actor())
+    return no_content()
+
+
+@admin.route("/apps/{client_id}/revoke-tokens", methods=["POST"], authorizer=iam,
+             content_types=ANY)
+@admin_endpoint
+def revoke_tokens(client_id: str) -> Response:
+    _body(set())
+    app = runtime.services().provisioning.revoke_tokens(client_id, _actor())
+    return admin_json(app_view(app), headers=etag(app.version))
+
+
+# ---- grants --------------------------------------------------------------------
+
+
+@admin.route("/apps/{client_id}/grants/{api_id}", methods=["PUT"], authorizer=iam,
+             content_types=ANY)
+@admin_endpoint
+def set_grant(client_id: str, api_id: str) -> Response:
+    body = _body({"scopes"}, frozenset({"scopes"}))
+    grant = runtime.services().provisioning.set_grant(
+        client_id, api_id, body["scopes"], if_match(_request()), _actor()
+    )
+    return admin_json(grant_view(grant), headers=etag(grant.version))
+
+
+@admin.route("/apps/{client_id}/grants", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_grants(client_id: str) -> Response:
+    grants = runtime.services().provisioning.list_grants(client_id)
+    return admin_json({"items": [grant_view(g) for g in grants], "next": None})
+
+
+@admin.route("/apps/{client_id}/grants/{api_id}", methods=["DELETE"], authorizer=iam)
+@admin_endpoint
+def remove_grant(client_id: str, api_id: str) -> Response:
+    runtime.services().provisioning.remove_grant(client_id, api_id, _actor())
+    return no_content()
+
+
+# ---- secrets -------------------------------------------------------------------
+
+
+@admin.route("/apps/{client_id}/secrets", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def create_secret(client_id: str) -> Response:
+    body = _body({"expires_in"})
+    secret = runtime.services().provisioning.add_secret(
+        client_id, body.get("expires_in"), _actor()
+    )
+    return admin_json({
+        "secret_id": secret.secret_id,
+        "client_secret": secret.client_secret,  # shown once, never again
+        "created_at": timestamp(secret.created_at),
+        "expires_at": timestamp(secret.expires_at),
+    }, 201)
+
+
+@admin.route("/apps/{client_id}/secrets/{secret_id}", methods=["DELETE"], authorizer=iam)
+@admin_endpoint
+def revoke_secret(client_id: str, secret_id: str) -> Response:
+    runtime.services().provisioning.revoke_secret(client_id, secret_id, _actor())
+    return no_content()
+
+
+# ---- signing keys --------------------------------------------------------------
+
+
+@admin.route("/keys", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_keys() -> Response:
+    keys = runtime.services().keys.list_keys()
+    return admin_json({"items": [key_view(k) for k in keys], "next": None})
+
+
+@admin.route("/keys", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def add_key() -> Response:
+    body = _body({"kms_key_id", "alg"}, frozenset({"kms_key_id"}))
+    key = runtime.services().keys.add_next(body["kms_key_id"], body.get("alg", "RS256"),
+                                           _actor())
+    return admin_json(key_view(key), 201)
+
+
+@admin.route("/keys/rotate", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def rotate_keys() -> Response:
+    _body(set())
+    keys = runtime.services().keys.rotate(_actor())
+    return admin_json({"items": [key_view(k) for k in keys], "next": None})
+
+
+# ---- audit ---------------------------------------------------------------------
+
+
+@admin.route("/audit", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_audit() -> Response:
+    page = runtime.services().store.list_audit(*page_params(_request()))
+    return _page(page, audit_view)

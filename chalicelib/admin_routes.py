@@ -21,6 +21,7 @@ from .http import (
     page_params,
     read_json_object,
 )
+from .store.paging import page
 from .store.records import Page
 
 admin = Blueprint(__name__)
@@ -176,13 +177,15 @@ def set_grant(client_id: str, api_id: str) -> Response:
 @admin_endpoint
 def list_grants(client_id: str) -> Response:
     grants = runtime.services().provisioning.list_grants(client_id)
-    return admin_json({"items": [grant_view(g) for g in grants], "next": None})
+    return _page(page(grants, lambda g: g.api_id, *page_params(_request())), grant_view)
 
 
 @admin.route("/apps/{client_id}/grants/{api_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def remove_grant(client_id: str, api_id: str) -> Response:
-    runtime.services().provisioning.remove_grant(client_id, api_id, _actor())
+    runtime.services().provisioning.remove_grant(
+        client_id, api_id, if_match(_request()), _actor()
+    )
     return no_content()
 
 
@@ -218,7 +221,8 @@ def revoke_secret(client_id: str, secret_id: str) -> Response:
 @admin_endpoint
 def list_keys() -> Response:
     keys = runtime.services().keys.list_keys()
-    return admin_json({"items": [key_view(k) for k in keys], "next": None})
+    rank = {k.kid: f"{i:06d}" for i, k in enumerate(keys)}  # keep list_keys()'s order
+    return _page(page(keys, lambda k: rank[k.kid], *page_params(_request())), key_view)
 
 
 @admin.route("/keys", methods=["POST"], authorizer=iam, content_types=ANY)

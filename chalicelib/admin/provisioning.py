@@ -405,7 +405,14 @@ class Provisioning:
     def list_grants(self, client_id: str) -> tuple[Grant, ...]:
         return tuple(sorted(self.get_app(client_id).grants, key=lambda g: g.api_id))
 
-    def remove_grant(self, client_id: str, api_id: str, actor: Actor = SYSTEM) -> None:
+    def remove_grant(
+        self, client_id: str, api_id: str, if_match: int | None = None, actor: Actor = SYSTEM
+    ) -> None:
+        if if_match is not None:
+            grant = next((g for g in self.get_app(client_id).grants if g.api_id == api_id), None)
+            if grant is None:
+                raise NotFound(f"App {client_id!r} has no grant for API {api_id!r}.")
+            _check_if_match(if_match, grant.version)
         audit = new_record(actor, "grant.remove", f"app/{client_id}/grants/{api_id}", {},
                            self._now())
         try:

@@ -6,14 +6,12 @@ against both) and counts reads, so tests can assert how often storage is hit.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import threading
-from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
-from ..errors import InvalidCursor, ItemChanged, ItemExists, ItemMissing
+from ..errors import ItemChanged, ItemExists, ItemMissing
+from .paging import invert as _invert
+from .paging import page as _page
 from .records import (
     Api,
     App,
@@ -24,28 +22,6 @@ from .records import (
     Page,
     SigningKeyRecord,
 )
-
-
-def _invert(text: str) -> str:
-    return "".join(chr(0x7E - (ord(c) - 0x20)) if 0x20 <= ord(c) <= 0x7E else c for c in text)
-
-
-def _page(items: Sequence[Any], key: Callable[[Any], str], limit: int, cursor: str | None) -> Page:
-    """Keyset pagination over items sorted by ``key``; the cursor is the last key seen."""
-    after = ""
-    if cursor:
-        try:
-            after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidCursor("malformed cursor") from exc
-    remaining = [i for i in sorted(items, key=key) if key(i) > after]
-    chunk = remaining[:limit]
-    more = len(remaining) > limit
-    token = (
-        base64.urlsafe_b64encode(key(chunk[-1]).encode()).decode().rstrip("=")
-        if more and chunk else None
-    )
-    return Page(tuple(chunk), token)
 
 
 class MemoryStore:

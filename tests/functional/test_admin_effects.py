@@ -113,6 +113,22 @@ def test_revoke_tokens_makes_earlier_tokens_inactive(http: Any, demo: Demo, cloc
 # ---- no lost updates -----------------------------------------------------------------
 
 
+@pytest.fixture
+def atomic_requests(aws: AwsBackend) -> None:
+    """DynamoDB applies each conditional request atomically; moto checks and writes
+    without a lock, so concurrent threads could both pass one condition. A lock per
+    request models DynamoDB; our read-then-conditional-write still interleaves freely
+    between requests, which is the race under test."""
+    lock = threading.Lock()
+    make_call = aws.dynamodb._make_api_call
+
+    def atomic(operation: str, params: Any) -> Any:
+        with lock:
+            return make_call(operation, params)
+
+    aws.dynamodb._make_api_call = atomic
+
+
 def race(n: int, action: Callable[[], object]) -> Counter[str]:
     """Run ``action`` in ``n`` threads released together; count outcomes by type."""
     barrier = threading.Barrier(n)
@@ -138,6 +154,7 @@ def race(n: int, action: Callable[[], object]) -> Counter[str]:
 
 
 def test_racing_patches_with_the_same_etag_let_exactly_one_win(
+    atomic_requests: None,
     moto_services: runtime.Services, demo: Demo
 ) -> None:
     p = moto_services.provisioning
@@ -151,6 +168,7 @@ def test_racing_patches_with_the_same_etag_let_exactly_one_win(
 
 
 def test_racing_app_patches_without_etag_never_silently_overwrite(
+    atomic_requests: None,
     moto_services: runtime.Services, demo: Demo
 ) -> None:
     p = moto_services.provisioning
@@ -167,6 +185,7 @@ def test_racing_app_patches_without_etag_never_silently_overwrite(
 
 
 def test_racing_creates_with_one_identifier_create_exactly_one_api(
+    atomic_requests: None,
     moto_services: runtime.Services,
 ) -> None:
     p = moto_services.provisioning
@@ -176,6 +195,7 @@ def test_racing_creates_with_one_identifier_create_exactly_one_api(
 
 
 def test_racing_secret_creations_never_exceed_three_active_secrets(
+    atomic_requests: None,
     moto_services: runtime.Services, demo: Demo
 ) -> None:
     p = moto_services.provisioning

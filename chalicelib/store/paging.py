@@ -1,0 +1,33 @@
+"""Keyset pagination over items held in memory (the fake store, short admin lists)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import InvalidCursor
+from .records import Page
+
+
+def invert(text: str) -> str:
+    return "".join(chr(0x7E - (ord(c) - 0x20)) if 0x20 <= ord(c) <= 0x7E else c for c in text)
+
+
+def page(items: Sequence[Any], key: Callable[[Any], str], limit: int, cursor: str | None) -> Page:
+    """Keyset pagination over items sorted by ``key``; the cursor is the last key seen."""
+    after = ""
+    if cursor:
+        try:
+            after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidCursor("malformed cursor") from exc
+    remaining = [i for i in sorted(items, key=key) if key(i) > after]
+    chunk = remaining[:limit]
+    more = len(remaining) > limit
+    token = (
+        base64.urlsafe_b64encode(key(chunk[-1]).encode()).decode().rstrip("=")
+        if more and chunk else None
+    )
+    return Page(tuple(chunk), token)

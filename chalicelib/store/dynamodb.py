@@ -265,15 +265,18 @@ def encode_cursor(last_key: Item) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Item:
+def decode_cursor(cursor: str, expected: Item) -> Item:
+    """The start key a cursor encodes. It must have exactly the key attributes of the
+    list being read and the same partition (``expected`` names them with their values,
+    ``None`` for any value); anything else was not handed out by this list."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise InvalidCursor("malformed cursor") from exc
-    valid = isinstance(key, dict) and 0 < len(key) <= 4 and all(
-        isinstance(k, str) and isinstance(v, dict) and list(v) == ["S"]
-        and isinstance(v["S"], str)
+    valid = isinstance(key, dict) and set(key) == set(expected) and all(
+        isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str)
+        and (expected[k] is None or v == expected[k])
         for k, v in key.items()
     )
     if not valid:
@@ -591,7 +594,9 @@ class DynamoDBStore:
             "Limit": limit,
         }
         if cursor:
-            args["ExclusiveStartKey"] = decode_cursor(cursor)
+            args["ExclusiveStartKey"] = decode_cursor(
+                cursor, {"pk": _s(AUDIT_PK), "sk": None}
+            )
         with _translated():
             response = self._client.query(**args)
         last = response.get("LastEvaluatedKey")
@@ -680,7 +685,9 @@ class DynamoDBStore:
             "Limit": limit,
         }
         if cursor:
-            args["ExclusiveStartKey"] = decode_cursor(cursor)
+            args["ExclusiveStartKey"] = decode_cursor(
+                cursor, {"gsi1pk": _s(kind), "gsi1sk": None, "pk": None, "sk": None}
+            )
         with _translated():
             response = self._client.query(**args)
         last = response.get("LastEvaluatedKey")

@@ -36,3 +36,21 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Deployment to AWS (docs/deploy.md). STAGE is a stage of .chalice/config.json.
+# `package` never talks to AWS; `deploy` and `destroy` use your AWS credentials
+# and region (AWS_PROFILE, AWS_REGION), unlike every target above.
+STAGE ?= dev
+# `make destroy YES=1` deletes without asking (needed without a terminal).
+DESTROY_FLAGS := $(if $(YES),--yes,)
+
+.PHONY: package deploy destroy
+
+package: $(STAMP)
+	@$(PY) -m infra.package --stage $(STAGE)
+
+deploy: $(STAMP)
+	@$(PY) -m infra.deploy deploy --stage $(STAGE)
+
+destroy: $(STAMP)
+	@$(PY) -m infra.deploy destroy --stage $(STAGE) $(DESTROY_FLAGS)

@@ -210,7 +210,7 @@ def if_match(request: Request) -> int | None:
     if not value or value == "*":
         return None
     tag = value.removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()):
         raise PreconditionFailed("If-Match must be an ETag returned by this API.")
     return int(tag)
 
@@ -225,7 +225,7 @@ def page_params(request: Request) -> tuple[int, str | None]:
     if unknown:
         raise Problem(f"Unknown query parameters: {', '.join(sorted(unknown))}.")
     raw = params.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ValidationFailed(
             "Invalid limit.", [FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")]
         )

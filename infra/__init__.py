@@ -1,1 +1,2 @@
-"""Infrastructure entry points: the local stack (``make local``) and, later, deployment."""
+"""Infrastructure entry points: the local stack (``make local``) and deployment to
+AWS (``make package``, ``make deploy``, ``make destroy``; see docs/deploy.md)."""

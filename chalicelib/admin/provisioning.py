@@ -8,6 +8,7 @@ Every change is validated in :mod:`.validation`, guarded by the item's version
 from __future__ import annotations
 
 import logging
+import re
 import secrets as random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +25,14 @@ from ..errors import (
     ValidationFailed,
 )
 from ..oauth.claims import fits_signing_limit
-from ..oauth.client_secret import hash_secret, new_client_id, new_secret, new_secret_id
+from ..oauth.client_secret import (
+    CLIENT_ID_SHAPE,
+    SECRET_ID_SHAPE,
+    hash_secret,
+    new_client_id,
+    new_secret,
+    new_secret_id,
+)
 from ..store.records import (
     DEFAULT_TOKEN_LIFETIME,
     Api,
@@ -41,6 +49,7 @@ from .audit import SYSTEM, Actor, log_record, new_record
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE_SECRETS = 3
+API_ID_SHAPE = re.compile(r"api_[0-9a-f]{16}")
 API_FIELDS = {"name", "identifier", "scopes", "token_lifetime"}
 APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions"}
 APP_PATCH_FIELDS = APP_FIELDS | {"enabled"}
@@ -117,9 +126,11 @@ class Provisioning:
         return api
 
     def get_api(self, api_id: str) -> Api:
-        api = self._store.get_api(api_id)
+        # ids are ours: anything else is unknown without a read (and cannot break
+        # DynamoDB's 2,048-byte key limit)
+        api = self._store.get_api(api_id) if API_ID_SHAPE.fullmatch(api_id) else None
         if api is None:
-            raise NotFound(f"No API with id {api_id!r}.")
+            raise NotFound(f"No API with id {api_id[:64]!r}.")
         return api
 
     def list_apis(self, limit: int, cursor: str | None) -> Page:
@@ -168,7 +179,7 @@ class Provisioning:
         try:
             self._store.update_api(updated, api.version, rewrites, audit)
         except ItemMissing as exc:
-            raise NotFound(f"No API with id {api_id!r}.") from exc
+            raise NotFound(f"No API with id {api_id[:64]!r}.") from exc
         except ItemChanged as exc:
             raise _changed(if_match) from exc
         log_record(audit)
@@ -184,7 +195,7 @@ class Provisioning:
         try:
             self._store.delete_api(api, owners, audit)
         except ItemMissing as exc:
-            raise NotFound(f"No API with id {api_id!r}.") from exc
+            raise NotFound(f"No API with id {api_id[:64]!r}.") from exc
         except ItemChanged as exc:
             raise _changed(if_match) from exc
         log_record(audit)
@@ -227,9 +238,12 @@ class Provisioning:
         return app, issued
 
     def get_app(self, client_id: str) -> AppCredentials:
-        credentials = self._store.get_credentials(client_id)
+        credentials = (
+            self._store.get_credentials(client_id)
+            if CLIENT_ID_SHAPE.fullmatch(client_id) else None
+        )
         if credentials is None:
-            raise NotFound(f"No app with client_id {client_id!r}.")
+            raise NotFound(f"No app with client_id {client_id[:64]!r}.")
         return credentials
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:
@@ -272,11 +286,12 @@ class Provisioning:
                         "Tokens would exceed the 4,096-byte KMS signing limit.",
                         [FieldError("claims", f"too large with the grant for {grant.audience}")],
                     )
+        if action == "app.update" and set(changes) == {"enabled"}:
+            action = "app.unblock" if fields["enabled"] else "app.block"
         return self._save_app(app, fields, dict(changes), if_match, actor, action)
 
     def set_enabled(self, client_id: str, enabled: bool, actor: Actor = SYSTEM) -> App:
-        action = "app.unblock" if enabled else "app.block"
-        return self.update_app(client_id, {"enabled": enabled}, actor=actor, action=action)
+        return self.update_app(client_id, {"enabled": enabled}, actor=actor)
 
     def revoke_tokens(self, client_id: str, actor: Actor = SYSTEM) -> App:
         """Every token issued to the app until now becomes inactive at introspection."""
@@ -295,7 +310,7 @@ class Provisioning:
         try:
             self._store.delete_app(client_id, app.version, audit)
         except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {client_id!r}.") from exc
+            raise NotFound(f"No app with client_id {client_id[:64]!r}.") from exc
         except ItemChanged as exc:
             raise _changed(if_match) from exc
         log_record(audit)
@@ -343,13 +358,15 @@ class Provisioning:
             # bumping the app's version serialises concurrent additions (at most 3 active)
             self._store.add_secret(client_id, secret, credentials.app.version, audit)
         except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {client_id!r}.") from exc
+            raise NotFound(f"No app with client_id {client_id[:64]!r}.") from exc
         except ItemChanged as exc:
             raise Conflict(CONCURRENT) from exc
         log_record(audit)
         return issued
 
     def revoke_secret(self, client_id: str, secret_id: str, actor: Actor = SYSTEM) -> None:
+        if not (CLIENT_ID_SHAPE.fullmatch(client_id) and SECRET_ID_SHAPE.fullmatch(secret_id)):
+            raise NotFound(f"No secret {secret_id[:64]!r} for app {client_id[:64]!r}.")
         audit = new_record(actor, "secret.revoke", f"app/{client_id}/secrets/{secret_id}",
                            {"secret_id": secret_id}, self._now())
         try:
@@ -396,7 +413,7 @@ class Provisioning:
         try:
             self._store.put_grant(client_id, grant, current_version, audit)
         except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {client_id!r}.") from exc
+            raise NotFound(f"No app with client_id {client_id[:64]!r}.") from exc
         except ItemChanged as exc:
             raise _changed(if_match) from exc
         log_record(audit)
@@ -408,6 +425,8 @@ class Provisioning:
     def remove_grant(
         self, client_id: str, api_id: str, if_match: int | None = None, actor: Actor = SYSTEM
     ) -> None:
+        if not (CLIENT_ID_SHAPE.fullmatch(client_id) and API_ID_SHAPE.fullmatch(api_id)):
+            raise NotFound(f"App {client_id[:64]!r} has no grant for API {api_id[:64]!r}.")
         if if_match is not None:
             grant = next((g for g in self.get_app(client_id).grants if g.api_id == api_id), None)
             if grant is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -13,7 +12,7 @@ from urllib.parse import unquote_plus
 from ..errors import InvalidClient, InvalidRequest
 from ..store.records import AppCredentials, ClientSecret
 from ..store.repository import AppRepository
-from .client_secret import hash_secret, verify_secret
+from .client_secret import CLIENT_ID_SHAPE, hash_secret, verify_secret
 from .request import IncomingRequest, Parameters
 
 log = logging.getLogger(__name__)
@@ -24,14 +23,13 @@ LAST_USED_INTERVAL = 3600
 
 # Compared against when the client is unknown, so the response takes as long.
 _DUMMY_HASH = hash_secret("m2msec_unknown-client")
-# The shape of ids new_client_id() makes. Anything else is not a client of ours: it is
-# refused without a DynamoDB read (whose key limit it might break) and never logged,
-# since a client that swaps id and secret would otherwise put its secret in the log.
-_CLIENT_ID = re.compile(r"[a-z2-7]{26}")
 
 
+# An id not of the shape new_client_id() makes is not a client of ours: it is refused
+# without a DynamoDB read (whose key limit it might break) and never logged, since a
+# client that swaps id and secret would otherwise put its secret in the log.
 def loggable_client_id(client_id: str) -> str:
-    return client_id if _CLIENT_ID.fullmatch(client_id) else "<malformed>"
+    return client_id if CLIENT_ID_SHAPE.fullmatch(client_id) else "<malformed>"
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ class ClientAuthenticator:
 
     def authenticate(self, request: IncomingRequest, params: Parameters) -> AuthenticatedClient:
         presented = extract_credentials(request, params)
-        well_formed = _CLIENT_ID.fullmatch(presented.client_id) is not None
+        well_formed = CLIENT_ID_SHAPE.fullmatch(presented.client_id) is not None
         credentials = self._apps.get_credentials(presented.client_id) if well_formed else None
         now = int(self._clock())
         if credentials is None or not credentials.app.enabled:

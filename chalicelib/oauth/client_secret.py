@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 SECRET_PREFIX = "m2msec_"  # noqa: S105 - a public prefix, not a secret
@@ -20,6 +21,10 @@ SECRET_BYTES = 32
 MAX_SECRET_LENGTH = 256
 _HASH_VERSION = "v1"
 _SALT_BYTES = 16
+
+
+CLIENT_ID_SHAPE = re.compile(r"[a-z2-7]{26}")
+SECRET_ID_SHAPE = re.compile(r"sec_[0-9a-f]{16}")
 
 
 def new_client_id() -> str:

@@ -20,9 +20,12 @@ def page(items: Sequence[Any], key: Callable[[Any], str], limit: int, cursor: st
     after = ""
     if cursor:
         try:
-            after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
+            padded = (cursor + "=" * (-len(cursor) % 4)).encode("ascii")
+            after = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeError, ValueError) as exc:
             raise InvalidCursor("malformed cursor") from exc
+        if not after:
+            raise InvalidCursor("malformed cursor")
     remaining = [i for i in sorted(items, key=key) if key(i) > after]
     chunk = remaining[:limit]
     more = len(remaining) > limit

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -107,6 +108,29 @@ def assert_no_secret_material(document: Any) -> None:
     for key, value in walk(document):
         assert key not in {"client_secret", "secret_hash"}, key
         assert not (isinstance(value, str) and value.startswith(HASH_PREFIX)), key
+
+
+MAX_PARTITION_KEY_BYTES = 2048
+
+
+def enforce_dynamodb_key_size(dynamodb: Any) -> None:
+    """Reads answer ValidationException for a key value over DynamoDB's 2,048-byte
+    partition-key limit, as the real service does (moto does not check)."""
+
+    def before_read(params: dict[str, Any], **_: Any) -> Any:
+        request = json.loads(params["body"])
+        values = {**request.get("Key", {}), **request.get("ExpressionAttributeValues", {})}
+        too_long = any(len(v.get("S", "").encode()) > MAX_PARTITION_KEY_BYTES
+                       for v in values.values())
+        if not too_long:
+            return None
+        error = {"Error": {"Code": "ValidationException", "Message": (
+            "One or more parameter values were invalid: Size of hashkey has exceeded the "
+            "maximum size limit of 2048 bytes")}}
+        return SimpleNamespace(status_code=400, headers={}), error
+
+    for operation in ("Query", "GetItem"):
+        dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", before_read)
 
 
 @contextmanager

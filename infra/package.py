@@ -1,0 +1,214 @@
+"""``make package STAGE=<name>``: the CloudFormation template and Lambda zip of a
+stage, built without talking to AWS, into ``build/<stage>/``.
+
+Chalice packages a fresh copy of the sources (``build/<stage>/src``), so its
+package cache (``.chalice/deployments/``, keyed by the requirements alone) can
+never hand back a zip built when the ``cryptography`` wheel download failed; the
+zip is then checked for the compiled module all the same. The copy's
+``requirements.txt`` leaves out ``chalice``: Chalice adds its runtime module
+itself, and the distribution would bring the CLI and pip, setuptools and wheel.
+
+Outputs: ``merge-template.json`` (infra/template.py for this stage),
+``sam.json`` (Chalice's template merged with it) and ``deployment.zip``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess  # noqa: S404 - runs Chalice and the app in child processes
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .artifact import ArtifactError, check_artifact
+from .stage import PROJECT_DIR, StageConfig, StageError, load_stage
+from .template import ROTATION_HANDLER, AppShape, merge_template
+
+SOURCES = ("app.py", "chalicelib", "vendor")
+EXCLUDED_REQUIREMENTS = frozenset({"chalice"})
+TEMPLATE = "sam.json"
+ARTIFACT = "deployment.zip"
+MERGE_TEMPLATE = "merge-template.json"
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".DS_Store")
+
+# Run inside the copied sources: what the Chalice app defines.
+_DESCRIBE_APP = """
+import json, app
+a = app.app
+print(json.dumps({
+    "event_sources": sorted(s.name for s in a.event_sources),
+    "routes": {p: sorted(m) for p, m in a.routes.items()},
+}))
+"""
+
+
+class PackageError(RuntimeError):
+    """The stage could not be packaged."""
+
+
+@dataclass(frozen=True)
+class Package:
+    stage: StageConfig
+    out_dir: Path
+
+    @property
+    def template_path(self) -> Path:
+        return self.out_dir / TEMPLATE
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.out_dir / ARTIFACT
+
+    def template(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.template_path.read_text())
+        return loaded
+
+
+def package(
+    stage_name: str,
+    out_dir: Path | None = None,
+    project_dir: Path = PROJECT_DIR,
+    log: Callable[[str], None] = print,
+) -> Package:
+    """Build ``stage_name`` into ``out_dir`` (default ``build/<stage>``), checked."""
+    stage = load_stage(stage_name, project_dir)
+    out = (out_dir or project_dir / "build" / stage_name).resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    src = out / "src"
+    copy_sources(project_dir, src)
+    shape = describe_app(src)
+    merge_path = out / MERGE_TEMPLATE
+    merge_path.write_text(json.dumps(merge_template(stage, shape), indent=2) + "\n")
+    log(f"packaging stage {stage.stage} with Chalice into {out} ...")
+    _run_chalice_package(src, stage.stage, merge_path, out)
+    result = Package(stage, out)
+    template = result.template()
+    check_merged(template, json.loads(merge_path.read_text()))
+    architecture = function_architecture(template)
+    check_artifact(result.artifact_path, architecture)
+    shutil.rmtree(src)  # Chalice's cache lived there: nothing is reused next time
+    size = result.artifact_path.stat().st_size / 1_000_000
+    log(f"{result.template_path} ({len(template['Resources'])} resources)")
+    log(f"{result.artifact_path} ({size:.1f} MB, cryptography for Lambda {architecture}: ok)")
+    return result
+
+
+def copy_sources(project_dir: Path, dest: Path) -> None:
+    """What Chalice packages, and nothing else: the app, chalicelib, vendor/,
+    the Chalice config and policies, and the runtime requirements."""
+    dest.mkdir(parents=True)
+    for name in SOURCES:
+        source = project_dir / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=_IGNORE)
+        elif source.is_file():
+            shutil.copy2(source, dest / name)
+    (dest / ".chalice").mkdir()
+    for config in sorted((project_dir / ".chalice").glob("*.json")):
+        shutil.copy2(config, dest / ".chalice" / config.name)
+    requirements = project_dir / "requirements.txt"
+    (dest / "requirements.txt").write_text(runtime_requirements(requirements.read_text()))
+
+
+def runtime_requirements(text: str) -> str:
+    """``requirements.txt`` less the distributions the Lambda zip must not carry."""
+    kept = []
+    for line in text.splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match and match.group(1).lower().replace("_", "-") in EXCLUDED_REQUIREMENTS:
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def describe_app(src: Path) -> AppShape:
+    """Import the app in a child process (as Chalice does) to see what it defines."""
+    result = subprocess.run(  # noqa: S603 - our interpreter, a fixed script
+        [sys.executable, "-c", _DESCRIBE_APP],
+        cwd=src,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PackageError(f"importing app.py failed:\n{result.stderr}")
+    described = json.loads(result.stdout.strip().splitlines()[-1])
+    return AppShape(has_rotation=ROTATION_HANDLER in described["event_sources"])
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Packaging never needs AWS: no instance-metadata lookups, any region will do.
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _run_chalice_package(src: Path, stage: str, merge_path: Path, out: Path) -> None:
+    command = [
+        sys.executable, "-c", "from chalice.cli import main; main()",
+        "--project-dir", str(src),
+        "package", "--stage", stage, "--merge-template", str(merge_path), str(out),
+    ]
+    result = subprocess.run(  # noqa: S603 - our interpreter running Chalice
+        command, cwd=src, env=_child_env(), capture_output=True, text=True, check=False
+    )
+    output = (result.stdout + result.stderr).strip()
+    if result.returncode != 0:
+        raise PackageError(f"chalice package failed (exit {result.returncode}):\n{output}")
+    if output:
+        for line in output.splitlines():
+            print(f"  chalice: {line}", file=sys.stderr if "rror" in line else sys.stdout)
+
+
+def check_merged(template: dict[str, Any], merge: dict[str, Any]) -> None:
+    """Every resource the merge template only amends must exist in Chalice's
+    template; otherwise the merge leaves a resource without a ``Type``."""
+    untyped = sorted(name for name, body in template["Resources"].items() if "Type" not in body)
+    if untyped:
+        raise PackageError(
+            "the merge template amends resources Chalice did not generate: "
+            f"{', '.join(untyped)} (did a function or its role get renamed?)"
+        )
+    missing = sorted(set(merge["Resources"]) - set(template["Resources"]))
+    if missing:
+        raise PackageError(f"resources missing after the merge: {', '.join(missing)}")
+
+
+def function_architecture(template: dict[str, Any]) -> str:
+    architectures = {
+        arch
+        for body in template["Resources"].values()
+        if body.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+        for arch in body["Properties"].get("Architectures", ["x86_64"])
+    }
+    if len(architectures) != 1:
+        raise PackageError(f"expected one Lambda architecture, found {sorted(architectures)}")
+    return str(architectures.pop())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.package", description=__doc__)
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--out", type=Path, default=None, help="default: build/<stage>")
+    args = parser.parse_args(argv)
+    try:
+        package(args.stage, args.out)
+    except (StageError, PackageError, ArtifactError) as exc:
+        print(f"make package: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

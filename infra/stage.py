@@ -1,0 +1,126 @@
+"""What one deployment stage is: Chalice's stage settings plus ``infra/stages.toml``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STAGES_FILE = Path(__file__).resolve().parent / "stages.toml"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+     2557, 2922, 3288, 3653}
+)
+# The signing algorithm of the first key decides its KMS key spec.
+KEY_SPEC_FOR_ALG = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
+
+
+class StageError(ValueError):
+    """The stage cannot be deployed as configured."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    app_name: str
+    api_gateway_stage: str
+    issuer: str | None
+    """``ISSUER`` from the stage's Lambda environment (custom domain), else None."""
+    signing_key_alg: str
+    throttling_rate_limit: float
+    throttling_burst_limit: int
+    log_retention_days: int
+    alarm_5xx_percent: float
+    alarm_5xx_min_requests: int
+    alarm_kms_throttles: int
+    endpoint_type: str = "EDGE"
+    """API Gateway endpoint type (Chalice ``api_gateway_endpoint_type``)."""
+    custom_domain: str | None = None
+    """Chalice ``api_gateway_custom_domain.domain_name`` of the stage, if any."""
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.app_name}-{self.stage}"
+
+    @property
+    def key_spec(self) -> str:
+        return KEY_SPEC_FOR_ALG[self.signing_key_alg]
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.stack_name}-signing"
+
+    @property
+    def alias_prefix(self) -> str:
+        """Aliases the rotation function may create or move: ``alias/<stack>-*``."""
+        return f"alias/{self.stack_name}-"
+
+
+def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
+    """The stage as ``.chalice/config.json`` and ``infra/stages.toml`` define it."""
+    from chalice.config import Config
+
+    config_path = project_dir / ".chalice" / "config.json"
+    on_disk: dict[str, Any] = json.loads(config_path.read_text())
+    stages = on_disk.get("stages", {})
+    if stage not in stages:
+        raise StageError(
+            f"stage {stage!r} is not in .chalice/config.json (stages: {', '.join(sorted(stages))})"
+        )
+    chalice = Config(chalice_stage=stage, config_from_disk=on_disk)
+    env: dict[str, str] = dict(chalice.environment_variables or {})
+    if env.get("M2M_LOCAL_MODE"):
+        raise StageError(
+            f"stage {stage!r} runs in local mode (M2M_LOCAL_MODE), which trusts the Host "
+            "header and must never be deployed"
+        )
+    settings = _stage_settings(stage)
+    alg = env.get("SIGNING_KEY_ALG", "RS256") or "RS256"
+    if alg not in KEY_SPEC_FOR_ALG:
+        raise StageError(f"SIGNING_KEY_ALG must be one of {sorted(KEY_SPEC_FOR_ALG)}, got {alg!r}")
+    issuer = (env.get("ISSUER") or "").strip().rstrip("/") or None
+    if issuer is not None and not issuer.startswith("https://"):
+        raise StageError(f"ISSUER of stage {stage!r} must be an https URL, got {issuer!r}")
+    domain = dict(chalice.api_gateway_custom_domain or {}).get("domain_name") or None
+    if domain and issuer is None:
+        raise StageError(
+            f"stage {stage!r} has the custom domain {domain}: set ISSUER in its "
+            f"environment_variables (e.g. https://{domain}), or tokens would name the "
+            "API Gateway stage path as issuer"
+        )
+    config = StageConfig(
+        stage=stage,
+        app_name=str(on_disk["app_name"]),
+        api_gateway_stage=str(chalice.api_gateway_stage),
+        issuer=issuer,
+        signing_key_alg=alg,
+        throttling_rate_limit=float(settings["throttling_rate_limit"]),
+        throttling_burst_limit=int(settings["throttling_burst_limit"]),
+        log_retention_days=int(settings["log_retention_days"]),
+        alarm_5xx_percent=float(settings["alarm_5xx_percent"]),
+        alarm_5xx_min_requests=int(settings["alarm_5xx_min_requests"]),
+        alarm_kms_throttles=int(settings["alarm_kms_throttles"]),
+        endpoint_type=str(chalice.api_gateway_endpoint_type or "EDGE"),
+        custom_domain=str(domain) if domain else None,
+    )
+    if config.log_retention_days not in LOG_RETENTION_DAYS:
+        raise StageError(
+            f"log_retention_days={config.log_retention_days} is not a CloudWatch Logs "
+            f"retention period ({sorted(LOG_RETENTION_DAYS)})"
+        )
+    return config
+
+
+def _stage_settings(stage: str) -> dict[str, Any]:
+    data = tomllib.loads(STAGES_FILE.read_text())
+    default = data.get("default", {})
+    overrides = data.get(stage, {})
+    unknown = set(overrides) - set(default)
+    if unknown:
+        raise StageError(f"unknown settings for stage {stage!r} in {STAGES_FILE.name}: {unknown}")
+    return {**default, **overrides}

@@ -1,0 +1,597 @@
+"""The CloudFormation merged into Chalice's packaged template (``--merge-template``).
+
+Chalice deep-merges dicts and replaces lists, so this template adds resources
+(the table, the signing key, log groups, alarms, the admin policy) and replaces
+whole lists where Chalice's are too broad: the functions' role ``Policies``
+(Chalice copies ``.chalice/policy*.json``, which can only name resources by
+pattern) become statements scoped to the ARNs of this stack's resources.
+
+Wildcards that remain, each because AWS offers no narrower form:
+
+- ``Resource: "*"`` inside a KMS key policy means "this key"; it is the only
+  value a key policy accepts.
+- ``kms:CreateKey`` has no resource-level permission (the key does not exist
+  yet), so it is ``Resource: "*"``, restricted by request-tag and key-spec conditions.
+- Keys the rotation function creates get ARNs nobody knows at deploy time:
+  statements about them name ``key/*`` in this account and region and require
+  the ``m2m-auth=signing-key`` tag. ``kms:TagResource`` while creating a key must
+  cover all keys of the account and region (KMS developer guide,
+  "Controlling access to tags"), restricted by request tags.
+- ``execute-api`` ARNs have one ``*`` for the HTTP method and one for the path
+  below ``/admin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.oauth.metadata import JWKS_PATH, TOKEN_PATH
+from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+
+from .stage import StageConfig
+
+# Logical ids Chalice generates (``chalice package``, iam_policy_file in use).
+API_FUNCTION = "APIHandler"
+API_ROLE = "ApiHandlerRole"
+REST_API = "RestAPI"
+ROTATION_HANDLER = "rotate_signing_keys"
+ROTATION_FUNCTION = "RotateSigningKeys"
+ROTATION_ROLE = "RotateSigningKeysRole"
+
+# Logical ids this template adds.
+TABLE = "Table"
+SIGNING_KEY = "SigningKey"
+SIGNING_KEY_ALIAS = "SigningKeyAlias"
+API_LOG_GROUP = "APIHandlerLogGroup"
+ROTATION_LOG_GROUP = "RotateSigningKeysLogGroup"
+ADMIN_POLICY = "AdminInvokePolicy"
+ALARM_TOPIC = "AlarmTopic"
+KMS_THROTTLE_FILTER = "KmsThrottlingMetricFilter"
+# Chalice's names for api_gateway_custom_domain resources.
+CUSTOM_DOMAIN = "ApiGatewayCustomDomain"
+CUSTOM_DOMAIN_MAPPING = "ApiGatewayCustomDomainMapping"
+
+ADMIN_PREFIX = "/admin"
+SERVICE_TAG = "m2m-auth"
+SIGNING_KEY_TAG_VALUE = "signing-key"
+CREATED_BY_TAG = "m2m-auth:created-by"
+ROTATOR_TAG_VALUE = "rotator"
+# The line chalicelib/http.py logs when KMS throttles a signing request.
+KMS_THROTTLE_LOG_TERM = "KMS throttled"
+
+# What the DynamoDB adapter calls (chalicelib/store/dynamodb.py). TransactWriteItems
+# has no IAM action of its own: each item needs Put/Update/Delete/ConditionCheck.
+TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+]
+TOKEN_KEY_ACTIONS = ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"]
+LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+# Administration of the first key through IAM: everything CloudFormation and an
+# operator need, and neither kms:Sign nor kms:GetPublicKey, which the key policy
+# gives to the functions' roles alone. DescribeKey stays: CloudFormation reads it.
+KEY_ADMIN_ACTIONS = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:ListGrants",
+    "kms:RevokeGrant",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:DeleteAlias",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+ROTATION_KEY_ACTIONS = [
+    "kms:DescribeKey",
+    "kms:GetPublicKey",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:ScheduleKeyDeletion",
+]
+ROTATION_KEY_SPECS = ["RSA_2048", "ECC_NIST_P256"]
+
+FIVE_MINUTES = 300
+ONE_DAY = 86400
+
+
+@dataclass(frozen=True)
+class AppShape:
+    """What the Chalice app defines that the template depends on."""
+
+    has_rotation: bool
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"Ref": name}
+
+
+def get_att(name: str, attribute: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [name, attribute]}
+
+
+def sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+ACCOUNT_KEYS = "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
+
+
+def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
+    """The template ``chalice package --merge-template`` merges for ``stage``."""
+    resources: dict[str, Any] = {
+        TABLE: _table(),
+        SIGNING_KEY: _signing_key(stage, app),
+        SIGNING_KEY_ALIAS: {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": stage.key_alias, "TargetKeyId": ref(SIGNING_KEY)},
+        },
+        API_LOG_GROUP: _log_group(stage, "api"),
+        API_ROLE: {"Properties": {"Policies": [_role_policy(API_ROLE, _api_statements())]}},
+        API_FUNCTION: {"Properties": _function_properties(API_LOG_GROUP)},
+        REST_API: {"Properties": _rest_api_properties(stage)},
+        ADMIN_POLICY: _admin_policy(stage),
+        ALARM_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"DisplayName": sub("${AWS::StackName} alarms")},
+        },
+        "Api5xxRateAlarm": _api_5xx_alarm(stage),
+        KMS_THROTTLE_FILTER: _kms_throttle_filter(),
+        "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
+    }
+    if stage.custom_domain:
+        # Chalice names the stage by a string, so CloudFormation may map the domain
+        # before SAM has created the stage ("Invalid stage identifier specified");
+        # SAM's RestAPI.Stage reference adds the missing dependency.
+        resources[CUSTOM_DOMAIN_MAPPING] = {"Properties": {"Stage": ref(f"{REST_API}.Stage")}}
+    if app.has_rotation:
+        resources[ROTATION_LOG_GROUP] = _log_group(stage, "rotation")
+        resources[ROTATION_ROLE] = {
+            "Properties": {"Policies": [_role_policy(ROTATION_ROLE, _rotation_statements(stage))]}
+        }
+        resources[ROTATION_FUNCTION] = {"Properties": _function_properties(ROTATION_LOG_GROUP)}
+        resources["RotationErrorsAlarm"] = _rotation_errors_alarm()
+    return {
+        "Description": f"m2m-auth OAuth 2.0 machine-to-machine authorization server "
+        f"({stage.stage})",
+        "Resources": resources,
+        "Outputs": _outputs(stage),
+    }
+
+
+# -- data -------------------------------------------------------------------
+
+
+def _table() -> dict[str, Any]:
+    """The table of chalicelib/store/schema.py, kept whatever happens to the stack."""
+    definition = table_definition("unused")
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BillingMode": definition["BillingMode"],
+            "AttributeDefinitions": definition["AttributeDefinitions"],
+            "KeySchema": definition["KeySchema"],
+            "GlobalSecondaryIndexes": definition["GlobalSecondaryIndexes"],
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "DeletionProtectionEnabled": True,
+            # KMS encryption with the AWS managed key aws/dynamodb (auditable in CloudTrail;
+            # no monthly key fee).
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "Tags": [{"Key": SERVICE_TAG, "Value": "table"}],
+        },
+    }
+
+
+def _signing_key(stage: StageConfig, app: AppShape) -> dict[str, Any]:
+    """The first signing key. Losing it invalidates every live token: never deleted
+    or replaced by CloudFormation.
+
+    The functions' roles are named by ``aws:PrincipalArn`` conditions rather than as
+    principals: KMS then does not reject the policy while a just-created role is
+    still propagating through IAM, and a re-created role (new unique id, same ARN)
+    keeps its access. Their IAM policies must allow the same actions too.
+    """
+    account_root = {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")}
+
+    def only(role: str) -> dict[str, Any]:
+        return {"ArnEquals": {"aws:PrincipalArn": get_att(role, "Arn")}}
+
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": account_root,
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",  # in a key policy, "*" is this key
+        },
+        {
+            "Sid": "OnlyTheTokenFunctionSigns",
+            "Effect": "Allow",
+            "Principal": account_root,
+            "Action": TOKEN_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": only(API_ROLE),
+        },
+    ]
+    if app.has_rotation:
+        statements.append(
+            {
+                "Sid": "RotationFunctionRetiresKey",
+                "Effect": "Allow",
+                "Principal": account_root,
+                "Action": ROTATION_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": only(ROTATION_ROLE),
+            }
+        )
+    return {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": sub("${AWS::StackName} token signing key (first current key)"),
+            "KeySpec": stage.key_spec,
+            "KeyUsage": "SIGN_VERIFY",
+            "Enabled": True,
+            "PendingWindowInDays": 30,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": statements},
+            "Tags": [
+                {"Key": SERVICE_TAG, "Value": SIGNING_KEY_TAG_VALUE},
+                {"Key": CREATED_BY_TAG, "Value": "cloudformation"},
+            ],
+        },
+    }
+
+
+# -- functions and their roles ----------------------------------------------
+
+
+def _log_group(stage: StageConfig, function: str) -> dict[str, Any]:
+    """Logs go with the stack (their retention bounds them anyway); a retained
+    group would also block the next deployment of the stage, its name being fixed."""
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}-{function}"),
+            "RetentionInDays": stage.log_retention_days,
+        },
+    }
+
+
+def _function_properties(log_group: str) -> dict[str, Any]:
+    """Point the function at this stack's table, key and log group. Other
+    environment variables come from .chalice/config.json and stay."""
+    return {
+        "Environment": {
+            "Variables": {
+                "TABLE_NAME": ref(TABLE),
+                "SIGNING_KEY_ID": get_att(SIGNING_KEY, "Arn"),
+            }
+        },
+        "LoggingConfig": {"LogGroup": ref(log_group)},
+    }
+
+
+def _role_policy(role: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "PolicyName": f"{role}Policy",
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+    }
+
+
+def _table_statement() -> dict[str, Any]:
+    return {
+        "Sid": "ReadWriteOwnTable",
+        "Effect": "Allow",
+        "Action": TABLE_ACTIONS,
+        "Resource": [get_att(TABLE, "Arn"), sub(f"${{{TABLE}.Arn}}/index/*")],
+    }
+
+
+def _logs_statement(log_group: str) -> dict[str, Any]:
+    return {
+        "Sid": "WriteOwnLogs",
+        "Effect": "Allow",
+        "Action": LOG_ACTIONS,
+        "Resource": get_att(log_group, "Arn"),
+    }
+
+
+def _tagged_signing_keys() -> dict[str, Any]:
+    return {"StringEquals": {f"aws:ResourceTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE}}
+
+
+def _api_statements() -> list[dict[str, Any]]:
+    """The token/admin function: its table, its logs, and signing with the
+    service's keys. It cannot create, decrypt with, or delete any key."""
+    return [
+        _logs_statement(API_LOG_GROUP),
+        _table_statement(),
+        {
+            "Sid": "SignWithServiceKeysOnly",
+            "Effect": "Allow",
+            "Action": TOKEN_KEY_ACTIONS,
+            "Resource": sub(ACCOUNT_KEYS),  # rotated keys' ARNs are not known here
+            "Condition": _tagged_signing_keys(),
+        },
+    ]
+
+
+def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
+    """The scheduled rotation function alone creates, tags, aliases and
+    schedules deletion of signing keys."""
+    tag_values: dict[str, Any] = {
+        f"aws:RequestTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
+        f"aws:RequestTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE,
+    }
+    only_service_tags = {"aws:TagKeys": [SERVICE_TAG, CREATED_BY_TAG]}
+    request_tags = {
+        "StringEquals": tag_values,
+        "ForAllValues:StringEquals": only_service_tags,
+    }
+    create_conditions = {
+        "StringEquals": {
+            **tag_values,
+            "kms:KeyUsage": "SIGN_VERIFY",
+            "kms:KeySpec": ROTATION_KEY_SPECS,  # either value
+        },
+        "ForAllValues:StringEquals": only_service_tags,
+    }
+    alias_arn = ACCOUNT_KEYS.replace("key/*", stage.alias_prefix + "*")
+    return [
+        _logs_statement(ROTATION_LOG_GROUP),
+        _table_statement(),
+        {
+            # kms:CreateKey has no resource-level permission: the key does not exist
+            # yet, so AWS accepts only "*". The conditions allow only signing keys
+            # tagged as this service's, created by the rotator.
+            "Sid": "CreateTaggedSigningKeys",
+            "Effect": "Allow",
+            "Action": "kms:CreateKey",
+            "Resource": "*",
+            "Condition": create_conditions,
+        },
+        {
+            # Tagging during CreateKey must be allowed on every key of the account and
+            # Region; only the service's two tags, with these values, may be set.
+            "Sid": "TagNewSigningKeys",
+            "Effect": "Allow",
+            "Action": "kms:TagResource",
+            "Resource": sub(ACCOUNT_KEYS),
+            "Condition": request_tags,
+        },
+        {
+            "Sid": "ManageServiceSigningKeys",
+            "Effect": "Allow",
+            "Action": ROTATION_KEY_ACTIONS,
+            "Resource": sub(ACCOUNT_KEYS),
+            "Condition": _tagged_signing_keys(),
+        },
+        {
+            "Sid": "PointServiceAliases",
+            "Effect": "Allow",
+            "Action": ["kms:CreateAlias", "kms:UpdateAlias"],
+            "Resource": sub(alias_arn),
+        },
+    ]
+
+
+# -- API Gateway --------------------------------------------------------------
+
+
+def _rest_api_properties(stage: StageConfig) -> dict[str, Any]:
+    return {
+        # One name for the API and its CloudWatch metrics' ApiName dimension.
+        "Name": ref("AWS::StackName"),
+        "DefinitionBody": {"info": {"title": ref("AWS::StackName")}},
+        "MethodSettings": [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": stage.throttling_rate_limit,
+                "ThrottlingBurstLimit": stage.throttling_burst_limit,
+            }
+        ],
+    }
+
+
+def admin_resource_arns(stage: StageConfig) -> list[dict[str, Any]]:
+    """``execute-api:Invoke`` ARNs of the admin routes: any method, ``/admin``
+    and everything below it, on this API's stage only."""
+    base = (
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+        f"${{{REST_API}}}/{stage.api_gateway_stage}/*{ADMIN_PREFIX}"
+    )
+    return [sub(base), sub(base + "/*")]
+
+
+def _admin_policy(stage: StageConfig) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "Description": f"Call the {stage.stack_name} admin API (execute-api:Invoke on "
+            f"{ADMIN_PREFIX} routes only). Attach it to operators' roles.",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "InvokeAdminRoutesOnly",
+                        "Effect": "Allow",
+                        "Action": "execute-api:Invoke",
+                        "Resource": admin_resource_arns(stage),
+                    }
+                ],
+            },
+        },
+    }
+
+
+# -- alarms -------------------------------------------------------------------
+
+
+def _api_metric(metric: str, stage: StageConfig, metric_id: str) -> dict[str, Any]:
+    return {
+        "Id": metric_id,
+        "ReturnData": False,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": metric,
+                "Dimensions": [
+                    {"Name": "ApiName", "Value": ref("AWS::StackName")},
+                    {"Name": "Stage", "Value": stage.api_gateway_stage},
+                ],
+            },
+            "Period": FIVE_MINUTES,
+            "Stat": "Sum",
+        },
+    }
+
+
+def _api_5xx_alarm(stage: StageConfig) -> dict[str, Any]:
+    rate = (
+        f"IF(requests >= {stage.alarm_5xx_min_requests}, 100 * errors / requests, 0)"
+    )
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": f"More than {stage.alarm_5xx_percent:g}% of API requests "
+            "answered 5xx in 5 minutes",
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": stage.alarm_5xx_percent,
+            "EvaluationPeriods": 1,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [ref(ALARM_TOPIC)],
+            "Metrics": [
+                _api_metric("5XXError", stage, "errors"),
+                _api_metric("Count", stage, "requests"),
+                {"Id": "rate", "Expression": rate, "Label": "5xx responses (%)",
+                 "ReturnData": True},
+            ],
+        },
+    }
+
+
+def _kms_throttle_filter() -> dict[str, Any]:
+    """KMS publishes no throttling metric per key: count the log line the API
+    function writes when KMS throttles a signing request (503 to the client)."""
+    return {
+        "Type": "AWS::Logs::MetricFilter",
+        "Properties": {
+            "LogGroupName": ref(API_LOG_GROUP),
+            "FilterPattern": f'"{KMS_THROTTLE_LOG_TERM}"',
+            "MetricTransformations": [
+                {
+                    "MetricNamespace": sub("m2m-auth/${AWS::StackName}"),
+                    "MetricName": "KmsThrottledRequests",
+                    "MetricValue": "1",
+                }
+            ],
+        },
+    }
+
+
+def _kms_throttle_alarm(stage: StageConfig) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "DependsOn": KMS_THROTTLE_FILTER,
+        "Properties": {
+            "AlarmDescription": f"KMS throttled at least {stage.alarm_kms_throttles} signing "
+            "requests in 5 minutes (clients got 503)",
+            "Namespace": sub("m2m-auth/${AWS::StackName}"),
+            "MetricName": "KmsThrottledRequests",
+            "Statistic": "Sum",
+            "Period": FIVE_MINUTES,
+            "EvaluationPeriods": 1,
+            "Threshold": stage.alarm_kms_throttles,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [ref(ALARM_TOPIC)],
+        },
+    }
+
+
+def _rotation_errors_alarm() -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": "The daily signing-key rotation failed",
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": ref(ROTATION_FUNCTION)}],
+            "Statistic": "Sum",
+            "Period": ONE_DAY,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [ref(ALARM_TOPIC)],
+        },
+    }
+
+
+# -- outputs ------------------------------------------------------------------
+
+
+def _url(stage: StageConfig, path: str) -> Any:
+    """``issuer + path``: the configured ISSUER, else the API Gateway stage URL
+    (what the app derives from the request context)."""
+    if stage.issuer:
+        return stage.issuer + path
+    return sub(
+        f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+        f"/{stage.api_gateway_stage}{path}"
+    )
+
+
+def _outputs(stage: StageConfig) -> dict[str, Any]:
+    def output(description: str, value: Any) -> dict[str, Any]:
+        return {"Description": description, "Value": value}
+
+    domain_outputs = {}
+    if stage.custom_domain:
+        kind = "Distribution" if stage.endpoint_type == "EDGE" else "Regional"
+        domain_outputs = {
+            "CustomDomainTarget": output(
+                f"DNS alias or CNAME target for {stage.custom_domain}",
+                get_att(CUSTOM_DOMAIN, f"{kind}DomainName"),
+            ),
+            "CustomDomainHostedZoneId": output(
+                "Hosted zone id for a Route 53 alias record",
+                get_att(CUSTOM_DOMAIN, f"{kind}HostedZoneId"),
+            ),
+        }
+    return {
+        **domain_outputs,
+        "Issuer": output("OAuth issuer (iss of every token)", _url(stage, "")),
+        "TokenUrl": output("Token endpoint (client credentials grant)", _url(stage, TOKEN_PATH)),
+        "JwksUrl": output("JWK Set verifiers fetch", _url(stage, JWKS_PATH)),
+        "AdminBaseUrl": output("Admin API (SigV4, execute-api)", _url(stage, ADMIN_PREFIX)),
+        "AdminPolicyArn": output("Managed policy to attach to admin roles", ref(ADMIN_POLICY)),
+        "TableName": output("DynamoDB table (retained on stack deletion)", ref(TABLE)),
+        "SigningKeyArn": output(
+            "First KMS signing key (retained on stack deletion)", get_att(SIGNING_KEY, "Arn")
+        ),
+        "SigningKeyAlias": output("Alias of the first signing key", stage.key_alias),
+        "AlarmTopicArn": output("SNS topic the alarms notify: subscribe to it", ref(ALARM_TOPIC)),
+    }

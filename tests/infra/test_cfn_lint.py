@@ -1,0 +1,72 @@
+"""cfn-lint on the packaged template: no errors (it validates SAM resources against
+their schemas, so a misspelt property or value fails here, not in CloudFormation)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+from typing import Any
+
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+from chalice.package import TemplateDeepMerger
+
+from infra import template as tpl
+from infra.package import Package
+from infra.stage import StageConfig
+
+REGIONS = ["us-east-1", "eu-west-1"]
+
+
+def _lint(template: dict[str, Any]) -> list[Any]:
+    return list(lint(json.dumps(template), config=ManualArgs(regions=REGIONS)))
+
+
+def _errors(matches: list[Any]) -> list[str]:
+    return [f"{m.rule.id} {m.message} at {m.path}" for m in matches if m.rule.id.startswith("E")]
+
+
+def test_packaged_template_has_no_cfn_lint_errors_or_warnings(packaged: Package) -> None:
+    matches = lint(packaged.template_path.read_text(), config=ManualArgs(regions=REGIONS))
+    assert [f"{m.rule.id} {m.message} at {m.path}" for m in matches] == []
+
+
+def test_cfn_lint_catches_a_wrong_key_spec_in_this_template(template: dict[str, Any]) -> None:
+    broken = copy.deepcopy(template)
+    broken["Resources"][tpl.SIGNING_KEY]["Properties"]["KeySpec"] = "RSA_1234"
+    broken["Resources"][tpl.TABLE]["Properties"]["BillingMode"] = "ON_DEMAND"
+    errors = _errors(_lint(broken))
+    assert any("RSA_1234" in e for e in errors), errors
+    assert any("ON_DEMAND" in e for e in errors), errors
+
+
+def test_a_stage_with_a_custom_domain_lints_clean(
+    template: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    # GIVEN Chalice's resources for api_gateway_custom_domain (chalice/package.py)
+    chalice = copy.deepcopy(template)
+    chalice["Resources"][tpl.CUSTOM_DOMAIN] = {
+        "Type": "AWS::ApiGateway::DomainName",
+        "Properties": {
+            "DomainName": "auth.example.com",
+            "EndpointConfiguration": {"Types": ["EDGE"]},
+            "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abcd",
+        },
+    }
+    chalice["Resources"][tpl.CUSTOM_DOMAIN_MAPPING] = {
+        "Type": "AWS::ApiGateway::BasePathMapping",
+        "Properties": {"DomainName": {"Ref": tpl.CUSTOM_DOMAIN}, "RestApiId": {"Ref": "RestAPI"},
+                       "BasePath": "(none)", "Stage": "dev"},
+    }
+    # WHEN the stage's merge template is merged as `chalice package` does
+    stage = replace(dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com")
+    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, tpl.AppShape(True)), chalice)
+    # THEN the mapping waits for the stage, the outputs name the DNS target, and it lints
+    mapping = merged["Resources"][tpl.CUSTOM_DOMAIN_MAPPING]["Properties"]
+    assert mapping["Stage"] == {"Ref": "RestAPI.Stage"}
+    assert merged["Outputs"]["CustomDomainTarget"]["Value"] == {
+        "Fn::GetAtt": [tpl.CUSTOM_DOMAIN, "DistributionDomainName"]
+    }
+    assert merged["Outputs"]["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
+    assert _errors(_lint(merged)) == []

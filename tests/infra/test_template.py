@@ -1,0 +1,436 @@
+"""Structural tests of the packaged template (``make package``'s ``sam.json``).
+
+moto's CloudFormation cannot run Chalice's SAM template and builds KMS keys
+wrongly, so the template is checked here, statement by statement.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pytest
+
+from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+from infra import template as tpl
+from infra.stage import StageConfig, load_stage
+from tests.infra.conftest import project_path
+from tests.infra.policies import (
+    as_list,
+    dangling_environment_references,
+    policy_statements,
+    resolve,
+    role_actions,
+)
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+FORBIDDEN_FOR_API = {"kms:CreateKey", "kms:Decrypt", "kms:ScheduleKeyDeletion"}
+KEY_LIFECYCLE = {"kms:CreateKey", "kms:ScheduleKeyDeletion", "kms:TagResource"}
+
+
+def _paths(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    body = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"]
+    paths: dict[str, dict[str, Any]] = body["paths"]
+    return paths
+
+
+def _by_name(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {item[key]: item for item in items}
+
+
+# -- the table --------------------------------------------------------------------
+
+
+def test_table_matches_the_schema_the_code_uses(resources: dict[str, Any]) -> None:
+    table = resources[tpl.TABLE]
+    props = table["Properties"]
+    expected = table_definition("any")
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert props["KeySchema"] == expected["KeySchema"]
+    assert _by_name(props["AttributeDefinitions"], "AttributeName") == _by_name(
+        expected["AttributeDefinitions"], "AttributeName"
+    )
+    assert _by_name(props["GlobalSecondaryIndexes"], "IndexName") == _by_name(
+        expected["GlobalSecondaryIndexes"], "IndexName"
+    )
+    assert "LocalSecondaryIndexes" not in props
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_table_is_on_demand_recoverable_protected_encrypted_and_retained(
+    resources: dict[str, Any],
+) -> None:
+    table = resources[tpl.TABLE]
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in props
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+# -- the signing key ------------------------------------------------------------------
+
+
+def test_signing_key_is_an_rsa_2048_signing_key_that_is_retained(
+    resources: dict[str, Any],
+) -> None:
+    key = resources[tpl.SIGNING_KEY]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["KeySpec"] == "RSA_2048"
+    assert key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    assert key["DeletionPolicy"] == "Retain"
+    assert key["UpdateReplacePolicy"] == "Retain"
+    tags = {t["Key"]: t["Value"] for t in key["Properties"]["Tags"]}
+    assert tags["m2m-auth"] == "signing-key"  # what the roles' tag conditions require
+
+
+def test_signing_key_has_an_alias(resources: dict[str, Any], dev_stage: StageConfig) -> None:
+    alias = resources[tpl.SIGNING_KEY_ALIAS]
+    assert alias["Type"] == "AWS::KMS::Alias"
+    assert alias["Properties"]["TargetKeyId"] == {"Ref": tpl.SIGNING_KEY}
+    assert alias["Properties"]["AliasName"] == "alias/m2m-auth-dev-signing"
+
+
+def test_key_spec_follows_the_stage_signing_algorithm(dev_stage: StageConfig) -> None:
+    es256 = replace(dev_stage, signing_key_alg="ES256")
+    key = tpl.merge_template(es256, tpl.AppShape(True))["Resources"][tpl.SIGNING_KEY]
+    assert key["Properties"]["KeySpec"] == "ECC_NIST_P256"
+
+
+def test_only_the_token_function_role_may_sign_with_the_first_key(
+    resources: dict[str, Any],
+) -> None:
+    key_statements = [s for s in policy_statements(resources) if s.kind == "key"]
+    root = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert all(s.body["Principal"] == root for s in key_statements)
+
+    def callers(action: str) -> list[Any]:
+        return [s.body.get("Condition") for s in key_statements if action in s.actions]
+
+    def only(role: str) -> dict[str, Any]:
+        return {"ArnEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [role, "Arn"]}}}
+
+    assert callers("kms:Sign") == [only(tpl.API_ROLE)]
+    assert callers("kms:GetPublicKey") == [only(tpl.API_ROLE), only(tpl.ROTATION_ROLE)]
+    account = [s for s in key_statements if s.sid == "AccountAdministersKey"]
+    assert len(account) == 1
+    assert "Condition" not in account[0].body
+    assert {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} <= set(account[0].actions)
+
+
+# -- IAM ------------------------------------------------------------------------------
+
+
+def test_no_statement_allows_every_action_or_a_whole_service(resources: dict[str, Any]) -> None:
+    statements = list(policy_statements(resources))
+    assert len(statements) > 10
+    wildcards = [(s.resource, s.sid, a) for s in statements for a in s.actions if "*" in a]
+    assert wildcards == []
+    assert all("NotAction" not in s.body and "NotResource" not in s.body for s in statements)
+
+
+def test_wildcard_resources_only_where_aws_has_no_narrower_form(
+    resources: dict[str, Any],
+) -> None:
+    for statement in policy_statements(resources):
+        for resource in statement.resources:
+            text = resolve(resource)
+            if statement.kind == "key":
+                # A key policy names no other resource: "*" is the key itself.
+                assert text == "*", statement
+            elif text == "*":
+                # CreateKey has no resource-level permission; it must be tag-restricted.
+                assert statement.actions == ["kms:CreateKey"], statement
+                assert "aws:RequestTag/m2m-auth" in statement.body["Condition"]["StringEquals"]
+            elif text.endswith(":key/*"):
+                # Keys created by rotation: only the account's and region's, and tagged.
+                assert text.startswith("arn:aws:kms:us-east-1:123456789012:key/"), text
+                conditions = statement.body["Condition"]["StringEquals"]
+                assert any(k.startswith(("aws:ResourceTag/", "aws:RequestTag/"))
+                           for k in conditions), statement
+
+
+def test_api_role_cannot_create_decrypt_or_delete_keys(resources: dict[str, Any]) -> None:
+    actions = role_actions(resources, tpl.API_ROLE)
+    assert actions  # the role exists and has a policy
+    assert actions & FORBIDDEN_FOR_API == set()
+    assert actions & KEY_LIFECYCLE == set()
+
+
+def test_only_the_rotation_role_creates_tags_or_deletes_keys(resources: dict[str, Any]) -> None:
+    holders = {
+        s.resource
+        for s in policy_statements(resources)
+        if s.kind == "identity" and set(s.actions) & KEY_LIFECYCLE
+    }
+    assert holders == {tpl.ROTATION_ROLE}
+    assert role_actions(resources, tpl.ROTATION_ROLE) >= KEY_LIFECYCLE
+
+
+def _client_calls(module: str) -> set[str]:
+    source = project_path(*module.split("/")).read_text()
+    return set(re.findall(r"self\._client\.([a-z_]+)\(", source))
+
+
+def _iam_action(service: str, operation: str) -> str:
+    return f"{service}:" + "".join(part.capitalize() for part in operation.split("_"))
+
+
+def test_api_role_allows_every_call_the_adapters_make(resources: dict[str, Any]) -> None:
+    dynamodb = _client_calls("chalicelib/store/dynamodb.py") - {"transact_write_items"}
+    kms = _client_calls("chalicelib/tokens/signer.py")
+    assert {"query", "sign"} <= dynamodb | kms  # the scan found the adapters' calls
+    needed = {_iam_action("dynamodb", op) for op in dynamodb} | {
+        _iam_action("kms", op) for op in kms
+    }
+    assert needed <= role_actions(resources, tpl.API_ROLE)
+
+
+def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> None:
+    created = {_iam_action("kms", op) for op in _client_calls("chalicelib/tokens/kms_keys.py")}
+    assert "kms:CreateKey" in created
+    needed = created | {"kms:DescribeKey", "kms:GetPublicKey", "kms:TagResource",
+                        "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert needed <= role_actions(resources, tpl.ROTATION_ROLE)
+
+
+def test_roles_reach_only_this_stack_table_and_log_group(resources: dict[str, Any]) -> None:
+    for role, log_group in ((tpl.API_ROLE, tpl.API_LOG_GROUP),
+                            (tpl.ROTATION_ROLE, tpl.ROTATION_LOG_GROUP)):
+        statements = {s.sid: s for s in policy_statements(resources) if s.resource == role}
+        assert statements["ReadWriteOwnTable"].resources == [
+            {"Fn::GetAtt": [tpl.TABLE, "Arn"]},
+            {"Fn::Sub": "${Table.Arn}/index/*"},
+        ]
+        assert statements["WriteOwnLogs"].resources == [{"Fn::GetAtt": [log_group, "Arn"]}]
+
+
+def test_rotation_may_only_create_tagged_signing_keys(resources: dict[str, Any]) -> None:
+    create = [s for s in policy_statements(resources) if "kms:CreateKey" in s.actions]
+    assert len(create) == 1
+    condition = create[0].body["Condition"]
+    assert condition["StringEquals"]["aws:RequestTag/m2m-auth"] == "signing-key"
+    assert condition["StringEquals"]["aws:RequestTag/m2m-auth:created-by"] == "rotator"
+    assert condition["StringEquals"]["kms:KeyUsage"] == "SIGN_VERIFY"
+    assert set(condition["ForAllValues:StringEquals"]["aws:TagKeys"]) == {
+        "m2m-auth", "m2m-auth:created-by"
+    }
+    deletion = [s for s in policy_statements(resources)
+                if s.kind == "identity" and "kms:ScheduleKeyDeletion" in s.actions]
+    assert [s.body["Condition"] for s in deletion] == [
+        {"StringEquals": {"aws:ResourceTag/m2m-auth": "signing-key"}}
+    ]
+
+
+def test_rotation_aliases_are_limited_to_the_stage_prefix(resources: dict[str, Any]) -> None:
+    aliases = [s for s in policy_statements(resources) if s.sid == "PointServiceAliases"]
+    assert [resolve(r) for s in aliases for r in s.resources] == [
+        "arn:aws:kms:us-east-1:123456789012:alias/m2m-auth-dev-*"
+    ]
+
+
+# -- the rotation function ---------------------------------------------------------------
+
+
+def test_rotation_function_runs_daily_with_its_own_role(resources: dict[str, Any]) -> None:
+    import app as chalice_app
+
+    names = {source.name for source in chalice_app.app.event_sources}
+    assert tpl.ROTATION_HANDLER in names  # app.py defines it, so the template must have it
+    function = resources[tpl.ROTATION_FUNCTION]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": [tpl.ROTATION_ROLE, "Arn"]}
+    schedules = [e["Properties"]["Schedule"] for e in function["Events"].values()]
+    assert schedules == ["rate(1 day)"]
+
+
+def test_without_a_rotation_function_the_template_leaves_rotation_out(
+    dev_stage: StageConfig,
+) -> None:
+    merged = tpl.merge_template(dev_stage, tpl.AppShape(has_rotation=False))
+    assert not {tpl.ROTATION_ROLE, tpl.ROTATION_FUNCTION, tpl.ROTATION_LOG_GROUP} & set(
+        merged["Resources"]
+    )
+    policy = merged["Resources"][tpl.SIGNING_KEY]["Properties"]["KeyPolicy"]
+    assert tpl.ROTATION_ROLE not in str(policy)
+
+
+# -- API Gateway -------------------------------------------------------------------------
+
+
+def test_every_admin_path_uses_sigv4_and_no_public_path_does(template: dict[str, Any]) -> None:
+    import app as chalice_app
+
+    app_admin = {p for p in chalice_app.app.routes if p.startswith(tpl.ADMIN_PREFIX)}
+    paths = _paths(template)
+    admin = {p for p in paths if p == tpl.ADMIN_PREFIX or p.startswith(tpl.ADMIN_PREFIX + "/")}
+    assert admin == app_admin  # the app's admin routes, all of them, and no more
+    assert app_admin, "app.py has no /admin routes"
+    definitions = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"][
+        "securityDefinitions"
+    ]
+    sigv4 = [n for n, d in definitions.items() if d.get("x-amazon-apigateway-authtype") ==
+             "awsSigv4"]
+    assert len(sigv4) == 1
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            if path in admin:
+                assert operation.get("security") == [{sigv4[0]: []}], (method, path)
+            else:
+                assert "security" not in operation, (method, path)
+
+
+def _execute_api_arn(stage: str, method: str, path: str) -> str:
+    concrete = re.sub(r"\{[^}]+\}", "x1", path)
+    return f"arn:aws:execute-api:us-east-1:123456789012:a1b2c3/{stage}/{method.upper()}{concrete}"
+
+
+def test_admin_policy_invokes_admin_routes_only(
+    template: dict[str, Any], resources: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    policy = resources[tpl.ADMIN_POLICY]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in statements] == ["execute-api:Invoke"]
+    patterns = [resolve(r, {tpl.REST_API: "a1b2c3"}) for r in as_list(statements[0]["Resource"])]
+    checked = 0
+    for path, operations in _paths(template).items():
+        for method in set(operations) & HTTP_METHODS:
+            arn = _execute_api_arn(dev_stage.api_gateway_stage, method, path)
+            allowed = any(fnmatchcase(arn, p) for p in patterns)
+            assert allowed == path.startswith(tpl.ADMIN_PREFIX + "/"), arn
+            checked += 1
+    assert checked > 10
+    other_stage = _execute_api_arn("prod", "get", "/admin/apps")
+    assert not any(fnmatchcase(other_stage, p) for p in patterns)
+
+
+def test_throttling_follows_the_stage_settings(
+    resources: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    settings = resources[tpl.REST_API]["Properties"]["MethodSettings"]
+    assert settings == [{
+        "ResourcePath": "/*",
+        "HttpMethod": "*",
+        "ThrottlingRateLimit": dev_stage.throttling_rate_limit,
+        "ThrottlingBurstLimit": dev_stage.throttling_burst_limit,
+    }]
+    prod = load_stage("prod")
+    prod_settings = tpl.merge_template(prod, tpl.AppShape(True))["Resources"][tpl.REST_API]
+    assert prod_settings["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == (
+        prod.throttling_rate_limit
+    )
+    assert prod.throttling_rate_limit != dev_stage.throttling_rate_limit
+
+
+# -- functions, logs, alarms ---------------------------------------------------------------
+
+
+def test_environment_variables_reference_resources_that_exist(template: dict[str, Any]) -> None:
+    assert dangling_environment_references(template) == []
+    for function in (tpl.API_FUNCTION, tpl.ROTATION_FUNCTION):
+        variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables["TABLE_NAME"] == {"Ref": tpl.TABLE}
+        assert variables["SIGNING_KEY_ID"] == {"Fn::GetAtt": [tpl.SIGNING_KEY, "Arn"]}
+
+
+def test_dangling_reference_check_catches_a_getatt_to_a_missing_resource(
+    template: dict[str, Any],
+) -> None:
+    broken = {**template, "Resources": dict(template["Resources"])}
+    function = dict(broken["Resources"][tpl.API_FUNCTION])
+    properties = dict(function["Properties"])
+    properties["Environment"] = {"Variables": {
+        "SIGNING_KEY_ID": {"Fn::GetAtt": ["SigningKeyy", "Arn"]},
+        "TABLE_URL": {"Fn::Sub": "https://${Tabel}/x"},
+    }}
+    function["Properties"] = properties
+    broken["Resources"][tpl.API_FUNCTION] = function
+    assert dangling_environment_references(broken) == [
+        "APIHandler.SIGNING_KEY_ID -> SigningKeyy",
+        "APIHandler.TABLE_URL -> Tabel",
+    ]
+
+
+def test_functions_log_to_groups_with_the_stage_retention(
+    resources: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    for function, group in ((tpl.API_FUNCTION, tpl.API_LOG_GROUP),
+                            (tpl.ROTATION_FUNCTION, tpl.ROTATION_LOG_GROUP)):
+        assert resources[function]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group}}
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert resources[group]["Properties"]["RetentionInDays"] == dev_stage.log_retention_days
+
+
+def test_5xx_alarm_watches_this_api_and_stage(
+    resources: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    alarm = resources["Api5xxRateAlarm"]["Properties"]
+    api_name = resources[tpl.REST_API]["Properties"]["Name"]
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    for metric_id, name in (("errors", "5XXError"), ("requests", "Count")):
+        stat = metrics[metric_id]["MetricStat"]["Metric"]
+        assert stat["MetricName"] == name
+        assert {d["Name"]: d["Value"] for d in stat["Dimensions"]} == {
+            "ApiName": api_name, "Stage": dev_stage.api_gateway_stage
+        }
+    assert "100 * errors / requests" in metrics["rate"]["Expression"]
+    assert alarm["Threshold"] == dev_stage.alarm_5xx_percent
+    assert alarm["AlarmActions"] == [{"Ref": tpl.ALARM_TOPIC}]
+
+
+def test_kms_throttling_alarm_counts_the_line_the_app_logs(
+    resources: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    from chalice.app import Response
+
+    from chalicelib.errors import SigningThrottled
+    from chalicelib.http import oauth_endpoint
+
+    log_filter = resources[tpl.KMS_THROTTLE_FILTER]["Properties"]
+    alarm = resources["KmsThrottlingAlarm"]["Properties"]
+    transform = log_filter["MetricTransformations"][0]
+    assert log_filter["LogGroupName"] == {"Ref": tpl.API_LOG_GROUP}
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        transform["MetricNamespace"], transform["MetricName"]
+    )
+    term = log_filter["FilterPattern"].strip('"')
+
+    @oauth_endpoint
+    def throttled() -> Response:
+        raise SigningThrottled("KMS throttled Sign: ThrottlingException")
+
+    with caplog.at_level(logging.WARNING, logger="chalicelib"):
+        assert throttled().status_code == 503
+    assert any(term in record.getMessage() for record in caplog.records)
+
+
+def test_outputs_name_every_url_and_resource_operators_need(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    for name in ("Issuer", "TokenUrl", "JwksUrl", "AdminBaseUrl", "AdminPolicyArn",
+                 "TableName", "SigningKeyArn"):
+        assert name in outputs, name
+    names = {tpl.REST_API: "a1b2c3"}
+    issuer = resolve(outputs["Issuer"]["Value"], names)
+    assert issuer == "https://a1b2c3.execute-api.us-east-1.amazonaws.com/dev"
+    assert resolve(outputs["TokenUrl"]["Value"], names) == issuer + "/oauth/token"
+    assert resolve(outputs["JwksUrl"]["Value"], names) == issuer + "/.well-known/jwks.json"
+    assert resolve(outputs["AdminBaseUrl"]["Value"], names) == issuer + "/admin"
+    assert outputs["AdminPolicyArn"]["Value"] == {"Ref": tpl.ADMIN_POLICY}
+    assert outputs["TableName"]["Value"] == {"Ref": tpl.TABLE}
+    assert outputs["SigningKeyArn"]["Value"] == {"Fn::GetAtt": [tpl.SIGNING_KEY, "Arn"]}
+
+
+def test_a_configured_issuer_is_the_base_of_every_output_url(dev_stage: StageConfig) -> None:
+    custom = replace(dev_stage, issuer="https://auth.example.com")
+    outputs = tpl.merge_template(custom, tpl.AppShape(True))["Outputs"]
+    assert outputs["Issuer"]["Value"] == "https://auth.example.com"
+    assert outputs["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
+    assert outputs["AdminBaseUrl"]["Value"] == "https://auth.example.com/admin"

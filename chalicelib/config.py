@@ -45,6 +45,8 @@ class Settings:
     local_mode: bool
     key_rotation_days: int = 90
     key_rotation_lead_days: int = 7
+    stack: str | None = None
+    """The CloudFormation stack: keys the rotation creates are tagged with it."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,4 +76,5 @@ class Settings:
             local_mode=env.get("M2M_LOCAL_MODE", "") == "1",
             key_rotation_days=_int_setting(env, "KEY_ROTATION_DAYS", 90, 2, 3650),
             key_rotation_lead_days=_int_setting(env, "KEY_ROTATION_LEAD_DAYS", 7, 1, 365),
+            stack=env.get("M2M_STACK", "").strip() or None,
         )

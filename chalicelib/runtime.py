@@ -120,7 +120,7 @@ def build_default_services() -> Services:
     dynamodb, kms = aws_clients(settings)
     return build_services(
         settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms),
-        key_factory=KmsKeyFactory(kms),
+        key_factory=KmsKeyFactory(kms, settings.stack),
     )
 
 

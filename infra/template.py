@@ -56,6 +56,9 @@ ADMIN_PREFIX = "/admin"
 SERVICE_TAG = "m2m-auth"
 SIGNING_KEY_TAG_VALUE = "signing-key"
 CREATED_BY_TAG = "m2m-auth:created-by"
+STACK_TAG = "m2m-auth:stack"
+"""Every signing key carries its stack's name: one stage's roles can never use
+another stage's keys, even in the same account and region."""
 ROTATOR_TAG_VALUE = "rotator"
 # The line chalicelib/http.py logs when KMS throttles a signing request.
 KMS_THROTTLE_LOG_TERM = "KMS throttled"
@@ -256,6 +259,7 @@ def _signing_key(stage: StageConfig, app: AppShape) -> dict[str, Any]:
             "Tags": [
                 {"Key": SERVICE_TAG, "Value": SIGNING_KEY_TAG_VALUE},
                 {"Key": CREATED_BY_TAG, "Value": "cloudformation"},
+                {"Key": STACK_TAG, "Value": ref("AWS::StackName")},
             ],
         },
     }
@@ -286,6 +290,7 @@ def _function_properties(log_group: str) -> dict[str, Any]:
             "Variables": {
                 "TABLE_NAME": ref(TABLE),
                 "SIGNING_KEY_ID": get_att(SIGNING_KEY, "Arn"),
+                "M2M_STACK": ref("AWS::StackName"),
             }
         },
         "LoggingConfig": {"LogGroup": ref(log_group)},
@@ -318,7 +323,12 @@ def _logs_statement(log_group: str) -> dict[str, Any]:
 
 
 def _tagged_signing_keys() -> dict[str, Any]:
-    return {"StringEquals": {f"aws:ResourceTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE}}
+    return {
+        "StringEquals": {
+            f"aws:ResourceTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
+            f"aws:ResourceTag/{STACK_TAG}": ref("AWS::StackName"),
+        }
+    }
 
 
 def _api_statements() -> list[dict[str, Any]]:
@@ -343,8 +353,9 @@ def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
     tag_values: dict[str, Any] = {
         f"aws:RequestTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
         f"aws:RequestTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE,
+        f"aws:RequestTag/{STACK_TAG}": ref("AWS::StackName"),
     }
-    only_service_tags = {"aws:TagKeys": [SERVICE_TAG, CREATED_BY_TAG]}
+    only_service_tags = {"aws:TagKeys": [SERVICE_TAG, CREATED_BY_TAG, STACK_TAG]}
     request_tags = {
         "StringEquals": tag_values,
         "ForAllValues:StringEquals": only_service_tags,

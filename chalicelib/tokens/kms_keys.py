@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 KEY_SPECS = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
 SERVICE_TAG = {"TagKey": "m2m-auth", "TagValue": "signing-key"}
 CREATOR_TAG = {"TagKey": "m2m-auth:created-by", "TagValue": "rotator"}
+STACK_TAG_KEY = "m2m-auth:stack"
 
 
 class KeyFactory(Protocol):
@@ -22,8 +23,11 @@ class KeyFactory(Protocol):
 
 
 class KmsKeyFactory:
-    def __init__(self, client: KMSClient) -> None:
+    def __init__(self, client: KMSClient, stack: str | None = None) -> None:
         self._client = client
+        self._tags = [SERVICE_TAG, CREATOR_TAG]
+        if stack:  # the stack's roles may only use keys tagged with its name
+            self._tags.append({"TagKey": STACK_TAG_KEY, "TagValue": stack})
 
     def create(self, alg: str, description: str) -> str:
         try:
@@ -31,7 +35,7 @@ class KmsKeyFactory:
                 KeySpec=KEY_SPECS[alg],  # type: ignore[arg-type]
                 KeyUsage="SIGN_VERIFY",
                 Description=description,
-                Tags=[SERVICE_TAG, CREATOR_TAG],
+                Tags=self._tags,  # type: ignore[arg-type]
             )["KeyMetadata"]
         except (ClientError, BotoCoreError) as exc:
             raise SigningFailed(f"KMS CreateKey failed: {type(exc).__name__}") from exc

@@ -324,3 +324,12 @@ def test_scheduled_rotation_creates_the_next_key_ahead_and_promotes_it_later(
     assert scheduled.keyring.current().kid == created.kid
     audit = scheduled.store.list_audit(10, None).items
     assert audit[0].action == "key.rotate" and audit[0].actor == "scheduled-rotation"
+
+
+def test_keys_the_rotation_creates_are_tagged_with_their_stack(aws: AwsBackend) -> None:
+    arn = KmsKeyFactory(aws.kms, stack="m2m-auth-dev").create("RS256", "rotation")
+    tags = aws.kms.list_resource_tags(KeyId=arn)["Tags"]
+    assert {"TagKey": "m2m-auth:stack", "TagValue": "m2m-auth-dev"} in tags
+    assert {"TagKey": "m2m-auth:created-by", "TagValue": "rotator"} in tags
+    spec = aws.kms.describe_key(KeyId=arn)["KeyMetadata"]
+    assert spec["KeySpec"] == "RSA_2048" and spec["KeyUsage"] == "SIGN_VERIFY"

@@ -218,14 +218,31 @@ def test_rotation_may_only_create_tagged_signing_keys(resources: dict[str, Any])
     assert condition["StringEquals"]["aws:RequestTag/m2m-auth"] == "signing-key"
     assert condition["StringEquals"]["aws:RequestTag/m2m-auth:created-by"] == "rotator"
     assert condition["StringEquals"]["kms:KeyUsage"] == "SIGN_VERIFY"
+    assert condition["StringEquals"]["aws:RequestTag/m2m-auth:stack"] == {
+        "Ref": "AWS::StackName"
+    }
     assert set(condition["ForAllValues:StringEquals"]["aws:TagKeys"]) == {
-        "m2m-auth", "m2m-auth:created-by"
+        "m2m-auth", "m2m-auth:created-by", "m2m-auth:stack"
     }
     deletion = [s for s in policy_statements(resources)
                 if s.kind == "identity" and "kms:ScheduleKeyDeletion" in s.actions]
     assert [s.body["Condition"] for s in deletion] == [
-        {"StringEquals": {"aws:ResourceTag/m2m-auth": "signing-key"}}
+        {"StringEquals": {"aws:ResourceTag/m2m-auth": "signing-key",
+                          "aws:ResourceTag/m2m-auth:stack": {"Ref": "AWS::StackName"}}}
     ]
+
+
+def test_roles_may_only_use_keys_of_their_own_stack(resources: dict[str, Any]) -> None:
+    key_statements = [
+        s for s in policy_statements(resources)
+        if s.kind == "identity" and {"kms:Sign", "kms:ScheduleKeyDeletion"} & set(s.actions)
+    ]
+    assert key_statements
+    for statement in key_statements:
+        conditions = statement.body["Condition"]["StringEquals"]
+        assert conditions["aws:ResourceTag/m2m-auth:stack"] == {"Ref": "AWS::StackName"}
+    tags = resources[tpl.SIGNING_KEY]["Properties"]["Tags"]
+    assert {"Key": "m2m-auth:stack", "Value": {"Ref": "AWS::StackName"}} in tags
 
 
 def test_rotation_aliases_are_limited_to_the_stage_prefix(resources: dict[str, Any]) -> None:

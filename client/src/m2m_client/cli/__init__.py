@@ -1,0 +1,51 @@
+"""`m2m`: the admin CLI of the m2m-auth server, plus token debugging.
+
+Every admin request is signed with SigV4 for `execute-api` using the AWS CLI's credential
+chain. `--json` prints the server's JSON; exit codes: 0 ok, 1 API error, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import click
+
+from m2m_client import __version__
+from m2m_client.admin_http import DEFAULT_TIMEOUT
+from m2m_client.cli.admin import apis, apps, audit, grants, keys, secrets
+from m2m_client.cli.common import M2MGroup, State, json_option
+from m2m_client.cli.tokens import decode, token
+
+
+@click.group(cls=M2MGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--endpoint", envvar="M2M_ENDPOINT", metavar="URL",
+              help="Base URL of the service, e.g. https://{api-id}.execute-api.{region}"
+                   ".amazonaws.com/{stage} or http://127.0.0.1:8000. [env: M2M_ENDPOINT]")
+@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile. [env: AWS_PROFILE]")
+@click.option("--region", help="AWS region to sign for (default: from an execute-api host "
+                               "name, AWS_REGION, AWS_DEFAULT_REGION or the profile).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT,
+              show_default=True, help="Seconds per HTTP request.")
+@json_option
+@click.version_option(__version__, prog_name="m2m")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    endpoint: str | None,
+    profile: str | None,
+    region: str | None,
+    timeout: float,
+) -> None:
+    """Administer an m2m-auth server, and get or check its tokens."""
+    state = ctx.ensure_object(State)
+    state.endpoint, state.profile, state.region, state.timeout = endpoint, profile, region, timeout
+
+
+for command in (apis, apps, grants, secrets, keys, audit, token, decode):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """The `m2m` console script."""
+    cli(prog_name="m2m")
+
+
+__all__ = ["cli", "main"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets as random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -79,6 +80,18 @@ def _check_if_match(if_match: int | None, version: int) -> None:
 
 def _changed(if_match: int | None) -> Exception:
     return PreconditionFailed(CONCURRENT) if if_match is not None else Conflict(CONCURRENT)
+
+
+@contextmanager
+def _stored(missing: str, if_match: int | None = None) -> Iterator[None]:
+    """Store errors as problems: a vanished item is 404; a version that moved is 412
+    when the caller named one (If-Match), else 409."""
+    try:
+        yield
+    except ItemMissing as exc:
+        raise NotFound(missing) from exc
+    except ItemChanged as exc:
+        raise _changed(if_match) from exc
 
 
 class Provisioning:
@@ -176,12 +189,8 @@ class Provisioning:
             **{k: changes[k] for k in changes if k != "identifier"},
             "removed_scopes": removed, "grants_rewritten": len(rewrites),
         }, now)
-        try:
+        with _stored(f"No API with id {api_id[:64]!r}.", if_match):
             self._store.update_api(updated, api.version, rewrites, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No API with id {api_id[:64]!r}.") from exc
-        except ItemChanged as exc:
-            raise _changed(if_match) from exc
         log_record(audit)
         return updated
 
@@ -192,12 +201,8 @@ class Provisioning:
         audit = new_record(actor, "api.delete", f"api/{api_id}", {
             "identifier": api.identifier, "grants_deleted": len(owners),
         }, self._now())
-        try:
+        with _stored(f"No API with id {api_id[:64]!r}.", if_match):
             self._store.delete_api(api, owners, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No API with id {api_id[:64]!r}.") from exc
-        except ItemChanged as exc:
-            raise _changed(if_match) from exc
         log_record(audit)
 
     # -- apps ---------------------------------------------------------------
@@ -307,12 +312,8 @@ class Provisioning:
         _check_if_match(if_match, app.version)
         audit = new_record(actor, "app.delete", f"app/{client_id}", {"name": app.name},
                            self._now())
-        try:
+        with _stored(f"No app with client_id {client_id[:64]!r}.", if_match):
             self._store.delete_app(client_id, app.version, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {client_id[:64]!r}.") from exc
-        except ItemChanged as exc:
-            raise _changed(if_match) from exc
         log_record(audit)
 
     def _save_app(
@@ -327,12 +328,8 @@ class Provisioning:
         now = self._now()
         updated = replace(app, **fields, updated_at=now, version=app.version + 1)
         audit = new_record(actor, action, f"app/{app.client_id}", changes, now)
-        try:
+        with _stored(f"No app with client_id {app.client_id!r}.", if_match):
             self._store.update_app(updated, app.version, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {app.client_id!r}.") from exc
-        except ItemChanged as exc:
-            raise _changed(if_match) from exc
         log_record(audit)
         return updated
 
@@ -354,13 +351,9 @@ class Provisioning:
         audit = new_record(actor, "secret.create", f"app/{client_id}/secrets/{secret.secret_id}",
                            {"secret_id": secret.secret_id, "expires_at": secret.expires_at},
                            self._now())
-        try:
+        with _stored(f"No app with client_id {client_id[:64]!r}."):
             # bumping the app's version serialises concurrent additions (at most 3 active)
             self._store.add_secret(client_id, secret, credentials.app.version, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {client_id[:64]!r}.") from exc
-        except ItemChanged as exc:
-            raise Conflict(CONCURRENT) from exc
         log_record(audit)
         return issued
 
@@ -369,10 +362,8 @@ class Provisioning:
             raise NotFound(f"No secret {secret_id[:64]!r} for app {client_id[:64]!r}.")
         audit = new_record(actor, "secret.revoke", f"app/{client_id}/secrets/{secret_id}",
                            {"secret_id": secret_id}, self._now())
-        try:
+        with _stored(f"No secret {secret_id!r} for app {client_id!r}."):
             self._store.delete_secret(client_id, secret_id, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No secret {secret_id!r} for app {client_id!r}.") from exc
         log_record(audit)
 
     # -- grants -------------------------------------------------------------
@@ -410,12 +401,8 @@ class Provisioning:
         )
         audit = new_record(actor, "grant.set", f"app/{client_id}/grants/{api_id}",
                            {"scopes": list(wanted)}, self._now())
-        try:
+        with _stored(f"No app with client_id {client_id[:64]!r}.", if_match):
             self._store.put_grant(client_id, grant, current_version, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"No app with client_id {client_id[:64]!r}.") from exc
-        except ItemChanged as exc:
-            raise _changed(if_match) from exc
         log_record(audit)
         return grant
 
@@ -434,10 +421,8 @@ class Provisioning:
             _check_if_match(if_match, grant.version)
         audit = new_record(actor, "grant.remove", f"app/{client_id}/grants/{api_id}", {},
                            self._now())
-        try:
+        with _stored(f"App {client_id!r} has no grant for API {api_id!r}."):
             self._store.delete_grant(client_id, api_id, audit)
-        except ItemMissing as exc:
-            raise NotFound(f"App {client_id!r} has no grant for API {api_id!r}.") from exc
         log_record(audit)
 
     # -- helpers ------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The DynamoDB adapter, one module per aggregate (composed in :mod:`..dynamodb`)."""

@@ -1,0 +1,274 @@
+"""Apps with their secrets and grants: one partition per app, read by one Query."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...errors import ItemChanged, ItemExists, ItemMissing
+from ..records import App, AppCredentials, AuditRecord, ClientSecret, Grant, Page
+from .items import Item, _get_n, _get_s, _get_ss, _key, _n, _opt_n, _s, app_pk
+from .table import APP_SK, Table, translated
+
+
+def app_to_item(app: App) -> Item:
+    item: Item = {
+        **_key(app_pk(app.client_id), APP_SK),
+        "gsi1pk": _s("APP"),
+        "gsi1sk": _s(app.client_id),
+        "client_id": _s(app.client_id),
+        "name": _s(app.name),
+        "description": _s(app.description),
+        "enabled": {"BOOL": app.enabled},
+        "claims": _s(json.dumps(dict(app.claims), separators=(",", ":"), sort_keys=True)),
+        "permissions": {"L": [_s(p) for p in sorted(app.permissions)]},
+        "created_at": _n(app.created_at),
+        "updated_at": _n(app.updated_at),
+        "version": _n(app.version),
+    }
+    _opt_n(item, "token_lifetime", app.token_lifetime)
+    _opt_n(item, "revoked_before", app.revoked_before)
+    return item
+
+
+def item_to_app(item: Item) -> App:
+    return App(
+        client_id=_get_s(item, "client_id"),
+        name=_get_s(item, "name"),
+        description=_get_s(item, "description"),
+        enabled=bool(item["enabled"]["BOOL"]),
+        claims=json.loads(_get_s(item, "claims", "{}")),
+        token_lifetime=_get_n(item, "token_lifetime"),
+        permissions=frozenset(_get_ss(item, "permissions")),
+        revoked_before=_get_n(item, "revoked_before"),
+        created_at=_get_n(item, "created_at") or 0,
+        updated_at=_get_n(item, "updated_at") or 0,
+        version=_get_n(item, "version") or 1,
+    )
+
+
+def secret_to_item(client_id: str, secret: ClientSecret) -> Item:
+    item: Item = {
+        **_key(app_pk(client_id), f"SECRET#{secret.secret_id}"),
+        "secret_id": _s(secret.secret_id),
+        "secret_hash": _s(secret.secret_hash),
+        "created_at": _n(secret.created_at),
+    }
+    _opt_n(item, "expires_at", secret.expires_at)
+    _opt_n(item, "last_used", secret.last_used)
+    return item
+
+
+def item_to_secret(item: Item) -> ClientSecret:
+    return ClientSecret(
+        secret_id=_get_s(item, "secret_id"),
+        secret_hash=_get_s(item, "secret_hash"),
+        created_at=_get_n(item, "created_at") or 0,
+        expires_at=_get_n(item, "expires_at"),
+        last_used=_get_n(item, "last_used"),
+    )
+
+
+def grant_to_item(client_id: str, grant: Grant) -> Item:
+    return {
+        **_key(app_pk(client_id), f"GRANT#{grant.api_id}"),
+        "gsi1pk": _s(f"GRANT#{grant.api_id}"),
+        "gsi1sk": _s(client_id),
+        "client_id": _s(client_id),
+        "api_id": _s(grant.api_id),
+        "audience": _s(grant.audience),
+        "scopes": {"L": [_s(s) for s in grant.scopes]},
+        "token_lifetime": _n(grant.token_lifetime),
+        "version": _n(grant.version),
+    }
+
+
+def item_to_grant(item: Item) -> Grant:
+    return Grant(
+        api_id=_get_s(item, "api_id"),
+        audience=_get_s(item, "audience"),
+        scopes=_get_ss(item, "scopes"),
+        token_lifetime=_get_n(item, "token_lifetime") or 0,
+        version=_get_n(item, "version") or 1,
+    )
+
+
+
+class DynamoAppRepository(Table):
+    """``AppRepository`` on DynamoDB."""
+
+    def get_credentials(self, client_id: str) -> AppCredentials | None:
+        items = self._query_partition(app_pk(client_id))
+        app: App | None = None
+        secrets: list[ClientSecret] = []
+        grants: list[Grant] = []
+        for item in items:
+            sk = item["sk"]["S"]
+            if sk == APP_SK:
+                app = item_to_app(item)
+            elif sk.startswith("SECRET#"):
+                secrets.append(item_to_secret(item))
+            elif sk.startswith("GRANT#"):
+                grants.append(item_to_grant(item))
+        if app is None:
+            return None
+        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants))
+
+    def get_app(self, client_id: str) -> App | None:
+        item = self._get(app_pk(client_id), APP_SK)
+        return item_to_app(item) if item else None
+
+    def create_app(
+        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+    ) -> None:
+        with translated(lambda: ItemExists(f"app {app.client_id} exists")):
+            self._transact(
+                [
+                    {"Put": self._put_new(app_to_item(app))},
+                    {"Put": self._put_new(secret_to_item(app.client_id, secret))},
+                ],
+                audit,
+            )
+
+    def update_app(
+        self, app: App, expected_version: int, audit: AuditRecord | None = None
+    ) -> None:
+        try:
+            with translated(lambda: ItemChanged(f"app {app.client_id} changed")):
+                self._transact(
+                    [{"Put": self._put_versioned(app_to_item(app), expected_version)}], audit
+                )
+        except ItemChanged:
+            if self.get_app(app.client_id) is None:
+                raise ItemMissing(f"app {app.client_id} does not exist") from None
+            raise
+
+    def delete_app(self, client_id: str, expected_version: int, audit: AuditRecord) -> None:
+        """The app item and the audit record go in one transaction; once the app item
+        is gone no token is issued, so its secrets and grants are removed after it."""
+        try:
+            with translated(lambda: ItemChanged(f"app {client_id} changed")):
+                self._transact(
+                    [{"Delete": self._delete_versioned(app_pk(client_id), APP_SK,
+                                                       expected_version)}],
+                    audit,
+                )
+        except ItemChanged:
+            if self.get_app(client_id) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
+        self._delete_items([(i["pk"]["S"], i["sk"]["S"])
+                            for i in self._query_partition(app_pk(client_id))])
+
+    def list_apps(self, limit: int, cursor: str | None) -> Page:
+        items, next_cursor = self._query_page("APP", limit, cursor)
+        return Page(tuple(item_to_app(i) for i in items), next_cursor)
+
+    def add_secret(
+        self,
+        client_id: str,
+        secret: ClientSecret,
+        app_version: int | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        guard: dict[str, Any]
+        if app_version is None:
+            guard = self._app_exists_check(client_id)
+        else:
+            guard = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _key(app_pk(client_id), APP_SK),
+                    "UpdateExpression": "SET version = :next",
+                    "ConditionExpression": "attribute_exists(pk) AND version = :v",
+                    "ExpressionAttributeValues": {
+                        ":v": _n(app_version), ":next": _n(app_version + 1),
+                    },
+                }
+            }
+        try:
+            with translated(lambda: ItemChanged(f"app {client_id} changed")):
+                self._transact(
+                    [guard, {"Put": self._put_new(secret_to_item(client_id, secret))}], audit
+                )
+        except ItemChanged:
+            if app_version is None or self.get_app(client_id) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
+
+    def delete_secret(
+        self, client_id: str, secret_id: str, audit: AuditRecord | None = None
+    ) -> None:
+        with translated(lambda: ItemMissing(f"secret {secret_id} does not exist")):
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _key(app_pk(client_id), f"SECRET#{secret_id}"),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    }
+                ],
+                audit,
+            )
+
+    def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
+        try:
+            with translated(lambda: ItemChanged("recorded recently")):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(app_pk(client_id), f"SECRET#{secret_id}"),
+                    UpdateExpression="SET last_used = :now",
+                    ConditionExpression=(
+                        "attribute_exists(pk) AND "
+                        "(attribute_not_exists(last_used) OR last_used <= :threshold)"
+                    ),
+                    ExpressionAttributeValues={
+                        ":now": _n(when),
+                        ":threshold": _n(when - interval),
+                    },
+                )
+        except ItemChanged:
+            pass  # another request recorded it within the interval, or it was revoked
+
+    def put_grant(
+        self,
+        client_id: str,
+        grant: Grant,
+        expected_version: int | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        put: dict[str, Any] = {"TableName": self._table, "Item": grant_to_item(client_id, grant)}
+        if expected_version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        elif expected_version is not None:
+            put = self._put_versioned(grant_to_item(client_id, grant), expected_version)
+        try:
+            with translated(lambda: ItemChanged(f"grant {client_id}/{grant.api_id} changed")):
+                self._transact([self._app_exists_check(client_id), {"Put": put}], audit)
+        except ItemChanged:
+            if self.get_app(client_id) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
+
+    def delete_grant(
+        self, client_id: str, api_id: str, audit: AuditRecord | None = None
+    ) -> None:
+        with translated(lambda: ItemMissing(f"grant {client_id}/{api_id} does not exist")):
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _key(app_pk(client_id), f"GRANT#{api_id}"),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    }
+                ],
+                audit,
+            )
+
+    def grants_for_api(self, api_id: str) -> list[tuple[str, Grant]]:
+        items = self._query_index(f"GRANT#{api_id}")
+        return [(_get_s(i, "client_id"), item_to_grant(i)) for i in items]

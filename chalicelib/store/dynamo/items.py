@@ -1,0 +1,41 @@
+"""Attribute-value primitives shared by every aggregate's marshalling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Item = dict[str, Any]
+
+
+def app_pk(client_id: str) -> str:
+    return f"APP#{client_id}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(int(value))}
+
+
+def _opt_n(item: Item, name: str, value: int | None) -> None:
+    if value is not None:
+        item[name] = _n(value)
+
+
+def _get_s(item: Item, name: str, default: str = "") -> str:
+    return str(item[name]["S"]) if name in item else default
+
+
+def _get_n(item: Item, name: str) -> int | None:
+    return int(item[name]["N"]) if name in item else None
+
+
+def _get_ss(item: Item, name: str) -> tuple[str, ...]:
+    return tuple(v["S"] for v in item[name]["L"]) if name in item else ()
+
+
+def _key(pk: str, sk: str) -> Item:
+    return {"pk": _s(pk), "sk": _s(sk)}
+

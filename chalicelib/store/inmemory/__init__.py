@@ -1,0 +1,1 @@
+"""The in-memory fake, one module per aggregate (composed in :mod:`..memory`)."""

@@ -1,0 +1,17 @@
+"""Revoked token ids, in memory."""
+
+from __future__ import annotations
+
+from ..records import App
+from .state import MemoryTables
+
+
+class MemoryRevocationRepository(MemoryTables):
+    def revoke_token(self, jti: str, client_id: str, expires_at: int) -> None:
+        with self._lock:
+            self.revoked[jti] = expires_at
+
+    def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
+        with self._lock:
+            self.reads += 1
+            return self.apps.get(client_id), self.revoked.get(jti, 0) > now

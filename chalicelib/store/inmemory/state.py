@@ -1,0 +1,25 @@
+"""The fake's shared state: every aggregate's dicts behind one lock (one table)."""
+
+from __future__ import annotations
+
+import threading
+
+from ..records import Api, App, AuditRecord, ClientSecret, Grant, SigningKeyRecord
+
+
+class MemoryTables:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.apps: dict[str, App] = {}
+        self.secrets: dict[str, dict[str, ClientSecret]] = {}
+        self.grants: dict[str, dict[str, Grant]] = {}
+        self.apis: dict[str, Api] = {}
+        self.api_identifiers: dict[str, str] = {}
+        self.keys: dict[str, SigningKeyRecord] = {}
+        self.revoked: dict[str, int] = {}
+        self.audit: list[AuditRecord] = []
+        self.reads = 0
+
+    def _audit(self, record: AuditRecord | None) -> None:
+        if record is not None:
+            self.audit.append(record)

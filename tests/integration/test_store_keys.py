@@ -1,0 +1,32 @@
+"""Store contract: signing-key records (memory and DynamoDB, see conftest)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.errors import ItemExists
+from chalicelib.store.records import KeyState
+from chalicelib.store.repository import Store
+from tests.integration.store_records import (
+    make_key,
+)
+
+# -- signing keys ---------------------------------------------------------------
+
+
+def test_add_key_twice_raises_item_exists(store: Store) -> None:
+    store.add_key(make_key("kid-1"))
+    with pytest.raises(ItemExists):
+        store.add_key(make_key("kid-1", KeyState.NEXT))
+    assert store.list_keys() == [make_key("kid-1")]
+
+
+def test_list_keys_returns_every_registered_key(store: Store) -> None:
+    assert store.list_keys() == []
+    keys = [
+        make_key("kid-1"), make_key("kid-2", KeyState.NEXT), make_key("kid-3", KeyState.RETIRED)
+    ]
+    for key in keys:
+        store.add_key(key)
+
+    assert sorted(store.list_keys(), key=lambda k: k.kid) == keys

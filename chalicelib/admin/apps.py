@@ -115,7 +115,11 @@ class AppAdmin(UseCases):
         """Every token issued to the app until now becomes inactive at introspection."""
         app = self.get_app(client_id).app
         now = self._now()
-        return self._save_app(app, {"revoked_before": now}, {"revoked_before": now}, None,
+        # The generation moves in the same versioned write as the rest of the app item, so
+        # a token request either read the app before this write (its token carries the old
+        # generation and is inactive) or after it (the new generation: active).
+        fields = {"revoked_before": now, "revocation_generation": app.revocation_generation + 1}
+        return self._save_app(app, fields, {"revoked_before": now}, None,
                               actor, "app.revoke_tokens")
 
     def delete_app(

@@ -9,6 +9,7 @@ from typing import Any
 from ..config import MAX_ISSUER_LENGTH
 from ..tokens.jws import signing_input
 from ..tokens.signer import KMS_MAX_RAW_MESSAGE
+from .token_id import MAX_JTI_LENGTH
 
 # Claims the server sets; custom claims may never use these names.
 # RFC 7519 §4.1, RFC 9068 §2.2 and §2.2.3.1, RFC 8693 §4, RFC 7800 §3, OIDC Core §2.
@@ -25,7 +26,7 @@ GRANT_TYPE_CLAIM = "client_credentials"
 _WORST_ISSUER = "x" * MAX_ISSUER_LENGTH
 _WORST_KID = "x" * 43
 _WORST_TIME = 9_999_999_999
-_WORST_JTI = "x" * 22
+_WORST_JTI = "x" * MAX_JTI_LENGTH
 
 
 def access_token_claims(

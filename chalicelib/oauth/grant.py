@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from .claims import access_token_claims
 from .client_auth import ClientAuthenticator
 from .request import IncomingRequest, Parameters, parse_parameters
 from .scopes import format_scope, parse_scope
+from .token_id import new_jti
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class ClientCredentialsGrant:
         lifetime = grant.token_lifetime
         if app.token_lifetime is not None:
             lifetime = min(lifetime, app.token_lifetime)
-        jti = secrets.token_urlsafe(16)
+        jti = new_jti(app.revocation_generation)
         claims = access_token_claims(
             issuer=issuer_url,
             client_id=app.client_id,

@@ -10,6 +10,7 @@ from ..store.repository import RevocationRepository
 from ..tokens.verify import OwnTokenVerifier
 from .client_auth import ClientAuthenticator
 from .request import IncomingRequest
+from .token_id import revoked_by_admin
 from .token_parameter import authenticated_token
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Introspection:
         app, revoked = self._revocations.token_status(owner, str(claims["jti"]), int(self._clock()))
         if app is None or not app.enabled or revoked:
             return dict(INACTIVE)
-        if app.revoked_before is not None and int(claims["iat"]) <= app.revoked_before:
+        if revoked_by_admin(app, claims):
             return dict(INACTIVE)
         log.info("token introspected by client_id=%s jti=%s", caller.client_id, claims["jti"])
         return {"active": True, "token_type": "Bearer", **claims}

@@ -79,7 +79,12 @@ class App:
     token_lifetime: int | None = None
     permissions: frozenset[str] = frozenset()
     revoked_before: int | None = None
-    """Tokens issued before this time (epoch seconds) are inactive."""
+    """When an admin last revoked the app's tokens (epoch seconds). Tokens without a
+    generation in their ``jti`` (issued before generations existed) are inactive if
+    issued at or before it."""
+    revocation_generation: int = 0
+    """Bumped by each admin revoke-tokens; tokens carry the generation they were issued
+    under (see :mod:`chalicelib.oauth.token_id`) and older generations are inactive."""
     created_at: int = 0
     updated_at: int = 0
     version: int = 1

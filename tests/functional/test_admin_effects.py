@@ -110,6 +110,32 @@ def test_revoke_tokens_makes_earlier_tokens_inactive(http: Any, demo: Demo, cloc
     assert active(later)
 
 
+def test_token_issued_in_the_same_second_after_revoke_tokens_is_active(
+    http: Any, demo: Demo, clock: Any
+) -> None:
+    """Issue 8 §1.2: whole-second iat cannot order a revocation and a token of the same
+    second; the revocation generation in the jti does (DynamoDB adapter on moto)."""
+    auth = {**FORM, **basic(demo.client_id, demo.client_secret)}
+
+    def active(t: str) -> bool:
+        return bool(body_json(http.post("/oauth/introspect", headers=auth,
+                                        body=form(token=t)))["active"])
+
+    # GIVEN a token, then a revocation and a new token, all within the same second
+    before = body_json(token_request(http, demo))["access_token"]
+    assert admin(http, "POST", f"/apps/{demo.client_id}/revoke-tokens", {}).status_code == 200
+    after = body_json(token_request(http, demo))["access_token"]
+
+    # THEN the earlier token is inactive and the later one active, for its whole life
+    assert not active(before)
+    assert active(after)
+    clock.advance(3000)
+    assert active(after)
+    # AND a second revocation covers the later token too
+    assert admin(http, "POST", f"/apps/{demo.client_id}/revoke-tokens", {}).status_code == 200
+    assert not active(after)
+
+
 # ---- no lost updates -----------------------------------------------------------------
 
 

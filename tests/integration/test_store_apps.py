@@ -62,6 +62,18 @@ def test_update_app_with_current_version_replaces_metadata(store: Store) -> None
     assert store.get_app(app.client_id) == updated
 
 
+def test_revocation_generation_round_trips(store: Store) -> None:
+    app = make_app()
+    store.create_app(app, make_secret())
+    assert store.get_app(app.client_id) == app and app.revocation_generation == 0
+
+    updated = replace(app, revocation_generation=7, revoked_before=NOW, version=2)
+    store.update_app(updated, expected_version=1)
+
+    credentials = store.get_credentials(app.client_id)
+    assert credentials is not None and credentials.app.revocation_generation == 7
+
+
 def test_update_app_with_stale_version_raises_item_changed(store: Store) -> None:
     app = make_app()
     store.create_app(app, make_secret())

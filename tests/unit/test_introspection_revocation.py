@@ -203,23 +203,25 @@ def test_revoked_jti_is_inactive(memory_services: Services, demo: Demo) -> None:
     assert introspect(memory_services, demo, token) == INACTIVE
 
 
-def test_tokens_issued_at_or_before_revoked_before_are_inactive(
+def test_tokens_issued_before_the_apps_revocation_generation_are_inactive(
     memory_services: Services, demo: Demo, clock: FakeClock
 ) -> None:
-    # GIVEN a token issued at T and one issued at T+1
-    at_cutoff = issue(memory_services, demo)
-    clock.advance(1)
-    after_cutoff = issue(memory_services, demo)
+    # GIVEN a token issued before the app's tokens are revoked
+    before = issue(memory_services, demo)
 
-    # WHEN the app revokes every token issued up to T
+    # WHEN the app's revocation generation moves on (what revoke-tokens does), in the
+    # same second, and another token is issued
     store = memory_services.store
     app = store.get_app(demo.client_id)
     assert app is not None
-    cutoff = unverified(at_cutoff)["iat"]
-    store.update_app(replace(app, revoked_before=cutoff, version=app.version + 1), app.version)
+    cutoff = unverified(before)["iat"]
+    store.update_app(replace(app, revoked_before=cutoff, version=app.version + 1,
+                             revocation_generation=app.revocation_generation + 1), app.version)
+    after = issue(memory_services, demo)
 
-    assert introspect(memory_services, demo, at_cutoff) == INACTIVE
-    assert introspect(memory_services, demo, after_cutoff)["active"] is True
+    assert unverified(after)["iat"] == cutoff
+    assert introspect(memory_services, demo, before) == INACTIVE
+    assert introspect(memory_services, demo, after)["active"] is True
 
 
 def test_introspection_without_token_is_invalid_request(

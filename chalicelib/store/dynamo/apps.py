@@ -28,6 +28,7 @@ def app_to_item(app: App) -> Item:
     }
     _opt_n(item, "token_lifetime", app.token_lifetime)
     _opt_n(item, "revoked_before", app.revoked_before)
+    _opt_n(item, "revocation_generation", app.revocation_generation or None)
     return item
 
 
@@ -41,6 +42,7 @@ def item_to_app(item: Item) -> App:
         token_lifetime=_get_n(item, "token_lifetime"),
         permissions=frozenset(_get_ss(item, "permissions")),
         revoked_before=_get_n(item, "revoked_before"),
+        revocation_generation=_get_n(item, "revocation_generation") or 0,
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,

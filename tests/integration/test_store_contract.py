@@ -314,6 +314,16 @@ def test_list_keys_returns_every_registered_key(store: Store) -> None:
     assert sorted(store.list_keys(), key=lambda k: k.kid) == keys
 
 
+def test_a_key_scheduled_for_deletion_keeps_its_timestamp(store: Store) -> None:
+    retired = make_key("kid-1", KeyState.RETIRED)
+    store.add_key(retired)
+    scheduled = replace(retired, deletion_scheduled_at=1_800_000_000, version=2)
+
+    store.save_keys([(scheduled, 1)], None)
+
+    assert store.list_keys() == [scheduled]
+
+
 # -- revocation ---------------------------------------------------------------
 
 

@@ -88,6 +88,8 @@ def build_services(
         ScheduledRotation(
             keys, key_factory, clock, settings.key_rotation_days,
             settings.key_rotation_lead_days, settings.bootstrap_key_alg,
+            settings.key_deletion_grace_days,
+            frozenset({settings.bootstrap_key_id} if settings.bootstrap_key_id else ()),
         )
         if key_factory is not None
         else None
@@ -132,7 +134,9 @@ def build_default_services() -> Services:
     dynamodb, kms = aws_clients(settings)
     return build_services(
         settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms),
-        key_factory=KmsKeyFactory(kms, settings.stack),
+        key_factory=KmsKeyFactory(
+            kms, settings.stack, settings.signer_role_arn, settings.rotation_role_arn
+        ),
     )
 
 

@@ -47,6 +47,11 @@ class Settings:
     key_rotation_lead_days: int = 7
     stack: str | None = None
     """The CloudFormation stack: keys the rotation creates are tagged with it."""
+    key_deletion_grace_days: int = 30
+    """Days after retirement before the rotation schedules a key's deletion."""
+    signer_role_arn: str | None = None
+    rotation_role_arn: str | None = None
+    """The functions' roles, named in the key policy of keys the rotation creates."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,4 +82,7 @@ class Settings:
             key_rotation_days=_int_setting(env, "KEY_ROTATION_DAYS", 90, 2, 3650),
             key_rotation_lead_days=_int_setting(env, "KEY_ROTATION_LEAD_DAYS", 7, 1, 365),
             stack=env.get("M2M_STACK", "").strip() or None,
+            key_deletion_grace_days=_int_setting(env, "KEY_DELETION_GRACE_DAYS", 30, 1, 3650),
+            signer_role_arn=env.get("SIGNER_ROLE_ARN", "").strip() or None,
+            rotation_role_arn=env.get("ROTATION_ROLE_ARN", "").strip() or None,
         )

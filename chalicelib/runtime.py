@@ -11,22 +11,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .admin.keys import KeyAdmin, ScheduledRotation
-from .admin.provisioning import Provisioning
 from .config import Settings
-from .oauth.client_auth import ClientAuthenticator
-from .oauth.grant import ClientCredentialsGrant
-from .oauth.introspection import Introspection
-from .oauth.metadata import Discovery
-from .oauth.revocation import Revocation
-from .store.repository import Store
-from .tokens.issuer import TokenIssuer
-from .tokens.keyring import KeyRing
-from .tokens.kms_keys import KeyFactory
-from .tokens.signer import Signer
-from .tokens.verify import OwnTokenVerifier
+
+# Cold start: `import app` loads none of the services; build_services imports them
+# on the first request (bench/import_bench.py, tests/functional/test_cold_start.py).
+if TYPE_CHECKING:
+    from .admin.keys import KeyAdmin, ScheduledRotation
+    from .admin.provisioning import Provisioning
+    from .oauth.grant import ClientCredentialsGrant
+    from .oauth.introspection import Introspection
+    from .oauth.metadata import Discovery
+    from .oauth.revocation import Revocation
+    from .store.repository import Store
+    from .tokens.keyring import KeyRing
+    from .tokens.kms_keys import KeyFactory
+    from .tokens.signer import Signer
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,17 @@ def build_services(
     clock: Callable[[], float] = time.time,
     key_factory: KeyFactory | None = None,
 ) -> Services:
+    from .admin.keys import KeyAdmin, ScheduledRotation
+    from .admin.provisioning import Provisioning
+    from .oauth.client_auth import ClientAuthenticator
+    from .oauth.grant import ClientCredentialsGrant
+    from .oauth.introspection import Introspection
+    from .oauth.metadata import Discovery
+    from .oauth.revocation import Revocation
+    from .tokens.issuer import TokenIssuer
+    from .tokens.keyring import KeyRing
+    from .tokens.verify import OwnTokenVerifier
+
     configure_logging()
     bootstrap = (
         (settings.bootstrap_key_id, settings.bootstrap_key_alg)
@@ -76,6 +88,8 @@ def build_services(
         ScheduledRotation(
             keys, key_factory, clock, settings.key_rotation_days,
             settings.key_rotation_lead_days, settings.bootstrap_key_alg,
+            settings.key_deletion_grace_days,
+            frozenset({settings.bootstrap_key_id} if settings.bootstrap_key_id else ()),
         )
         if key_factory is not None
         else None
@@ -120,7 +134,9 @@ def build_default_services() -> Services:
     dynamodb, kms = aws_clients(settings)
     return build_services(
         settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms),
-        key_factory=KmsKeyFactory(kms, settings.stack),
+        key_factory=KmsKeyFactory(
+            kms, settings.stack, settings.signer_role_arn, settings.rotation_role_arn
+        ),
     )
 
 

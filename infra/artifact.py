@@ -32,6 +32,12 @@ FORBIDDEN = frozenset(
         "yaml", "_yaml", "pyyaml", "wcwidth",
     }
 )
+# The AWS SDK and its dependencies: the Lambda Python runtime provides them
+# (README "The Lambda artifact"); shipped, they were 16 MB of a 22 MB zip.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil",
+                              "python_dateutil"})
+MAX_ARTIFACT_BYTES = 8_000_000
+"""Issue 9: the zip stays at most 8 MB (cold start pulls and unpacks it)."""
 # Chalice adds its runtime module to the zip; the rest of Chalice is the CLI.
 CHALICE_RUNTIME = frozenset({"chalice/__init__.py", "chalice/app.py"})
 
@@ -69,12 +75,19 @@ def artifact_problems(zip_path: Path, architecture: str = "x86_64") -> list[str]
         for name in names:
             top = _top_level_name(name)
             parts = PurePosixPath(name).parts
-            if top in FORBIDDEN:
+            if top in RUNTIME_PROVIDED:
+                problems.append(f"{name} must not ship ({top} is provided by the Lambda "
+                                "runtime; keep it out of requirements.txt)")
+            elif top in FORBIDDEN:
                 problems.append(f"{name} must not ship ({top} is a test or development tool)")
             elif top == "chalice" and name not in CHALICE_RUNTIME:
                 problems.append(f"{name} must not ship (only Chalice's runtime module does)")
             elif any(p in ("tests", "test") for p in parts[:-1]) or parts[-1] == "conftest.py":
                 problems.append(f"{name} must not ship (test code)")
+    size = zip_path.stat().st_size
+    if size > MAX_ARTIFACT_BYTES:
+        problems.append(f"the zip is {size / 1e6:.1f} MB, over the {MAX_ARTIFACT_BYTES / 1e6:g} MB "
+                        "budget (README \"The Lambda artifact\")")
     return problems
 
 

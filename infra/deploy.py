@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .artifact import ArtifactError
 from .package import Package, PackageError, package
+from .region import resolve_region
 from .stack import (
     StackError,
     StackWatcher,
@@ -75,7 +76,7 @@ def preflight(botocore_session: Any | None = None) -> Account:
 
     session = botocore_session or botocore.session.get_session()
     try:
-        region = session.get_config_variable("region")
+        region = resolve_region(session)
         if not region:
             raise PreflightError(
                 "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or `region` in the "

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .artifact import ArtifactError, check_artifact
+from .region import environment_region
 from .stage import PROJECT_DIR, StageConfig, StageError, load_stage
 from .template import ROTATION_HANDLER, AppShape, merge_template
 
@@ -146,10 +147,10 @@ def describe_app(src: Path) -> AppShape:
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
-    # Packaging never needs AWS: no instance-metadata lookups, any region will do.
+    # Packaging never needs AWS: no instance-metadata lookups, any region will do;
+    # Chalice's botocore reads AWS_DEFAULT_REGION only, so hand it AWS_REGION's value.
     env["AWS_EC2_METADATA_DISABLED"] = "true"
-    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
-        env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env["AWS_DEFAULT_REGION"] = environment_region(env) or "us-east-1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 

@@ -1,5 +1,5 @@
 """Signing-key lifecycle: register a next key, rotate next → current → previous → retired,
-and rotate automatically on a schedule."""
+rotate automatically on a schedule, and have KMS delete retired keys after a grace period."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from ..errors import Conflict, FieldError, ItemChanged, ItemExists, ValidationFailed
+from ..errors import (
+    Conflict,
+    FieldError,
+    ItemChanged,
+    ItemExists,
+    SigningFailed,
+    ValidationFailed,
+)
 from ..store.records import MAX_TOKEN_LIFETIME, KeyState, SigningKeyRecord
 from ..store.repository import Store
 from ..tokens.keyring import KeyRejected, KeyRing
-from ..tokens.kms_keys import KeyFactory
+from ..tokens.kms_keys import Deletion, KeyFactory
 from . import validation as v
 from .audit import SYSTEM, Actor, log_record, new_record
 
@@ -95,6 +102,21 @@ class KeyAdmin:
         log_record(audit)
         return self.list_keys()
 
+    def mark_deletion_scheduled(
+        self, key: SigningKeyRecord, outcome: str, actor: Actor = SYSTEM
+    ) -> SigningKeyRecord:
+        """Record (once) that KMS deletes the retired key's material."""
+        now = int(self._clock())
+        marked = replace(key, deletion_scheduled_at=now, version=key.version + 1)
+        audit = new_record(actor, "key.schedule-deletion", f"keys/{key.kid}",
+                           {"kms_key_arn": key.kms_key_id, "outcome": outcome}, now)
+        try:
+            self._store.save_keys([(marked, key.version)], audit)
+        except ItemChanged as exc:
+            raise Conflict(f"The key {key.kid} changed; retry.") from exc
+        log_record(audit)
+        return marked
+
     @staticmethod
     def _moved(key: SigningKeyRecord, state: KeyState, now: int) -> SigningKeyRecord:
         stamps = {
@@ -105,10 +127,18 @@ class KeyAdmin:
         return replace(key, state=state, version=key.version + 1, **stamps)  # type: ignore[arg-type]
 
 
+class KeyDeletionFailed(RuntimeError):
+    """KMS refused to schedule a retired key's deletion (the function fails, which alarms)."""
+
+
 class ScheduledRotation:
     """Runs daily: creates a next key ``lead_days`` before the current key is
     ``period_days`` old, so verifiers' JWKS caches hold it long before it signs,
-    then promotes it once the period is over."""
+    then promotes it once the period is over; and schedules the deletion of keys
+    retired at least ``deletion_grace_days`` ago (each key costs $1 a month), once.
+
+    Keys listed in ``protected_key_ids`` (the stack's first key, which
+    CloudFormation owns and retains) are never scheduled."""
 
     ACTOR = Actor("scheduled-rotation")
 
@@ -120,6 +150,8 @@ class ScheduledRotation:
         period_days: int,
         lead_days: int,
         alg: str,
+        deletion_grace_days: int = 30,
+        protected_key_ids: frozenset[str] = frozenset(),
     ) -> None:
         self._keys = keys
         self._factory = factory
@@ -127,8 +159,44 @@ class ScheduledRotation:
         self._period = period_days * DAY
         self._lead = min(lead_days, period_days) * DAY
         self._alg = alg
+        self._grace = deletion_grace_days * DAY
+        self._protected = protected_key_ids
 
     def run(self) -> str:
+        outcome = self._rotate()
+        deleted = self._delete_retired()
+        return f"{outcome}; {deleted}" if deleted else outcome
+
+    def _delete_retired(self) -> str:
+        now = int(self._clock())
+        due = [
+            k for k in self._keys.list_keys()
+            if k.state is KeyState.RETIRED and k.deletion_scheduled_at is None
+            and k.kms_key_id not in self._protected
+            and now - (k.retired_at or now) >= self._grace
+        ]
+        done: list[str] = []
+        failed: list[str] = []
+        for key in due:
+            try:
+                result = self._factory.schedule_deletion(key.kms_key_id)
+            except SigningFailed as exc:
+                log.error("rotation: cannot schedule deletion of kid=%s: %s", key.kid, exc)
+                failed.append(key.kid)
+                continue
+            if result is Deletion.NOT_OURS:
+                log.warning("rotation: kid=%s is retired but %s", key.kid, result.value)
+                continue
+            self._keys.mark_deletion_scheduled(key, result.value, self.ACTOR)
+            log.info("rotation: kid=%s deletion %s", key.kid, result.value)
+            done.append(key.kid)
+        if failed:
+            raise KeyDeletionFailed(
+                f"could not schedule the deletion of {', '.join(failed)} (see the log)"
+            )
+        return f"deletion scheduled for {', '.join(done)}" if done else ""
+
+    def _rotate(self) -> str:
         now = int(self._clock())
         keys = self._keys.list_keys()
         current = next((k for k in keys if k.state is KeyState.CURRENT), None)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.repository import ApiRepository
-from ..tokens.keyring import KeyRing
 from .client_auth import AUTH_METHODS
+
+if TYPE_CHECKING:  # app.py imports the paths below at cold start; nothing more
+    from ..store.repository import ApiRepository
+    from ..tokens.keyring import KeyRing
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path
 INTROSPECT_PATH = "/oauth/introspect"

@@ -131,6 +131,8 @@ class SigningKeyRecord:
     activated_at: int | None = None
     deactivated_at: int | None = None
     retired_at: int | None = None
+    deletion_scheduled_at: int | None = None
+    """When the rotation scheduled the KMS key's deletion (once, after retirement)."""
     version: int = 1
 
 

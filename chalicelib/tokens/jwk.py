@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-from jwt.utils import base64url_encode, to_base64url_uint
+from .b64 import base64url_encode, to_base64url_uint
 
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+# cryptography is imported where keys are loaded (the first request), not at cold start.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+else:
+    PublicKey = Any
 
 # RFC 7638 §3.2: the required members of each key type, in lexicographic order.
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
@@ -22,6 +26,9 @@ class UnsupportedKey(ValueError):
 
 def load_public_key(der: bytes) -> PublicKey:
     """Load a SubjectPublicKeyInfo DER, as KMS ``GetPublicKey`` returns it."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     key = load_der_public_key(der)
     if isinstance(key, rsa.RSAPublicKey):
         return key
@@ -32,6 +39,8 @@ def load_public_key(der: bytes) -> PublicKey:
 
 def public_jwk(key: PublicKey) -> dict[str, str]:
     """The key's required JWK members (RFC 7518 §6.2.1, §6.3.1)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if isinstance(key, rsa.RSAPublicKey):
         numbers = key.public_numbers()
         return {

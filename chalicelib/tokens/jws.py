@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from jwt.utils import base64url_encode
+from .b64 import base64url_encode
 
 ES256_COMPONENT_BYTES = 32
 
@@ -32,5 +31,8 @@ def compact(signing_input_bytes: bytes, signature: bytes) -> str:
 def der_to_raw_ecdsa(der: bytes, component_bytes: int = ES256_COMPONENT_BYTES) -> bytes:
     """ES256 signatures are R || S, each 32 bytes big-endian (RFC 7518 §3.4);
     KMS returns the ASN.1 DER ``ECDSA-Sig-Value`` instead."""
+    # Imported here: only ES256 keys need it, and not at cold start.
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
     r, s = decode_dss_signature(der)
     return r.to_bytes(component_bytes, "big") + s.to_bytes(component_bytes, "big")

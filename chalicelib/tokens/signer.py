@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..errors import KeyUnusable, SigningFailed, SigningThrottled
 from .jws import der_to_raw_ecdsa
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_kms import KMSClient
 
 # JOSE alg -> (KMS signing algorithm, KMS key specs that can produce it)
@@ -67,6 +66,8 @@ class KmsSigner:
         self._client = client
 
     def sign(self, key_id: str, alg: str, message: bytes) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError  # not at cold start
+
         if alg not in ALGORITHMS:
             raise SigningFailed(f"unsupported alg {alg}")
         if len(message) > KMS_MAX_RAW_MESSAGE:
@@ -86,6 +87,8 @@ class KmsSigner:
         return der_to_raw_ecdsa(signature) if alg == "ES256" else signature
 
     def describe(self, key_id: str) -> PublicKeyInfo:
+        from botocore.exceptions import BotoCoreError, ClientError  # not at cold start
+
         info = self.public_key(key_id)
         try:
             metadata = self._client.describe_key(KeyId=key_id)["KeyMetadata"]
@@ -96,6 +99,8 @@ class KmsSigner:
         return replace(info, key_arn=str(metadata["Arn"]), key_state=str(metadata["KeyState"]))
 
     def public_key(self, key_id: str) -> PublicKeyInfo:
+        from botocore.exceptions import BotoCoreError, ClientError  # not at cold start
+
         try:
             response = self._client.get_public_key(KeyId=key_id)
         except ClientError as exc:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import jwt
-
 from .issuer import ACCESS_TOKEN_TYPE
 from .keyring import KeyRing
 
@@ -27,6 +25,8 @@ class OwnTokenVerifier:
         """The claims of a valid, unexpired token we signed; ``None`` for anything else."""
         if len(token) > MAX_TOKEN_LENGTH:
             return None
+        import jwt  # introspection and revocation only: not at cold start
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _modules_after_import_app() -> set[str]:
-    code = "import json, sys; import app; print(json.dumps(sorted(sys.modules)))"
+def _modules_after(statement: str) -> set[str]:
+    code = f"import json, sys; {statement}; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
     )
@@ -19,8 +21,23 @@ def _modules_after_import_app() -> set[str]:
 
 
 def test_import_app_loads_no_test_code_moto_or_aws_clients() -> None:
-    modules = _modules_after_import_app()
+    modules = _modules_after("import app")
     roots = {m.split(".")[0] for m in modules}
     assert not roots & {"moto", "pytest", "tests", "werkzeug", "flask", "responses"}
     # AWS clients are built lazily, on the first request, by the composition root
     assert "boto3" not in roots and "chalicelib.store.dynamodb" not in modules
+
+
+@pytest.mark.parametrize(
+    "heavy",
+    [
+        "jwt",  # verification only (introspection, revocation)
+        "cryptography.x509",  # PyJWT's import of it; nothing here parses certificates
+        "cryptography.hazmat.primitives.serialization",  # key loading: first request
+        "botocore",  # the adapters import it when they are built
+        "boto3",
+    ],
+)
+def test_import_app_does_not_load(heavy: str) -> None:
+    assert heavy not in _modules_after("import app")
+

@@ -3,6 +3,7 @@ and the checks ``make package`` runs on every build."""
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -10,6 +11,7 @@ import pytest
 
 from infra.artifact import ArtifactError, artifact_problems, check_artifact
 from infra.package import Package, copy_sources, runtime_requirements
+from tests.infra.conftest import project_path
 
 ELF_X86_64 = b"\x7fELF\x02\x01\x01" + b"\x00" * 11 + b"\x3e\x00"
 ELF_AARCH64 = b"\x7fELF\x02\x01\x01" + b"\x00" * 11 + b"\xb7\x00"
@@ -70,6 +72,15 @@ def test_packaged_zip_has_no_tests_mocks_or_dev_tools(packaged: Package) -> None
     assert chalice == {"chalice/__init__.py", "chalice/app.py"}  # the runtime, not the CLI
 
 
+def test_packaged_zip_leaves_the_aws_sdk_to_the_lambda_runtime(packaged: Package) -> None:
+    top = {name.split("-", 1)[0].lower() for name in _top_levels(packaged.artifact_path)}
+    assert not top & {"boto3", "botocore", "s3transfer", "jmespath", "dateutil"}
+
+
+def test_packaged_zip_is_at_most_8_mb(packaged: Package) -> None:
+    assert packaged.artifact_path.stat().st_size <= 8_000_000
+
+
 def test_package_writes_the_template_next_to_the_zip_it_names(packaged: Package) -> None:
     template = packaged.template()
     code = {r["Properties"]["CodeUri"] for r in template["Resources"].values()
@@ -122,6 +133,9 @@ def test_a_non_manylinux_wheel_fails(tmp_path: Path) -> None:
         "chalicelib/tests/test_x.py",
         "chalicelib/conftest.py",
         "infra/deploy.py",
+        "botocore/__init__.py",
+        "boto3-1.44.5.dist-info/METADATA",
+        "s3transfer/__init__.py",
     ],
 )
 def test_test_mock_and_dev_files_fail(tmp_path: Path, intruder: str) -> None:
@@ -131,6 +145,22 @@ def test_test_mock_and_dev_files_fail(tmp_path: Path, intruder: str) -> None:
 
 
 # -- what Chalice packages -------------------------------------------------------------------
+
+
+def test_a_zip_over_the_size_budget_fails(tmp_path: Path) -> None:
+    files = {**_good_files(), "big.bin": os.urandom(8_100_000)}
+    problems = artifact_problems(_zip(tmp_path / "x.zip", files))
+    assert any("over the 8 MB budget" in p for p in problems), problems
+
+
+def test_runtime_requirements_pin_no_aws_sdk() -> None:
+    # The SDK comes from the Lambda runtime; dev requirements pin it for tests.
+    names = {line.split("==")[0].strip().lower() for line in
+             project_path("requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")}
+    assert not names & {"boto3", "botocore"}
+    dev = project_path("requirements-dev.txt").read_text()
+    assert "boto3==" in dev and "botocore==" in dev
 
 
 def test_runtime_requirements_leave_out_chalice_only() -> None:

@@ -25,6 +25,7 @@ from infra.deploy import (
     Account,
     DeployError,
     PreflightError,
+    bucket_name,
     deploy_package,
     destroy_stack,
     ensure_bucket,
@@ -227,6 +228,61 @@ def test_preflight_names_the_account_and_region() -> None:
     with mock_aws():
         account = preflight(botocore.session.Session())
     assert (account.account_id, account.region) == (ACCOUNT_ID, "us-east-1")
+
+
+def test_aws_region_alone_chooses_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN only AWS_REGION, as the README says (make test exports AWS_DEFAULT_REGION: clear it)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    with mock_aws():
+        account = preflight(botocore.session.Session())
+        # THEN the account, and every client built from it, use that region
+        assert account.region == "eu-west-1"
+        assert account.client("cloudformation").meta.region_name == "eu-west-1"
+        assert bucket_name(account).endswith("-eu-west-1")
+
+
+def test_aws_region_wins_over_aws_default_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    with mock_aws():
+        account = preflight(botocore.session.Session())
+    assert account.region == "eu-central-1"
+    assert account.client("s3").meta.region_name == "eu-central-1"
+
+
+def test_a_profile_region_is_used_when_no_variable_names_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("[profile ops]\nregion = ap-southeast-2\n")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "ops")
+    with mock_aws():
+        account = preflight(botocore.session.Session())
+    assert account.region == "ap-southeast-2"
+
+
+def test_make_deploy_with_only_aws_region_gets_past_the_region_check(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in (*NO_CREDENTIALS, "AWS_DEFAULT_REGION")}
+    env.update(AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true", AWS_REGION="eu-west-1")
+    code, stderr, _ = _run_deploy(["destroy", "--stage", "dev", "--yes"], env, tmp_path)
+    assert code == 2
+    assert "no AWS region" not in stderr
+    assert "make destroy: no AWS credentials" in stderr
+
+
+def test_package_hands_aws_region_to_chalice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.package import _child_env
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert _child_env()["AWS_DEFAULT_REGION"] == "eu-west-1"
 
 
 def _run_deploy(args: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, str, float]:

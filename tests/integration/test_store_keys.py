@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.errors import ItemExists
@@ -30,3 +32,13 @@ def test_list_keys_returns_every_registered_key(store: Store) -> None:
         store.add_key(key)
 
     assert sorted(store.list_keys(), key=lambda k: k.kid) == keys
+
+
+def test_a_key_scheduled_for_deletion_keeps_its_timestamp(store: Store) -> None:
+    retired = make_key("kid-1", KeyState.RETIRED)
+    store.add_key(retired)
+    scheduled = replace(retired, deletion_scheduled_at=1_800_000_000, version=2)
+
+    store.save_keys([(scheduled, 1)], None)
+
+    assert store.list_keys() == [scheduled]

@@ -113,3 +113,21 @@ def test_thumbprint_of_unsupported_kty_raises_unsupported_key(kty: str | None) -
 def test_public_jwk_of_a_non_p256_ec_key_raises_unsupported_key() -> None:
     with pytest.raises(UnsupportedKey):
         public_jwk(ec.generate_private_key(ec.SECP384R1()).public_key())
+
+
+@pytest.mark.parametrize("value", [0, 1, 255, 256, 65537, 2**2048 - 1, 2**256 + 12345])
+def test_base64url_uint_matches_pyjwt(value: int) -> None:
+    from jwt.utils import to_base64url_uint as pyjwt_uint
+
+    from chalicelib.tokens.b64 import to_base64url_uint
+
+    assert to_base64url_uint(value) == pyjwt_uint(value)
+
+
+@pytest.mark.parametrize("data", [b"", b"f", b"fo", b"foo", bytes(range(256))])
+def test_base64url_encode_matches_pyjwt_without_padding(data: bytes) -> None:
+    from jwt.utils import base64url_encode as pyjwt_encode
+
+    from chalicelib.tokens.b64 import base64url_encode
+
+    assert base64url_encode(data) == pyjwt_encode(data)

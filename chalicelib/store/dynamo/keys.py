@@ -23,6 +23,7 @@ def key_to_item(key: SigningKeyRecord) -> Item:
     _opt_n(item, "activated_at", key.activated_at)
     _opt_n(item, "deactivated_at", key.deactivated_at)
     _opt_n(item, "retired_at", key.retired_at)
+    _opt_n(item, "deletion_scheduled_at", key.deletion_scheduled_at)
     return item
 
 
@@ -36,6 +37,7 @@ def item_to_key(item: Item) -> SigningKeyRecord:
         activated_at=_get_n(item, "activated_at"),
         deactivated_at=_get_n(item, "deactivated_at"),
         retired_at=_get_n(item, "retired_at"),
+        deletion_scheduled_at=_get_n(item, "deletion_scheduled_at"),
         version=_get_n(item, "version") or 1,
     )
 

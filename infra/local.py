@@ -45,10 +45,11 @@ def seed(issuer: str) -> tuple[str, str]:
 def serve(port: int) -> None:
     from chalice.cli.factory import CLIFactory
 
+    from infra.local_http import build_server
+
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name="local")
-    server = factory.create_local_server(config.chalice_app, config, LOOPBACK, port)
-    server.serve_forever()
+    build_server(config.chalice_app, config, LOOPBACK, port).serve_forever()
 
 
 def main() -> int:

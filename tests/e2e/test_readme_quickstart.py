@@ -94,9 +94,20 @@ def background(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
         stop_process_group(proc)
 
 
+def _recipe(target: str) -> list[str]:
+    makefile = (PROJECT / "Makefile").read_text()
+    return makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+
+
 def test_makefile_local_target_runs_infra_local() -> None:
-    recipe = (PROJECT / "Makefile").read_text().split("\nlocal:", 1)[1].split("\n\n", 1)[0]
-    assert "-m infra.local" in recipe
+    assert any("-m infra.local" in line for line in _recipe("local"))
+
+
+def test_first_make_says_what_it_installs_and_how_long_before_installing() -> None:
+    recipe = _recipe("$(STAMP)")
+    first_install = next(n for n, line in enumerate(recipe) if "pip install" in line)
+    said = " ".join(line for line in recipe[:first_install] if line.strip().startswith("@echo"))
+    assert "install" in said and "minutes" in said
 
 
 def test_readme_quickstart_blocks_run_in_order_as_written(
@@ -104,7 +115,9 @@ def test_readme_quickstart_blocks_run_in_order_as_written(
 ) -> None:
     ports = {README_PORTS[0]: free_port(), README_PORTS[1]: free_port()}
     env = clean_env()
+    demo_env = PROJECT / ".local" / f"demo-{ports[README_PORTS[0]]}.env"
     with local_server(tmp_path / "make-local.txt", port=ports[README_PORTS[0]]):
+        assert demo_env.stat().st_mode & 0o077 == 0  # the demo secret: owner only
         for n, block in enumerate(b for b in blocks if b.server and b is not blocks[0]):
             code = with_ports(block.code, ports)
             port_in_block = [p for p in ports.values() if re.search(rf"\b{p}\b", code)]
@@ -123,6 +136,7 @@ def test_readme_quickstart_blocks_run_in_order_as_written(
             text=True, stdin=subprocess.DEVNULL, timeout=300, check=False,
         )
 
+    assert not demo_env.exists()  # removed when the server stopped
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert '{"orders":[]}' in result.stdout  # step 3: the example API answered
     assert '"access_token"' in result.stdout

@@ -18,10 +18,15 @@ OFFLINE_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 .PHONY: local test lint unit clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "Setting up $(VENV): installing the pinned dependencies of requirements-dev.txt"
+	@echo "(Chalice, boto3, moto, the test tools, ./client with the m2m CLI)."
+	@echo "The first time this takes one to three minutes, quietly; it runs again only"
+	@echo "when a requirements file changes."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+	@echo "Done: $(VENV) is ready ($(VENV)/bin/m2m is the admin CLI)."
 
 local: $(STAMP)
 	@env $(OFFLINE_ENV) PORT=$(PORT) $(PY) -m infra.local

@@ -1,22 +1,27 @@
 """``make local``: the whole service on 127.0.0.1 against an embedded AWS (moto).
 
-Starts moto in-process, creates the table and a KMS key, seeds a demo API and
-app, prints the demo credentials and a curl that gets a token, then serves
-the Chalice app in the foreground until Ctrl-C. It binds to loopback only:
-``chalice local`` does not enforce IAM, so nothing else may reach it.
+Starts moto in-process, creates the table and a KMS key, seeds a demo API (the
+audience of the example API in ``examples/orders_api``) and a demo app, prints the
+demo credentials and a curl that gets a token, writes the credentials to
+``.local/demo-$PORT.env`` for your shell (deleted on exit: they die with the embedded
+AWS), then serves the Chalice app in the foreground until Ctrl-C. It binds to loopback
+only: ``chalice local`` does not enforce IAM, so nothing else may reach it.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
 from infra.local_aws import LOOPBACK, start_local_aws
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The example API (examples/orders_api) is started with this audience in the README.
 DEMO_AUDIENCE = "https://api.example.com/orders"
+EXAMPLE_API_PORT = 8001
 
 
 def seed(issuer: str) -> tuple[str, str]:
@@ -45,10 +50,35 @@ def seed(issuer: str) -> tuple[str, str]:
 def serve(port: int) -> None:
     from chalice.cli.factory import CLIFactory
 
+    from infra.local_http import build_server
+
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name="local")
-    server = factory.create_local_server(config.chalice_app, config, LOOPBACK, port)
-    server.serve_forever()
+    build_server(config.chalice_app, config, LOOPBACK, port).serve_forever()
+
+
+def write_demo_env(port: int, issuer: str, client_id: str, client_secret: str) -> Path:
+    """The demo app's credentials as a shell file (0600) for `. .local/demo-PORT.env`."""
+    directory = PROJECT_DIR / ".local"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    path = directory / f"demo-{port}.env"
+    lines = [
+        f"# m2m-auth local mode on port {port}: the demo app. Valid while that server runs",
+        "# (its AWS is in memory); deleted when it stops. Use it with: . " + _relative(path),
+        f"export M2M_ENDPOINT={issuer}",
+        f"export M2M_ISSUER={issuer}",
+        f"export M2M_AUDIENCE={DEMO_AUDIENCE}",
+        f"export M2M_CLIENT_ID={shlex.quote(client_id)}",
+        f"export M2M_CLIENT_SECRET={shlex.quote(client_secret)}",
+    ]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    return path
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(PROJECT_DIR))
 
 
 def main() -> int:
@@ -64,6 +94,7 @@ def main() -> int:
         }
     )
     client_id, client_secret = seed(issuer)
+    demo_env = write_demo_env(port, issuer, client_id, client_secret)
     curl = " ".join(
         [
             "curl -s",
@@ -83,23 +114,31 @@ Serving on {issuer} (loopback only: IAM is NOT enforced on admin routes in local
   JWKS       {issuer}/.well-known/jwks.json
   Metadata   {issuer}/.well-known/oauth-authorization-server
 
-Demo API   {DEMO_AUDIENCE}  (scopes: orders:read orders:write)
+Demo API   {DEMO_AUDIENCE}  (scopes: orders:read orders:write; the example API's audience)
 Demo app   granted orders:read
   client_id      {client_id}
   client_secret  {client_secret}
+  for your shell: . {_relative(demo_env)}   (M2M_CLIENT_ID, M2M_CLIENT_SECRET, ...)
 
 Get a token:
   {curl}
+
+Call the example API (README.md, "Quickstart"): start it in another terminal with
+  cd examples/orders_api && M2M_ISSUER={issuer} M2M_AUDIENCE={DEMO_AUDIENCE} \\
+    ../../.venv/bin/chalice local --stage local --port {EXAMPLE_API_PORT}
 
 Press Ctrl-C to stop.
 """,
         flush=True,
     )
+    # `kill` as well as Ctrl-C ends in the `finally` below (the demo file is removed).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         serve(port)
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
     finally:
+        demo_env.unlink(missing_ok=True)
         aws.stop()
     return 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,60 @@ def force_offline_environment() -> None:
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
+class SerialisedWsgi:
+    """A WSGI app that runs one request at a time, response body included.
+
+    moto's backends are not thread-safe (its ``TransactWriteItems`` copies and restores
+    the whole table without a lock), while DynamoDB and KMS make each request atomic.
+    Serialising moto's requests gives every client of the embedded AWS (the app, the
+    seeding code, tests that create KMS keys directly) DynamoDB's per-request atomicity.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            result = self._app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+
+class EmbeddedMoto:
+    """moto's server on a loopback port, in a daemon thread, one request at a time
+    (what ``moto.server.ThreadedMotoServer`` does, with `SerialisedWsgi` around the app)."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = SerialisedWsgi(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
 @dataclass
 class LocalAws:
     endpoint: str
@@ -45,13 +101,12 @@ def start_local_aws(alg_key_spec: str = "RSA_2048") -> LocalAws:
     """Start moto in a thread on 127.0.0.1 (free port), point botocore at it
     (``AWS_ENDPOINT_URL``), create the table and a signing key."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from chalicelib.store.schema import create_table
 
     force_offline_environment()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+    server = EmbeddedMoto()
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"

@@ -1,6 +1,6 @@
 """Verifier throughput with a warm JWKS cache versus bare `jwt.decode` on the same token.
 
-Not a test: run `python client/bench/verify_bench.py [--seconds S] [--rounds N]`.
+Not a test: run `python client/bench/verify_bench.py [--seconds S] [--rounds N] [--batch B]`.
 Both sides verify one RS256 token (2048-bit key generated in-process); the verifier's JWKS
 comes from an in-process fake, fetched once before timing starts. `jwt.decode` gets the
 public key object and checks iss/aud/exp itself, so the ratio is the verifier's overhead:
@@ -74,24 +74,40 @@ def build() -> tuple[str, Verifier, Callable[[], object]]:
     return token, verifier, bare
 
 
-def rate(call: Callable[[], object], seconds: float) -> float:
-    """Calls per second over at least `seconds`, timed in batches."""
-    calls = 0
+def timed(call: Callable[[], object], calls: int) -> float:
+    """Seconds taken by `calls` calls."""
     start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        for _ in range(50):
-            call()
-        calls += 50
-        now = time.perf_counter()
-        if now >= deadline:
-            return calls / (now - start)
+    for _ in range(calls):
+        call()
+    return time.perf_counter() - start
+
+
+def measure_round(
+    verify: Callable[[], object], bare: Callable[[], object], seconds: float, batch: int
+) -> tuple[float, float]:
+    """Calls per second of each side over one round of about `seconds`.
+
+    The two sides alternate in small batches (ABBA order, so a drift in machine load
+    within a pair hits both alike) and each side's rate is its calls over its own time:
+    load on a shared machine slows both sides equally instead of whichever ran during it.
+    """
+    verify_time = bare_time = 0.0
+    calls = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        verify_time += timed(verify, batch)
+        bare_time += timed(bare, batch)
+        bare_time += timed(bare, batch)
+        verify_time += timed(verify, batch)
+        calls += 2 * batch
+    return calls / verify_time, calls / bare_time
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
+    parser.add_argument("--seconds", type=float, default=1.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds; the median is reported")
+    parser.add_argument("--batch", type=int, default=20, help="calls per interleaved batch")
     args = parser.parse_args()
 
     token, verifier, bare = build()
@@ -99,18 +115,17 @@ def main() -> None:
     def verify() -> object:
         return verifier.verify(token, required_scopes=["orders:read"])
 
-    rate(verify, 0.2)  # warm-up for both paths
-    rate(bare, 0.2)
-    verifier_rates, bare_rates = [], []
-    for _ in range(args.rounds):  # alternate so drift hits both sides alike
-        verifier_rates.append(rate(verify, args.seconds))
-        bare_rates.append(rate(bare, args.seconds))
-    verifier_rate = statistics.median(verifier_rates)
-    bare_rate = statistics.median(bare_rates)
+    measure_round(verify, bare, 0.3, args.batch)  # warm-up for both paths
+    rounds = [measure_round(verify, bare, args.seconds, args.batch) for _ in range(args.rounds)]
+    ratios = sorted(v / b for v, b in rounds)
+    verifier_rate = statistics.median(v for v, _ in rounds)
+    bare_rate = statistics.median(b for _, b in rounds)
     print(f"Verifier.verify (warm JWKS): {verifier_rate:10,.0f} tokens/s")
     print(f"bare jwt.decode:             {bare_rate:10,.0f} tokens/s")
-    print(f"ratio verify / jwt.decode:   {verifier_rate / bare_rate:10.3f}")
-    print(f"(median of {args.rounds} rounds of {args.seconds:g} s, RS256 2048-bit, one thread)")
+    print(f"ratio verify / jwt.decode:   {statistics.median(ratios):10.3f}"
+          f"   (rounds: {ratios[0]:.3f} to {ratios[-1]:.3f})")
+    print(f"(median of {args.rounds} rounds of {args.seconds:g} s, the two interleaved in "
+          f"batches of {args.batch}; RS256 2048-bit, one thread)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from m2m_testkit import ISSUER, JWKS_URL, FakeClock, FakeFetcher, SigningKey, cl
 from m2m_client import Verifier
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "orders_api"
-ORDERS_AUDIENCE = "https://orders.example.com"
+ORDERS_AUDIENCE = "https://api.example.com/orders"  # the demo API make local seeds
 
 
 @pytest.fixture

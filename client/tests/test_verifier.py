@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -275,6 +276,78 @@ def test_critical_header_extensions_are_rejected(
 )
 def test_malformed_tokens_are_rejected(verifier: Verifier, token: str) -> None:
     assert_invalid(verifier, token)
+
+
+def _signed(key: SigningKey, header_segment: str, payload_segment: str) -> str:
+    """A compact JWS whose signature is valid over the segments exactly as given."""
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    signature = jwt.get_algorithm_by_name(key.alg).sign(signing_input, key.private_key)
+    return f"{header_segment}.{payload_segment}.{b64url(signature)}"
+
+
+def _segment(value: Any) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _header(key: SigningKey, **extra: Any) -> dict[str, Any]:
+    return {"alg": key.alg, "typ": "at+jwt", "kid": key.kid, **extra}
+
+
+def test_segments_in_base64url_verify(verifier: Verifier, rsa_key: SigningKey) -> None:
+    # the control for the encoding tests below: the same claims, canonically encoded
+    token = _signed(rsa_key, _segment(_header(rsa_key)), _segment(claims(note="???")))
+
+    assert verifier.verify(token)["note"] == "???"
+
+
+def test_segments_in_the_standard_base64_alphabet_are_rejected(
+    verifier: Verifier, rsa_key: SigningKey
+) -> None:
+    payload = base64.b64encode(json.dumps(claims(note="???")).encode()).decode().rstrip("=")
+    assert "/" in payload  # "???" encodes to "Pz8/" (base64url: "Pz8_")
+
+    assert_invalid(verifier, _signed(rsa_key, _segment(_header(rsa_key)), payload))
+
+
+def test_padded_segments_are_rejected(verifier: Verifier, rsa_key: SigningKey) -> None:
+    payload = base64.urlsafe_b64encode(json.dumps(claims(pad="x")).encode()).decode()
+    assert payload.endswith("=")
+    token = _signed(rsa_key, _segment(_header(rsa_key)), payload)
+    signature_padded = rsa_key.sign(claims()) + "=="  # 256 bytes: 342 characters + "=="
+
+    assert_invalid(verifier, token)
+    assert_invalid(verifier, signature_padded)
+
+
+def test_non_canonical_signature_spelling_is_rejected(
+    verifier: Verifier, rsa_key: SigningKey
+) -> None:
+    token = rsa_key.sign(claims())
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(token[-1])  # 256 bytes: the last character holds 2 bits, 4 unused
+    respelled = token[:-1] + alphabet[last | 0b0001]
+    assert respelled != token and base64.urlsafe_b64decode(
+        respelled.split(".")[2] + "=="
+    ) == base64.urlsafe_b64decode(token.split(".")[2] + "==")
+
+    assert verifier.verify(token)
+    assert_invalid(verifier, respelled)
+
+
+@pytest.mark.parametrize("payload", [["not", "an", "object"], "a string", 1])
+def test_signed_claims_that_are_not_a_json_object_are_rejected(
+    verifier: Verifier, rsa_key: SigningKey, payload: Any
+) -> None:
+    assert_invalid(verifier, _signed(rsa_key, _segment(_header(rsa_key)), _segment(payload)))
+
+
+@pytest.mark.parametrize("b64", [True, False])
+def test_unencoded_payload_header_is_rejected(
+    verifier: Verifier, rsa_key: SigningKey, b64: bool
+) -> None:
+    header = _segment(_header(rsa_key, b64=b64))
+
+    assert_invalid(verifier, _signed(rsa_key, header, _segment(claims())))
 
 
 # --- rejected: claims (RFC 9068 §4, RFC 7519 §4.1) -------------------------------------------

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
-import jwt
+from typing import Any
 
 from m2m_client.claims import VerifiedToken, validate_claims
 from m2m_client.discovery import DiscoveredJwksUri
@@ -19,25 +17,12 @@ from m2m_client.introspection import Introspector
 from m2m_client.jwks import DEFAULT_CACHE_POLICY, KEY_TYPES, CachePolicy, JwksCache
 from m2m_client.scopes import ensure_scopes
 
-if TYPE_CHECKING:
-    from jwt.types import Options
-
 # RFC 9068 §4: "at+jwt"; media types compare case-insensitively (RFC 2045 §5.1), and
 # RFC 7515 §4.1.9 allows the "application/" prefix.
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 MAX_TOKEN_LENGTH = 8192
 
-# PyJWT checks the signature only; every claim is checked in claims.py against our clock.
-_SIGNATURE_ONLY: Options = {
-    "verify_signature": True,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_aud": False,
-    "verify_iss": False,
-    "verify_sub": False,
-    "verify_jti": False,
-}
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class Verifier:
@@ -117,18 +102,20 @@ class Verifier:
             raise InvalidToken("the token is too large")
         if token.count(".") != 2:  # JWS compact serialization; a JWE has five parts
             raise InvalidToken("the token is not a signed JWT")
-        alg, kid = self._check_header(_unverified_header(token))
+        header_segment, payload_segment, signature_segment = token.split(".")
+        alg, kid = self._check_header(_json_object(_base64url(header_segment)))
         key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("the token was signed by an unknown key")
         if key.algorithm_name != alg:  # RFC 8725 §3.1: the key fixes the algorithm
             raise InvalidToken("the token's algorithm does not match its key")
-        try:
-            payload = jwt.decode(token, key=key.key, algorithms=[alg], options=_SIGNATURE_ONLY)
-        except jwt.InvalidSignatureError:
-            raise InvalidToken("the token's signature is invalid") from None
-        except jwt.PyJWTError:
-            raise InvalidToken("the token is malformed") from None
+        signature = _base64url(signature_segment)
+        payload_bytes = _base64url(payload_segment)
+        # RFC 7515 §5.2 step 8: the signature covers the segments exactly as received.
+        signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+        if not key.Algorithm.verify(signing_input, key.key, signature):
+            raise InvalidToken("the token's signature is invalid")
+        payload = _json_object(payload_bytes)
         return validate_claims(
             payload,
             issuer=self.issuer,
@@ -144,6 +131,8 @@ class Verifier:
             raise InvalidToken("the token is not a JWT access token (typ)")
         if "crit" in header:  # RFC 7515 §4.1.11: no extension is understood here
             raise InvalidToken("the token uses critical header extensions")
+        if "b64" in header:  # RFC 7797: an unencoded payload; only meaningful with crit
+            raise InvalidToken("the token's payload encoding is not supported (b64)")
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise InvalidToken("the token's algorithm is not allowed")
@@ -153,18 +142,28 @@ class Verifier:
         return alg, kid
 
 
-def _unverified_header(token: str) -> dict[str, Any]:
-    """The JOSE header, read only to pick the key; PyJWT re-reads it under the signature.
+def _base64url(segment: str) -> bytes:
+    """RFC 7515 §2: base64url without padding, in its one canonical spelling only.
 
-    Decoded here rather than with `jwt.get_unverified_header`, which base64-decodes and
-    checks all three segments and would double the cost of a verification.
+    JWS segments are parsed here, once, rather than by `jwt.decode`, which checks every
+    character in Python and then parses the header a second time: together that was most
+    of a verification's cost besides the signature itself (client/bench/verify_bench.py).
     """
-    segment = token.split(".", 1)[0]
-    try:
-        padded = segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
-        header = json.loads(base64.b64decode(padded, validate=True))
-    except (ValueError, binascii.Error, RecursionError):
-        raise InvalidToken("the token is malformed") from None
-    if not isinstance(header, dict):
+    if len(segment) % 4 == 1 or not _BASE64URL.fullmatch(segment):
         raise InvalidToken("the token is malformed")
-    return header
+    encoded = segment.encode("ascii")
+    decoded = base64.urlsafe_b64decode(encoded + b"=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != encoded:  # stray low bits
+        raise InvalidToken("the token is malformed")
+    return decoded
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    """A JOSE header or JWT claims set: a JSON object (RFC 7515 §4, RFC 7519 §7.2)."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        raise InvalidToken("the token is malformed") from None
+    if not isinstance(value, dict):
+        raise InvalidToken("the token is malformed")
+    return value

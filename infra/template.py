@@ -59,9 +59,9 @@ ROTATION_LOG_GROUP = "RotateSigningKeysLogGroup"
 ADMIN_POLICY = "AdminInvokePolicy"
 ALARM_TOPIC = "AlarmTopic"
 KMS_THROTTLE_FILTER = "KmsThrottlingMetricFilter"
-# Chalice's names for api_gateway_custom_domain resources.
-CUSTOM_DOMAIN = "ApiGatewayCustomDomain"
-CUSTOM_DOMAIN_MAPPING = "ApiGatewayCustomDomainMapping"
+# The stage's custom domain (infra/stages.toml).
+CUSTOM_DOMAIN = "CustomDomainName"
+CUSTOM_DOMAIN_MAPPING = "CustomDomainMapping"
 
 ADMIN_PREFIX = "/admin"
 SERVICE_TAG = "m2m-auth"
@@ -145,10 +145,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
     }
     if stage.custom_domain:
-        # Chalice names the stage by a string, so CloudFormation may map the domain
-        # before SAM has created the stage ("Invalid stage identifier specified");
-        # SAM's RestAPI.Stage reference adds the missing dependency.
-        resources[CUSTOM_DOMAIN_MAPPING] = {"Properties": {"Stage": ref(f"{REST_API}.Stage")}}
+        _add_custom_domain(resources, stage)
     if app.has_rotation:
         resources[ROTATION_LOG_GROUP] = _log_group(stage, "rotation")
         resources[ROTATION_ROLE] = {
@@ -429,6 +426,36 @@ def _rotation_denies() -> list[dict[str, Any]]:
 # -- API Gateway --------------------------------------------------------------
 
 
+def _add_custom_domain(resources: dict[str, Any], stage: StageConfig) -> None:
+    """The domain, mapped at its root to this stage, as the only way in: the issuer
+    is then ``https://<domain>`` without a path, so RFC 8414 §3.1 clients find the
+    metadata at ``/.well-known/oauth-authorization-server`` of the host."""
+    regional = stage.custom_domain_endpoint == "REGIONAL"
+    certificate = "RegionalCertificateArn" if regional else "CertificateArn"
+    resources[CUSTOM_DOMAIN] = {
+        "Type": "AWS::ApiGateway::DomainName",
+        "Properties": {
+            "DomainName": stage.custom_domain,
+            certificate: stage.certificate_arn,
+            "EndpointConfiguration": {"Types": [stage.custom_domain_endpoint]},
+            "SecurityPolicy": "TLS_1_2",
+        },
+    }
+    resources[CUSTOM_DOMAIN_MAPPING] = {
+        "Type": "AWS::ApiGateway::BasePathMapping",
+        "Properties": {
+            "DomainName": ref(CUSTOM_DOMAIN),
+            "RestApiId": ref(REST_API),
+            # SAM's stage reference (a plain name could be mapped before SAM creates
+            # the stage: "Invalid stage identifier specified").
+            "Stage": ref(f"{REST_API}.Stage"),
+        },
+    }
+    resources[REST_API]["Properties"]["DisableExecuteApiEndpoint"] = True
+    variables = resources[API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    variables["ISSUER"] = stage.issuer
+
+
 def _rest_api_properties(stage: StageConfig) -> dict[str, Any]:
     return {
         # One name for the API and its CloudWatch metrics' ApiName dimension.
@@ -600,7 +627,7 @@ def _outputs(stage: StageConfig) -> dict[str, Any]:
 
     domain_outputs = {}
     if stage.custom_domain:
-        kind = "Distribution" if stage.endpoint_type == "EDGE" else "Regional"
+        kind = "Regional" if stage.custom_domain_endpoint == "REGIONAL" else "Distribution"
         domain_outputs = {
             "CustomDomainTarget": output(
                 f"DNS alias or CNAME target for {stage.custom_domain}",

@@ -562,3 +562,47 @@ def test_a_configured_issuer_is_the_base_of_every_output_url(dev_stage: StageCon
     assert outputs["Issuer"]["Value"] == "https://auth.example.com"
     assert outputs["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
     assert outputs["AdminBaseUrl"]["Value"] == "https://auth.example.com/admin"
+
+
+# -- custom domains ------------------------------------------------------------------------
+
+
+def _with_domain(dev_stage: StageConfig, endpoint: str = "REGIONAL") -> dict[str, Any]:
+    region = "eu-west-1" if endpoint == "REGIONAL" else "us-east-1"
+    stage = replace(
+        dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com",
+        certificate_arn=f"arn:aws:acm:{region}:123456789012:certificate/abcd",
+        custom_domain_endpoint=endpoint,
+    )
+    merged: dict[str, Any] = tpl.merge_template(stage, tpl.AppShape(True))["Resources"]
+    return merged
+
+
+def test_a_custom_domain_maps_the_stage_at_the_root_and_disables_execute_api(
+    dev_stage: StageConfig,
+) -> None:
+    resources = _with_domain(dev_stage)
+    domain = resources[tpl.CUSTOM_DOMAIN]["Properties"]
+    assert domain["DomainName"] == "auth.example.com"
+    assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert domain["RegionalCertificateArn"].startswith("arn:aws:acm:eu-west-1:")
+    assert "CertificateArn" not in domain and domain["SecurityPolicy"] == "TLS_1_2"
+    mapping = resources[tpl.CUSTOM_DOMAIN_MAPPING]["Properties"]
+    assert "BasePath" not in mapping  # the root: issuer https://auth.example.com, no path
+    assert mapping["DomainName"] == {"Ref": tpl.CUSTOM_DOMAIN}
+    assert mapping["RestApiId"] == {"Ref": tpl.REST_API}
+    assert resources[tpl.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
+    variables = resources[tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["ISSUER"] == "https://auth.example.com"
+
+
+def test_an_edge_custom_domain_uses_the_us_east_1_certificate(dev_stage: StageConfig) -> None:
+    domain = _with_domain(dev_stage, "EDGE")[tpl.CUSTOM_DOMAIN]["Properties"]
+    assert domain["CertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert domain["EndpointConfiguration"] == {"Types": ["EDGE"]}
+
+
+def test_without_a_custom_domain_the_default_endpoint_stays(resources: dict[str, Any]) -> None:
+    assert tpl.CUSTOM_DOMAIN not in resources
+    assert "DisableExecuteApiEndpoint" not in resources[tpl.REST_API]["Properties"]
+

@@ -417,7 +417,7 @@ def _rotation_denies() -> list[dict[str, Any]]:
              {"StringNotEquals": {f"aws:ResourceTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE}}),
         deny("ScheduleDeletionOnlyWithTheLongestWindow", ["kms:ScheduleKeyDeletion"], {
             "NumericNotEquals": {
-                "kms:ScheduleKeyDeletionPendingWindowInDays": DELETION_WINDOW_DAYS
+                "kms:ScheduleKeyDeletionPendingWindowInDays": str(DELETION_WINDOW_DAYS)
             }
         }),
     ]

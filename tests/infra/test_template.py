@@ -345,7 +345,7 @@ def test_rotated_key_policy_lets_only_the_rotation_schedule_its_own_keys() -> No
                   and s["Principal"] != {"AWS": "arn:aws:iam::123456789012:root"}]
     assert schedule["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/rot"}
     assert schedule["Condition"] == {
-        "NumericEquals": {"kms:ScheduleKeyDeletionPendingWindowInDays": 30},
+        "NumericEquals": {"kms:ScheduleKeyDeletionPendingWindowInDays": "30"},
         "StringEquals": {"aws:ResourceTag/m2m-auth:stack": "m2m-auth-dev",
                          "aws:ResourceTag/m2m-auth:created-by": "rotator"},
     }

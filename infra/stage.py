@@ -61,11 +61,6 @@ class StageConfig:
     def key_alias(self) -> str:
         return f"alias/{self.stack_name}-signing"
 
-    @property
-    def alias_prefix(self) -> str:
-        """Aliases the rotation function may create or move: ``alias/<stack>-*``."""
-        return f"alias/{self.stack_name}-"
-
 
 def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
     """The stage as ``.chalice/config.json`` and ``infra/stages.toml`` define it."""

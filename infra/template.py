@@ -221,7 +221,7 @@ def _signing_key(stage: StageConfig, app: AppShape) -> dict[str, Any]:
     if app.has_rotation:
         statements.append(
             {
-                "Sid": "RotationFunctionRetiresKey",
+                "Sid": "RotationFunctionReadsKey",
                 "Effect": "Allow",
                 "Principal": account_root,
                 "Action": ROTATION_KEY_ACTIONS,

@@ -220,7 +220,7 @@ def test_rotation_role_has_no_permission_its_code_does_not_use(resources: dict[s
               "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "kms:ScheduleKeyDeletion"}
     assert actions & unused == set()
     first_key = resources[tpl.SIGNING_KEY]["Properties"]["KeyPolicy"]["Statement"]
-    [rotation] = [s for s in first_key if s["Sid"] == "RotationFunctionRetiresKey"]
+    [rotation] = [s for s in first_key if s["Sid"] == "RotationFunctionReadsKey"]
     assert "kms:ScheduleKeyDeletion" not in rotation["Action"]  # CloudFormation owns it
 
 

@@ -6,7 +6,7 @@ spent on the import alone, less an empty interpreter's start-up. The median of
 several alternating runs of each is printed with their ratio: the target is
 ``import app`` at most half of ``import boto3``.
 
-    .venv/bin/python -m bench.import_bench [--runs 15]
+    .venv/bin/python -m bench.import_bench [--runs 21]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _measure(statement: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args(argv)
     samples: dict[str, list[float]] = {name: [] for name in TARGETS}
     for statement in TARGETS.values():

@@ -307,7 +307,8 @@ def retained_notice(
         f"  DynamoDB table  {table_text}   (apps, secret hashes, grants, key records, audit)",
         f"  KMS key         {key_text}   ($1/month; every token it signed stops verifying "
         "once it is gone)",
-        "  plus any signing keys the rotation function created (tag m2m-auth=signing-key).",
+        "  plus the signing keys the rotation function created that were not yet retired "
+        "and scheduled for deletion (tag m2m-auth:stack).",
         "",
         "To delete them for good (irreversible):",
     ]
@@ -324,7 +325,8 @@ def retained_notice(
         )
     lines += [
         f"  aws resourcegroupstaggingapi get-resources --region {region} "
-        "--resource-type-filters kms:key --tag-filters Key=m2m-auth,Values=signing-key",
+        "--resource-type-filters kms:key --tag-filters "
+        f"Key=m2m-auth:stack,Values={stage.stack_name}",
         "    (then schedule-key-deletion for each rotated key that belonged to "
         f"{stage.stack_name})",
         f"The deployment bucket s3://{bucket_name(account)} keeps the uploaded packages "

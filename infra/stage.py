@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ LOG_RETENTION_DAYS = frozenset(
 )
 # The signing algorithm of the first key decides its KMS key spec.
 KEY_SPEC_FOR_ALG = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
+DOMAIN_ENDPOINTS = ("REGIONAL", "EDGE")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[\w-]+$")
 
 
 class StageError(ValueError):
@@ -41,7 +45,9 @@ class StageConfig:
     endpoint_type: str = "EDGE"
     """API Gateway endpoint type (Chalice ``api_gateway_endpoint_type``)."""
     custom_domain: str | None = None
-    """Chalice ``api_gateway_custom_domain.domain_name`` of the stage, if any."""
+    """The stage's custom domain (``infra/stages.toml``), if any."""
+    certificate_arn: str | None = None
+    custom_domain_endpoint: str = "REGIONAL"
 
     @property
     def stack_name(self) -> str:
@@ -54,11 +60,6 @@ class StageConfig:
     @property
     def key_alias(self) -> str:
         return f"alias/{self.stack_name}-signing"
-
-    @property
-    def alias_prefix(self) -> str:
-        """Aliases the rotation function may create or move: ``alias/<stack>-*``."""
-        return f"alias/{self.stack_name}-"
 
 
 def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
@@ -86,13 +87,19 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
     issuer = (env.get("ISSUER") or "").strip().rstrip("/") or None
     if issuer is not None and not issuer.startswith("https://"):
         raise StageError(f"ISSUER of stage {stage!r} must be an https URL, got {issuer!r}")
-    domain = dict(chalice.api_gateway_custom_domain or {}).get("domain_name") or None
-    if domain and issuer is None:
+    if chalice.api_gateway_custom_domain:
         raise StageError(
-            f"stage {stage!r} has the custom domain {domain}: set ISSUER in its "
-            f"environment_variables (e.g. https://{domain}), or tokens would name the "
-            "API Gateway stage path as issuer"
+            f"stage {stage!r} sets Chalice's api_gateway_custom_domain: set custom_domain "
+            "and certificate_arn in infra/stages.toml instead (docs/deploy.md)"
         )
+    domain, certificate, domain_endpoint = _custom_domain(stage, settings)
+    if domain:
+        if issuer is not None and issuer != f"https://{domain}":
+            raise StageError(
+                f"stage {stage!r} has the custom domain {domain} but ISSUER {issuer}: "
+                "remove ISSUER (the domain sets it) or make them agree"
+            )
+        issuer = f"https://{domain}"
     config = StageConfig(
         stage=stage,
         app_name=str(on_disk["app_name"]),
@@ -106,7 +113,9 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
         alarm_5xx_min_requests=int(settings["alarm_5xx_min_requests"]),
         alarm_kms_throttles=int(settings["alarm_kms_throttles"]),
         endpoint_type=str(chalice.api_gateway_endpoint_type or "EDGE"),
-        custom_domain=str(domain) if domain else None,
+        custom_domain=domain,
+        certificate_arn=certificate,
+        custom_domain_endpoint=domain_endpoint,
     )
     if config.log_retention_days not in LOG_RETENTION_DAYS:
         raise StageError(
@@ -114,6 +123,33 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
             f"retention period ({sorted(LOG_RETENTION_DAYS)})"
         )
     return config
+
+
+def _custom_domain(
+    stage: str, settings: dict[str, Any]
+) -> tuple[str | None, str | None, str]:
+    """(domain, certificate ARN, endpoint type) from the stage settings, checked."""
+    domain = str(settings.get("custom_domain") or "").strip().lower().rstrip(".") or None
+    certificate = str(settings.get("certificate_arn") or "").strip() or None
+    endpoint = str(settings.get("custom_domain_endpoint") or "REGIONAL").upper()
+    if endpoint not in DOMAIN_ENDPOINTS:
+        raise StageError(f"custom_domain_endpoint must be one of {DOMAIN_ENDPOINTS}")
+    if domain is None:
+        if certificate:
+            raise StageError(f"stage {stage!r} has a certificate_arn but no custom_domain")
+        return None, None, endpoint
+    if not _HOST_NAME.match(domain):
+        raise StageError(f"custom_domain of stage {stage!r} must be a host name "
+                         f"(no scheme or path), got {domain!r}")
+    match = _CERTIFICATE_ARN.match(certificate or "")
+    if match is None:
+        raise StageError(f"stage {stage!r} has the custom domain {domain}: set "
+                         "certificate_arn to its ACM certificate ARN")
+    if endpoint == "EDGE" and match.group(1) != "us-east-1":
+        raise StageError("an EDGE custom domain needs a certificate in us-east-1; use "
+                         "custom_domain_endpoint = \"REGIONAL\" for a certificate in "
+                         f"{match.group(1)}")
+    return domain, certificate, endpoint
 
 
 def _stage_settings(stage: str) -> dict[str, Any]:

@@ -14,9 +14,14 @@ Wildcards that remain, each because AWS offers no narrower form:
   yet), so it is ``Resource: "*"``, restricted by request-tag and key-spec conditions.
 - Keys the rotation function creates get ARNs nobody knows at deploy time:
   statements about them name ``key/*`` in this account and region and require
-  the ``m2m-auth=signing-key`` tag. ``kms:TagResource`` while creating a key must
-  cover all keys of the account and region (KMS developer guide,
-  "Controlling access to tags"), restricted by request tags.
+  this stack's tags. ``kms:TagResource`` while creating a key must cover all keys
+  of the account and region (KMS developer guide, "Controlling access to tags"):
+  it is restricted by request tags, and an explicit deny keeps the role from
+  re-tagging keys that already belong to another stack. ``kms:ScheduleKeyDeletion``
+  is not in the rotation role's IAM policy at all: only the key policy of a key the
+  rotation created grants it (chalicelib/tokens/key_policy.py), and explicit
+  denies refuse it on any key without this stack's rotation tags or with a
+  window shorter than 30 days.
 - ``execute-api`` ARNs have one ``*`` for the HTTP method and one for the path
   below ``/admin``.
 """
@@ -28,6 +33,12 @@ from typing import Any
 
 from chalicelib.oauth.metadata import JWKS_PATH, TOKEN_PATH
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+from chalicelib.tokens.key_policy import (
+    DELETION_WINDOW_DAYS,
+    KEY_ADMIN_ACTIONS,
+    ROTATION_READ_ACTIONS,
+    TOKEN_KEY_ACTIONS,
+)
 
 from .stage import StageConfig
 
@@ -48,9 +59,9 @@ ROTATION_LOG_GROUP = "RotateSigningKeysLogGroup"
 ADMIN_POLICY = "AdminInvokePolicy"
 ALARM_TOPIC = "AlarmTopic"
 KMS_THROTTLE_FILTER = "KmsThrottlingMetricFilter"
-# Chalice's names for api_gateway_custom_domain resources.
-CUSTOM_DOMAIN = "ApiGatewayCustomDomain"
-CUSTOM_DOMAIN_MAPPING = "ApiGatewayCustomDomainMapping"
+# The stage's custom domain (infra/stages.toml).
+CUSTOM_DOMAIN = "CustomDomainName"
+CUSTOM_DOMAIN_MAPPING = "CustomDomainMapping"
 
 ADMIN_PREFIX = "/admin"
 SERVICE_TAG = "m2m-auth"
@@ -75,38 +86,14 @@ TABLE_ACTIONS = [
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
 ]
-TOKEN_KEY_ACTIONS = ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"]
+# The rotation reads the keys partition and writes key records and audit records
+# (TransactWriteItems of Puts); it never deletes, updates or batch-writes.
+ROTATION_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:PutItem"]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
-# Administration of the first key through IAM: everything CloudFormation and an
-# operator need, and neither kms:Sign nor kms:GetPublicKey, which the key policy
-# gives to the functions' roles alone. DescribeKey stays: CloudFormation reads it.
-KEY_ADMIN_ACTIONS = [
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:PutKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:ListGrants",
-    "kms:RevokeGrant",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateKeyDescription",
-    "kms:EnableKey",
-    "kms:DisableKey",
-    "kms:CreateAlias",
-    "kms:UpdateAlias",
-    "kms:DeleteAlias",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-]
-ROTATION_KEY_ACTIONS = [
-    "kms:DescribeKey",
-    "kms:GetPublicKey",
-    "kms:CreateAlias",
-    "kms:UpdateAlias",
-    "kms:ScheduleKeyDeletion",
-]
+# KEY_ADMIN_ACTIONS (chalicelib/tokens/key_policy.py): administration of a key
+# through IAM, without kms:Sign or kms:GetPublicKey. The rotation only reads the
+# first key: CloudFormation owns (and retains) it, so the rotation never deletes it.
+ROTATION_KEY_ACTIONS = ROTATION_READ_ACTIONS
 ROTATION_KEY_SPECS = ["RSA_2048", "ECC_NIST_P256"]
 
 FIVE_MINUTES = 300
@@ -158,16 +145,13 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
     }
     if stage.custom_domain:
-        # Chalice names the stage by a string, so CloudFormation may map the domain
-        # before SAM has created the stage ("Invalid stage identifier specified");
-        # SAM's RestAPI.Stage reference adds the missing dependency.
-        resources[CUSTOM_DOMAIN_MAPPING] = {"Properties": {"Stage": ref(f"{REST_API}.Stage")}}
+        _add_custom_domain(resources, stage)
     if app.has_rotation:
         resources[ROTATION_LOG_GROUP] = _log_group(stage, "rotation")
         resources[ROTATION_ROLE] = {
             "Properties": {"Policies": [_role_policy(ROTATION_ROLE, _rotation_statements(stage))]}
         }
-        resources[ROTATION_FUNCTION] = {"Properties": _function_properties(ROTATION_LOG_GROUP)}
+        resources[ROTATION_FUNCTION] = {"Properties": _rotation_function_properties()}
         resources["RotationErrorsAlarm"] = _rotation_errors_alarm()
     return {
         "Description": f"m2m-auth OAuth 2.0 machine-to-machine authorization server "
@@ -237,7 +221,7 @@ def _signing_key(stage: StageConfig, app: AppShape) -> dict[str, Any]:
     if app.has_rotation:
         statements.append(
             {
-                "Sid": "RotationFunctionRetiresKey",
+                "Sid": "RotationFunctionReadsKey",
                 "Effect": "Allow",
                 "Principal": account_root,
                 "Action": ROTATION_KEY_ACTIONS,
@@ -297,6 +281,16 @@ def _function_properties(log_group: str) -> dict[str, Any]:
     }
 
 
+def _rotation_function_properties() -> dict[str, Any]:
+    """The rotation names both roles in the key policy of every key it creates."""
+    properties = _function_properties(ROTATION_LOG_GROUP)
+    properties["Environment"]["Variables"].update(
+        SIGNER_ROLE_ARN=get_att(API_ROLE, "Arn"),
+        ROTATION_ROLE_ARN=get_att(ROTATION_ROLE, "Arn"),
+    )
+    return properties
+
+
 def _role_policy(role: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "PolicyName": f"{role}Policy",
@@ -304,11 +298,11 @@ def _role_policy(role: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _table_statement() -> dict[str, Any]:
+def _table_statement(actions: list[str] = TABLE_ACTIONS) -> dict[str, Any]:
     return {
         "Sid": "ReadWriteOwnTable",
         "Effect": "Allow",
-        "Action": TABLE_ACTIONS,
+        "Action": actions,
         "Resource": [get_att(TABLE, "Arn"), sub(f"${{{TABLE}.Arn}}/index/*")],
     }
 
@@ -348,8 +342,8 @@ def _api_statements() -> list[dict[str, Any]]:
 
 
 def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
-    """The scheduled rotation function alone creates, tags, aliases and
-    schedules deletion of signing keys."""
+    """The scheduled rotation function alone creates and tags signing keys; it
+    schedules the deletion of retired ones through their key policy only."""
     tag_values: dict[str, Any] = {
         f"aws:RequestTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
         f"aws:RequestTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE,
@@ -368,10 +362,9 @@ def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
         },
         "ForAllValues:StringEquals": only_service_tags,
     }
-    alias_arn = ACCOUNT_KEYS.replace("key/*", stage.alias_prefix + "*")
     return [
         _logs_statement(ROTATION_LOG_GROUP),
-        _table_statement(),
+        _table_statement(ROTATION_TABLE_ACTIONS),
         {
             # kms:CreateKey has no resource-level permission: the key does not exist
             # yet, so AWS accepts only "*". The conditions allow only signing keys
@@ -392,22 +385,75 @@ def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
             "Condition": request_tags,
         },
         {
-            "Sid": "ManageServiceSigningKeys",
+            "Sid": "ReadServiceSigningKeys",
             "Effect": "Allow",
             "Action": ROTATION_KEY_ACTIONS,
             "Resource": sub(ACCOUNT_KEYS),
             "Condition": _tagged_signing_keys(),
         },
-        {
-            "Sid": "PointServiceAliases",
-            "Effect": "Allow",
-            "Action": ["kms:CreateAlias", "kms:UpdateAlias"],
-            "Resource": sub(alias_arn),
-        },
+        *_rotation_denies(),
+    ]
+
+
+def _rotation_denies() -> list[dict[str, Any]]:
+    """Explicit denies: they hold whatever another policy (a key's default policy,
+    a later statement) allows."""
+    stack_tag = f"aws:ResourceTag/{STACK_TAG}"
+
+    def deny(sid: str, actions: list[str], condition: dict[str, Any]) -> dict[str, Any]:
+        return {"Sid": sid, "Effect": "Deny", "Action": actions,
+                "Resource": sub(ACCOUNT_KEYS), "Condition": condition}
+
+    return [
+        # A key that already carries a stack tag belongs to that stack: never
+        # re-tag it into this one (a key being created has no tags yet).
+        deny("NeverRetagAnotherStacksKeys", ["kms:TagResource", "kms:UntagResource"], {
+            "Null": {stack_tag: "false"},
+            "StringNotEquals": {stack_tag: ref("AWS::StackName")},
+        }),
+        deny("ScheduleDeletionOnlyOfThisStacksKeys", ["kms:ScheduleKeyDeletion"],
+             {"StringNotEquals": {stack_tag: ref("AWS::StackName")}}),
+        deny("ScheduleDeletionOnlyOfRotatedKeys", ["kms:ScheduleKeyDeletion"],
+             {"StringNotEquals": {f"aws:ResourceTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE}}),
+        deny("ScheduleDeletionOnlyWithTheLongestWindow", ["kms:ScheduleKeyDeletion"], {
+            "NumericNotEquals": {
+                "kms:ScheduleKeyDeletionPendingWindowInDays": str(DELETION_WINDOW_DAYS)
+            }
+        }),
     ]
 
 
 # -- API Gateway --------------------------------------------------------------
+
+
+def _add_custom_domain(resources: dict[str, Any], stage: StageConfig) -> None:
+    """The domain, mapped at its root to this stage, as the only way in: the issuer
+    is then ``https://<domain>`` without a path, so RFC 8414 §3.1 clients find the
+    metadata at ``/.well-known/oauth-authorization-server`` of the host."""
+    regional = stage.custom_domain_endpoint == "REGIONAL"
+    certificate = "RegionalCertificateArn" if regional else "CertificateArn"
+    resources[CUSTOM_DOMAIN] = {
+        "Type": "AWS::ApiGateway::DomainName",
+        "Properties": {
+            "DomainName": stage.custom_domain,
+            certificate: stage.certificate_arn,
+            "EndpointConfiguration": {"Types": [stage.custom_domain_endpoint]},
+            "SecurityPolicy": "TLS_1_2",
+        },
+    }
+    resources[CUSTOM_DOMAIN_MAPPING] = {
+        "Type": "AWS::ApiGateway::BasePathMapping",
+        "Properties": {
+            "DomainName": ref(CUSTOM_DOMAIN),
+            "RestApiId": ref(REST_API),
+            # SAM's stage reference (a plain name could be mapped before SAM creates
+            # the stage: "Invalid stage identifier specified").
+            "Stage": ref(f"{REST_API}.Stage"),
+        },
+    }
+    resources[REST_API]["Properties"]["DisableExecuteApiEndpoint"] = True
+    variables = resources[API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    variables["ISSUER"] = stage.issuer
 
 
 def _rest_api_properties(stage: StageConfig) -> dict[str, Any]:
@@ -581,7 +627,7 @@ def _outputs(stage: StageConfig) -> dict[str, Any]:
 
     domain_outputs = {}
     if stage.custom_domain:
-        kind = "Distribution" if stage.endpoint_type == "EDGE" else "Regional"
+        kind = "Regional" if stage.custom_domain_endpoint == "REGIONAL" else "Distribution"
         domain_outputs = {
             "CustomDomainTarget": output(
                 f"DNS alias or CNAME target for {stage.custom_domain}",

@@ -6,8 +6,6 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .client_auth import AUTH_METHODS
-
 if TYPE_CHECKING:  # app.py imports the paths below at cold start; nothing more
     from ..store.repository import ApiRepository
     from ..tokens.keyring import KeyRing
@@ -20,6 +18,8 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
 def server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
+    from .client_auth import AUTH_METHODS  # client authentication: not at cold start
+
     return {
         "issuer": issuer,
         "token_endpoint": issuer + TOKEN_PATH,

@@ -97,8 +97,8 @@ def rotated_key_policy(signer_role_arn: str, rotation_role_arn: str, stack: str)
                 "Action": "kms:ScheduleKeyDeletion",
                 "Resource": "*",
                 "Condition": {
-                    "NumericEquals": {
-                        "kms:ScheduleKeyDeletionPendingWindowInDays": DELETION_WINDOW_DAYS
+                    "NumericEquals": {  # IAM condition values are strings
+                        "kms:ScheduleKeyDeletionPendingWindowInDays": str(DELETION_WINDOW_DAYS)
                     },
                     "StringEquals": {
                         f"aws:ResourceTag/{STACK_TAG}": stack,

@@ -66,7 +66,13 @@ class KmsKeyFactory:
     def create(self, alg: str, description: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        extra = {"Policy": self._policy} if self._policy else {}
+        # KMS's lockout check wants the caller able to PutKeyPolicy later; the policy
+        # deliberately does not let the rotation role rewrite it (the account's
+        # administrators can, through IAM): the documented use of the bypass flag.
+        extra = (
+            {"Policy": self._policy, "BypassPolicyLockoutSafetyCheck": True}
+            if self._policy else {}
+        )
         try:
             metadata = self._client.create_key(
                 KeySpec=KEY_SPECS[alg],  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from chalicelib import runtime
 from chalicelib.admin.keys import KeyDeletionFailed
@@ -136,6 +136,25 @@ def test_without_role_arns_keys_get_kms_default_policy(aws: AwsBackend) -> None:
     arn = KmsKeyFactory(aws.kms, STACK).create("RS256", "local")
     policy = json.loads(aws.kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
     assert "RotationFunctionSchedulesDeletionOfItsOwnKey" not in json.dumps(policy)
+
+
+def test_the_key_policy_is_set_at_creation_without_letting_the_rotation_rewrite_it() -> None:
+    # KMS's lockout check would refuse a policy the caller cannot later change; the
+    # rotation role is deliberately unable to, so it passes the documented bypass flag.
+    client = boto3.client("kms", region_name="us-east-1")
+    stub = Stubber(client)
+    expected = {
+        "KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY", "Description": "rotation",
+        "Tags": ANY, "BypassPolicyLockoutSafetyCheck": True,
+        "Policy": json.dumps(rotated_key_policy(SIGNER_ROLE, ROTATION_ROLE, STACK)),
+    }
+    stub.add_response("create_key", {"KeyMetadata": {"KeyId": "k", "Arn": KEY_ARN}}, expected)
+    with stub:
+        assert _factory(client).create("RS256", "rotation") == KEY_ARN
+    policy = rotated_key_policy(SIGNER_ROLE, ROTATION_ROLE, STACK)
+    rotation_actions = {a for s in policy["Statement"]
+                        if s["Principal"] == {"AWS": ROTATION_ROLE} for a in [s["Action"]]}
+    assert "kms:PutKeyPolicy" not in rotation_actions
 
 
 # -- KMS refusals (botocore Stubber) ----------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 PSEUDO = {
@@ -128,3 +129,63 @@ def dangling_environment_references(template: dict[str, Any]) -> list[str]:
                 if not target.startswith("AWS::") and target not in known:
                     dangling.append(f"{name}.{variable} -> {target}")
     return dangling
+
+
+# -- a small IAM evaluator: what a set of statements decides for one request ---------------
+
+Context = dict[str, Any]
+"""Condition keys of a request, e.g. ``{"aws:ResourceTag/m2m-auth:stack": "m2m-auth-prod"}``;
+a list value is a multi-valued key (``aws:TagKeys``)."""
+
+
+def _values(value: Any) -> list[str]:
+    return [str(v) if isinstance(v, int | float) else resolve(v) for v in as_list(value)]
+
+
+def _condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
+    present = key in context
+    actual = context.get(key)
+    wanted = _values(expected)
+    if operator == "Null":
+        return (not present) if wanted == ["true"] else present
+    if operator.startswith("ForAllValues:"):
+        inner = operator.split(":", 1)[1]
+        assert inner == "StringEquals", operator
+        return all(str(v) in wanted for v in as_list(actual or []))
+    if operator in ("StringEquals", "ArnEquals"):
+        return present and any(fnmatchcase(str(actual), w) if operator == "ArnEquals"
+                               else str(actual) == w for w in wanted)
+    if operator == "StringNotEquals":
+        return not present or str(actual) not in wanted
+    if operator == "NumericEquals":
+        return present and any(float(actual) == float(w) for w in wanted)
+    if operator == "NumericNotEquals":
+        return not present or all(float(actual) != float(w) for w in wanted)
+    if operator == "Bool":
+        return present and str(actual).lower() in [w.lower() for w in wanted]
+    raise AssertionError(f"condition operator {operator} is not modelled")
+
+
+def _applies(statement: Statement, action: str, resource: str, context: Context) -> bool:
+    if action not in statement.actions:
+        return False
+    if not any(fnmatchcase(resource, resolve(r)) for r in statement.resources):
+        return False
+    conditions = statement.body.get("Condition", {})
+    return all(
+        _condition_holds(operator, key, expected, context)
+        for operator, block in conditions.items()
+        for key, expected in block.items()
+    )
+
+
+def decision(
+    statements: list[Statement], action: str, resource: str, context: Context | None = None
+) -> bool:
+    """True if the identity statements allow ``action`` on ``resource`` (an explicit
+    deny wins; nothing allowed is denied), as IAM evaluates one policy set."""
+    request = context or {}
+    applicable = [s for s in statements if _applies(s, action, resource, request)]
+    if any(s.body.get("Effect") == "Deny" for s in applicable):
+        return False
+    return any(s.allows for s in applicable)

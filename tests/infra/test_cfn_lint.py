@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 from chalice.package import TemplateDeepMerger
@@ -41,32 +42,29 @@ def test_cfn_lint_catches_a_wrong_key_spec_in_this_template(template: dict[str, 
     assert any("ON_DEMAND" in e for e in errors), errors
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "certificate_region", "target"),
+    [("REGIONAL", "eu-west-1", "RegionalDomainName"),
+     ("EDGE", "us-east-1", "DistributionDomainName")],
+)
 def test_a_stage_with_a_custom_domain_lints_clean(
-    template: dict[str, Any], dev_stage: StageConfig
+    template: dict[str, Any], dev_stage: StageConfig, endpoint: str, certificate_region: str,
+    target: str,
 ) -> None:
-    # GIVEN Chalice's resources for api_gateway_custom_domain (chalice/package.py)
-    chalice = copy.deepcopy(template)
-    chalice["Resources"][tpl.CUSTOM_DOMAIN] = {
-        "Type": "AWS::ApiGateway::DomainName",
-        "Properties": {
-            "DomainName": "auth.example.com",
-            "EndpointConfiguration": {"Types": ["EDGE"]},
-            "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abcd",
-        },
-    }
-    chalice["Resources"][tpl.CUSTOM_DOMAIN_MAPPING] = {
-        "Type": "AWS::ApiGateway::BasePathMapping",
-        "Properties": {"DomainName": {"Ref": tpl.CUSTOM_DOMAIN}, "RestApiId": {"Ref": "RestAPI"},
-                       "BasePath": "(none)", "Stage": "dev"},
-    }
-    # WHEN the stage's merge template is merged as `chalice package` does
-    stage = replace(dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com")
-    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, tpl.AppShape(True)), chalice)
+    # GIVEN a stage with a custom domain in infra/stages.toml
+    stage = replace(
+        dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com",
+        certificate_arn=f"arn:aws:acm:{certificate_region}:123456789012:certificate/abcd",
+        custom_domain_endpoint=endpoint,
+    )
+    # WHEN its merge template is merged as `chalice package` does
+    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, tpl.AppShape(True)),
+                                        copy.deepcopy(template))
     # THEN the mapping waits for the stage, the outputs name the DNS target, and it lints
     mapping = merged["Resources"][tpl.CUSTOM_DOMAIN_MAPPING]["Properties"]
     assert mapping["Stage"] == {"Ref": "RestAPI.Stage"}
     assert merged["Outputs"]["CustomDomainTarget"]["Value"] == {
-        "Fn::GetAtt": [tpl.CUSTOM_DOMAIN, "DistributionDomainName"]
+        "Fn::GetAtt": [tpl.CUSTOM_DOMAIN, target]
     }
     assert merged["Outputs"]["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
     assert _errors(_lint(merged)) == []

@@ -41,12 +41,22 @@ def test_api_policy_file_cannot_create_decrypt_tag_or_delete_keys() -> None:
 
 def test_rotation_policy_file_uses_star_only_for_tag_restricted_create_key() -> None:
     for statement in _statements("policy-rotation.json"):
-        if "*" in as_list(statement["Resource"]):
+        if "*" in as_list(statement["Resource"]) and statement["Effect"] == "Allow":
             assert _actions(statement) == ["kms:CreateKey"]
             assert statement["Condition"]["StringEquals"]["aws:RequestTag/m2m-auth"] == (
                 "signing-key"
             )
-        if "kms:ScheduleKeyDeletion" in _actions(statement):
-            assert statement["Condition"] == {
-                "StringEquals": {"aws:ResourceTag/m2m-auth": "signing-key"}
-            }
+        if statement["Effect"] == "Deny":
+            continue
+        assert "kms:ScheduleKeyDeletion" not in _actions(statement)
+
+
+def test_rotation_policy_file_grants_nothing_its_code_does_not_use() -> None:
+    # Plain `chalice deploy` has no stack tag to scope deletion by: it never deletes.
+    allowed = {a for s in _statements("policy-rotation.json") if s["Effect"] == "Allow"
+               for a in _actions(s)}
+    assert allowed & {"kms:CreateAlias", "kms:UpdateAlias", "kms:ScheduleKeyDeletion",
+                      "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} == set()
+    denied = {a for s in _statements("policy-rotation.json") if s["Effect"] == "Deny"
+              for a in _actions(s)}
+    assert {"kms:TagResource", "kms:ScheduleKeyDeletion"} <= denied

@@ -36,18 +36,63 @@ def test_local_mode_stage_is_never_deployed() -> None:
         load_stage("local")
 
 
-def test_a_custom_domain_needs_an_issuer(tmp_path: Path) -> None:
-    domain = {"domain_name": "auth.example.com",
-              "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}
-    project = _project(tmp_path, {"api_gateway_custom_domain": domain})
-    with pytest.raises(StageError, match="set ISSUER"):
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b-2c3d"
+
+
+def _with_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str) -> None:
+    real = stage_module.STAGES_FILE.read_text()
+    (tmp_path / "stages.toml").write_text(real.replace("[prod]\n", "[prod]\n" + toml, 1))
+    monkeypatch.setattr(stage_module, "STAGES_FILE", tmp_path / "stages.toml")
+
+
+def test_a_custom_domain_sets_the_issuer_without_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_settings(tmp_path, monkeypatch,
+                   f'custom_domain = "Auth.Example.com"\ncertificate_arn = "{CERTIFICATE}"\n')
+    loaded = load_stage("prod")
+    assert loaded.custom_domain == "auth.example.com"
+    assert loaded.issuer == "https://auth.example.com"
+    assert (loaded.certificate_arn, loaded.custom_domain_endpoint) == (CERTIFICATE, "REGIONAL")
+    assert load_stage("dev").custom_domain is None  # other stages keep the default
+
+
+def test_an_issuer_that_disagrees_with_the_domain_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_settings(tmp_path, monkeypatch,
+                   f'custom_domain = "auth.example.com"\ncertificate_arn = "{CERTIFICATE}"\n')
+    project = _project(tmp_path / "p", {"environment_variables": {
+        "ISSUER": "https://auth.example.com/prod"}})
+    with pytest.raises(StageError, match="make them agree"):
         load_stage("prod", project)
-    project = _project(tmp_path / "with-issuer", {
-        "api_gateway_custom_domain": domain,
-        "environment_variables": {"ISSUER": "https://auth.example.com/"},
-    })
-    loaded = load_stage("prod", project)
-    assert (loaded.custom_domain, loaded.issuer) == ("auth.example.com", "https://auth.example.com")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('custom_domain = "auth.example.com"\n', "set certificate_arn"),
+        (f'certificate_arn = "{CERTIFICATE}"\n', "no custom_domain"),
+        (f'custom_domain = "https://auth.example.com/x"\ncertificate_arn = "{CERTIFICATE}"\n',
+         "must be a host name"),
+        (f'custom_domain = "auth.example.com"\ncertificate_arn = "{CERTIFICATE}"\n'
+         'custom_domain_endpoint = "EDGE"\n', "EDGE custom domain needs a certificate"),
+        ('custom_domain_endpoint = "PRIVATE"\n', "custom_domain_endpoint must be one of"),
+    ],
+)
+def test_bad_custom_domain_settings_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, message: str
+) -> None:
+    _with_settings(tmp_path, monkeypatch, toml)
+    with pytest.raises(StageError, match=message):
+        load_stage("prod")
+
+
+def test_chalice_custom_domain_setting_points_to_the_stage_settings(tmp_path: Path) -> None:
+    domain = {"domain_name": "auth.example.com", "certificate_arn": CERTIFICATE}
+    project = _project(tmp_path, {"api_gateway_custom_domain": domain})
+    with pytest.raises(StageError, match="infra/stages.toml"):
+        load_stage("prod", project)
 
 
 def test_an_http_issuer_is_refused(tmp_path: Path) -> None:

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+from chalicelib.tokens.key_policy import rotated_key_policy
 from infra import template as tpl
 from infra.stage import StageConfig, load_stage
 from tests.infra.conftest import project_path
 from tests.infra.policies import (
     as_list,
     dangling_environment_references,
+    decision,
     policy_statements,
     resolve,
     role_actions,
@@ -151,6 +153,8 @@ def test_wildcard_resources_only_where_aws_has_no_narrower_form(
             elif text.endswith(":key/*"):
                 # Keys created by rotation: only the account's and region's, and tagged.
                 assert text.startswith("arn:aws:kms:us-east-1:123456789012:key/"), text
+                if not statement.allows:
+                    continue  # an explicit deny may be as broad as it likes
                 conditions = statement.body["Condition"]["StringEquals"]
                 assert any(k.startswith(("aws:ResourceTag/", "aws:RequestTag/"))
                            for k in conditions), statement
@@ -163,14 +167,18 @@ def test_api_role_cannot_create_decrypt_or_delete_keys(resources: dict[str, Any]
     assert actions & KEY_LIFECYCLE == set()
 
 
-def test_only_the_rotation_role_creates_tags_or_deletes_keys(resources: dict[str, Any]) -> None:
+def test_only_the_rotation_role_creates_or_tags_keys(resources: dict[str, Any]) -> None:
     holders = {
         s.resource
         for s in policy_statements(resources)
-        if s.kind == "identity" and set(s.actions) & KEY_LIFECYCLE
+        if s.kind == "identity" and s.allows and set(s.actions) & KEY_LIFECYCLE
     }
     assert holders == {tpl.ROTATION_ROLE}
-    assert role_actions(resources, tpl.ROTATION_ROLE) >= KEY_LIFECYCLE
+    # ScheduleKeyDeletion is granted by the key policy of keys the rotation created
+    # (chalicelib/tokens/key_policy.py), never by an IAM policy.
+    assert role_actions(resources, tpl.ROTATION_ROLE) & KEY_LIFECYCLE == {
+        "kms:CreateKey", "kms:TagResource"
+    }
 
 
 def _client_calls(module: str) -> set[str]:
@@ -194,10 +202,26 @@ def test_api_role_allows_every_call_the_adapters_make(resources: dict[str, Any])
 
 def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> None:
     created = {_iam_action("kms", op) for op in _client_calls("chalicelib/tokens/kms_keys.py")}
-    assert "kms:CreateKey" in created
-    needed = created | {"kms:DescribeKey", "kms:GetPublicKey", "kms:TagResource",
-                        "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert {"kms:CreateKey", "kms:ScheduleKeyDeletion"} <= created
+    by_key_policy = {"kms:ScheduleKeyDeletion"}
+    needed = (created - by_key_policy) | {"kms:DescribeKey", "kms:GetPublicKey",
+                                          "kms:TagResource", "dynamodb:Query", "dynamodb:PutItem"}
     assert needed <= role_actions(resources, tpl.ROTATION_ROLE)
+    policy = rotated_key_policy("arn:aws:iam::1:role/api", "arn:aws:iam::1:role/rot", "s")
+    rotation = {"AWS": "arn:aws:iam::1:role/rot"}
+    granted = {a for s in policy["Statement"] if s["Principal"] == rotation
+               for a in as_list(s["Action"])}
+    assert granted == by_key_policy
+
+
+def test_rotation_role_has_no_permission_its_code_does_not_use(resources: dict[str, Any]) -> None:
+    actions = role_actions(resources, tpl.ROTATION_ROLE)
+    unused = {"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "dynamodb:DeleteItem",
+              "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "kms:ScheduleKeyDeletion"}
+    assert actions & unused == set()
+    first_key = resources[tpl.SIGNING_KEY]["Properties"]["KeyPolicy"]["Statement"]
+    [rotation] = [s for s in first_key if s["Sid"] == "RotationFunctionReadsKey"]
+    assert "kms:ScheduleKeyDeletion" not in rotation["Action"]  # CloudFormation owns it
 
 
 def test_roles_reach_only_this_stack_table_and_log_group(resources: dict[str, Any]) -> None:
@@ -224,18 +248,13 @@ def test_rotation_may_only_create_tagged_signing_keys(resources: dict[str, Any])
     assert set(condition["ForAllValues:StringEquals"]["aws:TagKeys"]) == {
         "m2m-auth", "m2m-auth:created-by", "m2m-auth:stack"
     }
-    deletion = [s for s in policy_statements(resources)
-                if s.kind == "identity" and "kms:ScheduleKeyDeletion" in s.actions]
-    assert [s.body["Condition"] for s in deletion] == [
-        {"StringEquals": {"aws:ResourceTag/m2m-auth": "signing-key",
-                          "aws:ResourceTag/m2m-auth:stack": {"Ref": "AWS::StackName"}}}
-    ]
 
 
 def test_roles_may_only_use_keys_of_their_own_stack(resources: dict[str, Any]) -> None:
     key_statements = [
         s for s in policy_statements(resources)
-        if s.kind == "identity" and {"kms:Sign", "kms:ScheduleKeyDeletion"} & set(s.actions)
+        if s.kind == "identity" and s.allows
+        and {"kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"} & set(s.actions)
     ]
     assert key_statements
     for statement in key_statements:
@@ -245,11 +264,103 @@ def test_roles_may_only_use_keys_of_their_own_stack(resources: dict[str, Any]) -
     assert {"Key": "m2m-auth:stack", "Value": {"Ref": "AWS::StackName"}} in tags
 
 
-def test_rotation_aliases_are_limited_to_the_stage_prefix(resources: dict[str, Any]) -> None:
-    aliases = [s for s in policy_statements(resources) if s.sid == "PointServiceAliases"]
-    assert [resolve(r) for s in aliases for r in s.resources] == [
-        "arn:aws:kms:us-east-1:123456789012:alias/m2m-auth-dev-*"
+OUR_KEY = "arn:aws:kms:us-east-1:123456789012:key/0000-ours"
+OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/0000-other"
+OUR_NEW_TAGS = {
+    "aws:RequestTag/m2m-auth": "signing-key",
+    "aws:RequestTag/m2m-auth:created-by": "rotator",
+    "aws:RequestTag/m2m-auth:stack": "m2m-auth-dev",
+    "aws:TagKeys": ["m2m-auth", "m2m-auth:created-by", "m2m-auth:stack"],
+}
+
+
+def _resource_tags(stack: str, created_by: str = "rotator") -> dict[str, Any]:
+    return {"aws:ResourceTag/m2m-auth": "signing-key",
+            "aws:ResourceTag/m2m-auth:created-by": created_by,
+            "aws:ResourceTag/m2m-auth:stack": stack}
+
+
+def _rotation_role(resources: dict[str, Any]) -> list[Any]:
+    return [s for s in policy_statements(resources) if s.resource == tpl.ROTATION_ROLE]
+
+
+def test_rotation_role_may_create_and_tag_its_own_new_keys(resources: dict[str, Any]) -> None:
+    role = _rotation_role(resources)
+    create = {**OUR_NEW_TAGS, "kms:KeyUsage": "SIGN_VERIFY", "kms:KeySpec": "RSA_2048"}
+    assert decision(role, "kms:CreateKey", "*", create)
+    # The key being created has no tags yet when KMS authorizes the tagging.
+    assert decision(role, "kms:TagResource", OUR_KEY, OUR_NEW_TAGS)
+    assert not decision(role, "kms:CreateKey", "*",
+                        {**create, "kms:KeyUsage": "ENCRYPT_DECRYPT"})
+
+
+@pytest.mark.parametrize("other_stack", ["m2m-auth-prod", "someone-else"])
+def test_rotation_role_cannot_retag_another_stacks_key(
+    resources: dict[str, Any], other_stack: str
+) -> None:
+    role = _rotation_role(resources)
+    steal = {**OUR_NEW_TAGS, **_resource_tags(other_stack)}
+    assert not decision(role, "kms:TagResource", OTHER_KEY, steal)
+    assert not decision(role, "kms:UntagResource", OTHER_KEY,
+                        {**_resource_tags(other_stack), "aws:TagKeys": ["m2m-auth:stack"]})
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {},  # a key of some other application
+        _resource_tags("m2m-auth-prod"),  # another stage's rotated key
+        _resource_tags("m2m-auth-dev", created_by="cloudformation"),  # our first key
+    ],
+)
+def test_rotation_role_cannot_schedule_deletion_of_keys_not_its_stacks_rotated_ones(
+    resources: dict[str, Any], tags: dict[str, Any]
+) -> None:
+    role = _rotation_role(resources)
+    request = {**tags, "kms:ScheduleKeyDeletionPendingWindowInDays": 30}
+    assert not decision(role, "kms:ScheduleKeyDeletion", OTHER_KEY, request)
+
+
+def test_even_a_broader_allow_cannot_schedule_a_short_window_or_a_foreign_key(
+    resources: dict[str, Any],
+) -> None:
+    # The explicit denies hold against an allow from elsewhere (e.g. a default key policy
+    # delegating to IAM, or a statement someone adds later).
+    role = _rotation_role(resources)
+    broad = replace(role[0], body={"Effect": "Allow", "Action": "kms:ScheduleKeyDeletion",
+                                   "Resource": "*"})
+    ours = {**_resource_tags("m2m-auth-dev"), "kms:ScheduleKeyDeletionPendingWindowInDays": 30}
+    assert decision([*role, broad], "kms:ScheduleKeyDeletion", OUR_KEY, ours)
+    assert not decision([*role, broad], "kms:ScheduleKeyDeletion", OUR_KEY,
+                        {**ours, "kms:ScheduleKeyDeletionPendingWindowInDays": 7})
+    assert not decision([*role, broad], "kms:ScheduleKeyDeletion", OTHER_KEY,
+                        {**ours, **_resource_tags("m2m-auth-prod")})
+
+
+def test_rotated_key_policy_lets_only_the_rotation_schedule_its_own_keys() -> None:
+    policy = rotated_key_policy(
+        "arn:aws:iam::123456789012:role/api", "arn:aws:iam::123456789012:role/rot", "m2m-auth-dev"
+    )
+    [schedule] = [s for s in policy["Statement"] if "kms:ScheduleKeyDeletion" in s["Action"]
+                  and s["Principal"] != {"AWS": "arn:aws:iam::123456789012:root"}]
+    assert schedule["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/rot"}
+    assert schedule["Condition"] == {
+        "NumericEquals": {"kms:ScheduleKeyDeletionPendingWindowInDays": "30"},
+        "StringEquals": {"aws:ResourceTag/m2m-auth:stack": "m2m-auth-dev",
+                         "aws:ResourceTag/m2m-auth:created-by": "rotator"},
+    }
+    signers = [s for s in policy["Statement"] if "kms:Sign" in s["Action"]]
+    assert [s["Condition"] for s in signers] == [
+        {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/api"}}
     ]
+
+
+def test_rotation_function_knows_both_roles_for_the_key_policy(
+    resources: dict[str, Any],
+) -> None:
+    variables = resources[tpl.ROTATION_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["SIGNER_ROLE_ARN"] == {"Fn::GetAtt": [tpl.API_ROLE, "Arn"]}
+    assert variables["ROTATION_ROLE_ARN"] == {"Fn::GetAtt": [tpl.ROTATION_ROLE, "Arn"]}
 
 
 # -- the rotation function ---------------------------------------------------------------
@@ -451,3 +562,47 @@ def test_a_configured_issuer_is_the_base_of_every_output_url(dev_stage: StageCon
     assert outputs["Issuer"]["Value"] == "https://auth.example.com"
     assert outputs["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
     assert outputs["AdminBaseUrl"]["Value"] == "https://auth.example.com/admin"
+
+
+# -- custom domains ------------------------------------------------------------------------
+
+
+def _with_domain(dev_stage: StageConfig, endpoint: str = "REGIONAL") -> dict[str, Any]:
+    region = "eu-west-1" if endpoint == "REGIONAL" else "us-east-1"
+    stage = replace(
+        dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com",
+        certificate_arn=f"arn:aws:acm:{region}:123456789012:certificate/abcd",
+        custom_domain_endpoint=endpoint,
+    )
+    merged: dict[str, Any] = tpl.merge_template(stage, tpl.AppShape(True))["Resources"]
+    return merged
+
+
+def test_a_custom_domain_maps_the_stage_at_the_root_and_disables_execute_api(
+    dev_stage: StageConfig,
+) -> None:
+    resources = _with_domain(dev_stage)
+    domain = resources[tpl.CUSTOM_DOMAIN]["Properties"]
+    assert domain["DomainName"] == "auth.example.com"
+    assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert domain["RegionalCertificateArn"].startswith("arn:aws:acm:eu-west-1:")
+    assert "CertificateArn" not in domain and domain["SecurityPolicy"] == "TLS_1_2"
+    mapping = resources[tpl.CUSTOM_DOMAIN_MAPPING]["Properties"]
+    assert "BasePath" not in mapping  # the root: issuer https://auth.example.com, no path
+    assert mapping["DomainName"] == {"Ref": tpl.CUSTOM_DOMAIN}
+    assert mapping["RestApiId"] == {"Ref": tpl.REST_API}
+    assert resources[tpl.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
+    variables = resources[tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["ISSUER"] == "https://auth.example.com"
+
+
+def test_an_edge_custom_domain_uses_the_us_east_1_certificate(dev_stage: StageConfig) -> None:
+    domain = _with_domain(dev_stage, "EDGE")[tpl.CUSTOM_DOMAIN]["Properties"]
+    assert domain["CertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert domain["EndpointConfiguration"] == {"Types": ["EDGE"]}
+
+
+def test_without_a_custom_domain_the_default_endpoint_stays(resources: dict[str, Any]) -> None:
+    assert tpl.CUSTOM_DOMAIN not in resources
+    assert "DisableExecuteApiEndpoint" not in resources[tpl.REST_API]["Properties"]
+

@@ -140,7 +140,8 @@ def problem_response(problem: Problem) -> Response:
     return Response(
         body=json.dumps(body, separators=(",", ":")),
         status_code=problem.status,
-        headers={"Content-Type": PROBLEM_TYPE, "Cache-Control": "no-store"},
+        headers={"Content-Type": PROBLEM_TYPE, "Cache-Control": "no-store",
+                 **problem.headers()},
     )
 
 

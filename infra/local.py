@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from infra import local_gateway
 from infra.local_aws import LOOPBACK, start_local_aws
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ def serve(port: int) -> None:
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name="local")
     server = factory.create_local_server(config.chalice_app, config, LOOPBACK, port)
+    local_gateway.install(server, config)  # unknown paths answered as API Gateway does
     server.serve_forever()
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from chalicelib.oauth.metadata import JWKS_PATH, TOKEN_PATH
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
 
+from .gateway_responses import swagger_extension
 from .stage import StageConfig
 
 # Logical ids Chalice generates (``chalice package``, iam_policy_file in use).
@@ -157,6 +158,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         KMS_THROTTLE_FILTER: _kms_throttle_filter(),
         "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
     }
+    resources[REST_API]["Properties"]["DefinitionBody"].update(_gateway_responses(stage))
     if stage.custom_domain:
         # Chalice names the stage by a string, so CloudFormation may map the domain
         # before SAM has created the stage ("Invalid stage identifier specified");
@@ -424,6 +426,13 @@ def _rest_api_properties(stage: StageConfig) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _gateway_responses(stage: StageConfig) -> dict[str, Any]:
+    """API Gateway's own answers (unknown path, SigV4 refusals, throttling, its
+    failures) as JSON for OAuth clients and problem readers alike
+    (infra/gateway_responses.py, docs/errors.md); the same for every stage."""
+    return {"x-amazon-apigateway-gateway-responses": swagger_extension()}
 
 
 def admin_resource_arns(stage: StageConfig) -> list[dict[str, Any]]:

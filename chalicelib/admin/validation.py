@@ -120,17 +120,26 @@ def identifier(errors: Errors, field: str, value: Any) -> str:
     return str(value)
 
 
+def integer(value: Any) -> int | None:
+    """A JSON integer, as JSON Schema defines it: ``3600`` and ``3600.0`` alike
+    (never a boolean); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def token_lifetime(errors: Errors, field: str, value: Any) -> int | None:
     if value is None:
         return None
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or not MIN_TOKEN_LIFETIME <= value <= MAX_TOKEN_LIFETIME
-    ):
+    number = integer(value)
+    if number is None or not MIN_TOKEN_LIFETIME <= number <= MAX_TOKEN_LIFETIME:
         errors.add(field, f"must be an integer from {MIN_TOKEN_LIFETIME} to {MAX_TOKEN_LIFETIME}")
         return None
-    return value
+    return number
 
 
 def scope_definitions(errors: Errors, field: str, value: Any) -> tuple[ScopeDefinition, ...]:
@@ -202,10 +211,11 @@ def permissions(errors: Errors, field: str, value: Any) -> frozenset[str]:
 def expires_in(errors: Errors, field: str, value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 60 <= value <= 315_360_000:
+    number = integer(value)
+    if number is None or not 60 <= number <= 315_360_000:
         errors.add(field, "must be an integer number of seconds from 60 to 315360000")
         return None
-    return value
+    return number
 
 
 def require_mapping(value: Any) -> Mapping[str, Any]:

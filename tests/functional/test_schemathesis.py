@@ -32,7 +32,7 @@ from tests.conftest import TABLE, make_settings, seed_demo
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "chalicelib" / "openapi.json"
 BASE_URL = "http://m2m-auth.test"
-EXAMPLES = 12
+EXAMPLES = 10
 
 # Any If-Match that matches no current version is 412 (RFC 9110 §13.1.1), valid syntax or
 # not; random ids are 404 and a repeated API identifier 409: refusals a schema cannot

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice.app import Chalice, Rate, Request, Response
 
-from chalicelib import runtime
+from chalicelib import edge, runtime
 from chalicelib.admin_routes import admin
 from chalicelib.errors import MethodNotAllowed
 from chalicelib.http import incoming, issuer_for, json_response, oauth_endpoint, oauth_response
@@ -111,3 +111,6 @@ def rotate_signing_keys(event: Any) -> str:
     if rotation is None:
         raise RuntimeError("key rotation needs the KMS key factory")
     return rotation.run()
+
+
+edge.install(app)  # last: Chalice's own answers (405, 415, 500) in this service's formats

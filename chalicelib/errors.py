@@ -122,6 +122,9 @@ class Problem(Exception):
         self.detail = detail
         self.errors = tuple(errors)
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class ValidationFailed(Problem):
     status, title, slug = 400, "Validation failed", "validation"
@@ -133,6 +136,19 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     status, title, slug = 409, "Conflict", "conflict"
+
+
+class ProblemMethodNotAllowed(Problem):
+    """The resource does not support this HTTP method (RFC 9110 §15.5.6)."""
+
+    status, title, slug = 405, "Method Not Allowed", "method-not-allowed"
+
+    def __init__(self, allowed: Sequence[str]) -> None:
+        super().__init__(f"This resource accepts {', '.join(allowed)} only.")
+        self.allowed = tuple(allowed)
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)}
 
 
 class PreconditionFailed(Problem):

@@ -17,6 +17,7 @@ from typing import Any
 from chalice.app import Request, Response
 
 from .admin.audit import Actor
+from .admin.validation import invalid_text
 from .config import MAX_ISSUER_LENGTH
 from .errors import (
     FieldError,
@@ -139,7 +140,8 @@ def problem_response(problem: Problem) -> Response:
     return Response(
         body=json.dumps(body, separators=(",", ":")),
         status_code=problem.status,
-        headers={"Content-Type": PROBLEM_TYPE, "Cache-Control": "no-store"},
+        headers={"Content-Type": PROBLEM_TYPE, "Cache-Control": "no-store",
+                 **problem.headers()},
     )
 
 
@@ -177,7 +179,8 @@ def admin_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def read_json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object: 415 for other types, 413 over 64 KiB, 400 if malformed."""
+    """The body as a JSON object: 415 for other types, 413 over 64 KiB, 400 if malformed
+    or if any string in it (member names included) is not Unicode text."""
     raw = request.raw_body
     body = raw if isinstance(raw, bytes) else raw.encode("utf-8")
     if len(body) > MAX_ADMIN_BODY:
@@ -188,11 +191,15 @@ def read_json_object(request: Request) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # invalid UTF-8 becomes lone surrogates, reported below by field like \ud800 escapes
+        value = json.loads(body.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError) as exc:
         raise Problem("The request body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise Problem("The request body must be a JSON object.")
+    if errors := invalid_text(value):  # the one text check for every admin payload
+        raise ValidationFailed("The request has strings that are not valid Unicode text.",
+                               errors)
     return value
 
 

@@ -31,15 +31,17 @@ from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
     LocalDevServer,
-    LocalGateway,
     ThreadedHTTPServer,
 )
+
+from infra.local_gateway import LocalGateway
 
 APP_LOCK = threading.Lock()
 
 
 class SerialisedGateway(LocalGateway):
-    """chalice's API Gateway emulation (authorizer and view) under `APP_LOCK`."""
+    """Our API Gateway emulation (unknown paths answered as the deployed gateway
+    does, infra/local_gateway.py) running the authorizer and view under `APP_LOCK`."""
 
     def handle_request(
         self, method: str, path: str, headers: dict[str, Any], body: bytes | None

@@ -40,6 +40,7 @@ from chalicelib.tokens.key_policy import (
     TOKEN_KEY_ACTIONS,
 )
 
+from .gateway_responses import swagger_extension
 from .stage import StageConfig
 
 # Logical ids Chalice generates (``chalice package``, iam_policy_file in use).
@@ -144,6 +145,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         KMS_THROTTLE_FILTER: _kms_throttle_filter(),
         "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
     }
+    resources[REST_API]["Properties"]["DefinitionBody"].update(_gateway_responses(stage))
     if stage.custom_domain:
         _add_custom_domain(resources, stage)
     if app.has_rotation:
@@ -470,6 +472,13 @@ def _rest_api_properties(stage: StageConfig) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _gateway_responses(stage: StageConfig) -> dict[str, Any]:
+    """API Gateway's own answers (unknown path, SigV4 refusals, throttling, its
+    failures) as JSON for OAuth clients and problem readers alike
+    (infra/gateway_responses.py, docs/errors.md); the same for every stage."""
+    return {"x-amazon-apigateway-gateway-responses": swagger_extension()}
 
 
 def admin_resource_arns(stage: StageConfig) -> list[dict[str, Any]]:

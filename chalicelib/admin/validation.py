@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import FieldError, ValidationFailed
@@ -31,6 +31,57 @@ class Errors:
     def raise_if_any(self, detail: str = "The request has invalid fields.") -> None:
         if self.items:
             raise ValidationFailed(detail, self.items)
+
+
+def _members(path: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """(path, child) for the members of a JSON container, in document order."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (f"{path}.{_printable(key)}" if path else _printable(key)), item
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield f"{path}[{i}]", item
+
+
+def _printable(text: str) -> str:
+    """``text`` with any surrogate shown as a ``\\udXXX`` escape (safe to echo back)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_text(value: str) -> bool:
+    """True if ``value`` is Unicode text: no surrogate code point, so it encodes as
+    UTF-8 (RFC 8259 §8.1, RFC 7493 §2.1). A JSON ``\\ud800`` escape and raw invalid
+    UTF-8 read with ``surrogateescape`` both fail this."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def invalid_text(document: Any) -> list[FieldError]:
+    """Every string of a JSON document, member names included, that is not Unicode
+    text; fields named by their path (``claims.team.lead``, ``scopes[0].description``).
+    Iterative, so any depth ``json.loads`` produced is safe."""
+    errors: list[FieldError] = []
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if not is_text(value):
+                errors.append(FieldError(path or "body", "must be valid Unicode text "
+                                         "(no unpaired surrogates or invalid UTF-8)"))
+            continue
+        if isinstance(value, dict):
+            for key in value:
+                if not is_text(key):
+                    where = f"{path}.{_printable(key)}" if path else _printable(key)
+                    errors.append(FieldError(where, "member names must be valid Unicode "
+                                             "text (no unpaired surrogates or invalid UTF-8)"))
+        pending.extend(reversed(list(_members(path, value))))
+    return errors
 
 
 def name(errors: Errors, field: str, value: Any, *, required: bool = True) -> str:
@@ -69,17 +120,26 @@ def identifier(errors: Errors, field: str, value: Any) -> str:
     return str(value)
 
 
+def integer(value: Any) -> int | None:
+    """A JSON integer, as JSON Schema defines it: ``3600`` and ``3600.0`` alike
+    (never a boolean); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def token_lifetime(errors: Errors, field: str, value: Any) -> int | None:
     if value is None:
         return None
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or not MIN_TOKEN_LIFETIME <= value <= MAX_TOKEN_LIFETIME
-    ):
+    number = integer(value)
+    if number is None or not MIN_TOKEN_LIFETIME <= number <= MAX_TOKEN_LIFETIME:
         errors.add(field, f"must be an integer from {MIN_TOKEN_LIFETIME} to {MAX_TOKEN_LIFETIME}")
         return None
-    return value
+    return number
 
 
 def scope_definitions(errors: Errors, field: str, value: Any) -> tuple[ScopeDefinition, ...]:
@@ -151,10 +211,11 @@ def permissions(errors: Errors, field: str, value: Any) -> frozenset[str]:
 def expires_in(errors: Errors, field: str, value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 60 <= value <= 315_360_000:
+    number = integer(value)
+    if number is None or not 60 <= number <= 315_360_000:
         errors.add(field, "must be an integer number of seconds from 60 to 315360000")
         return None
-    return value
+    return number
 
 
 def require_mapping(value: Any) -> Mapping[str, Any]:

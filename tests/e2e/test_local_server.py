@@ -152,3 +152,62 @@ def test_server_listens_on_loopback_only(server: LocalServer) -> None:
                 listening.append(address)
     assert listening, "the server socket was not found"
     assert set(listening) == {"0100007F"}, f"listening on {listening}, not only 127.0.0.1"
+
+
+# -- answers Chalice and its local gateway would give themselves (issue 8 §1.3) ----------
+
+
+def _assert_oauth_error(response: requests.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    body: dict[str, object] = response.json()
+    assert set(body) == {"error", "error_description"}
+    return body
+
+
+def _assert_problem(response: requests.Response, status: int, slug: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Cache-Control"] == "no-store"
+    body: dict[str, object] = response.json()
+    assert body["type"] == f"urn:m2m-auth:problem:{slug}" and body["status"] == status
+    return body
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_other_methods_with_a_form_type_get_an_oauth_405(server: LocalServer, method: str) -> None:
+    response = requests.request(
+        method, server.base + "/oauth/token", data="grant_type=client_credentials",
+        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5,
+    )
+    _assert_oauth_error(response, 405)
+    assert response.headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("path", ["/.well-known/jwks.json", "/admin/apps"])
+def test_get_with_a_text_content_type_is_served(server: LocalServer, path: str) -> None:
+    response = requests.get(server.base + path, headers={"Content-Type": "text/plain"}, timeout=5)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("method", ["PUT", "OPTIONS"])
+def test_unregistered_admin_methods_get_a_405_problem(server: LocalServer, method: str) -> None:
+    response = requests.request(method, server.base + "/admin/apps", timeout=5)
+    _assert_problem(response, 405, "method-not-allowed")
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == {"GET", "POST"}
+
+
+@pytest.mark.parametrize("auth", [None, ("someone", "a-secret-value")])
+def test_unknown_paths_get_the_gateway_404_without_echoing_credentials(
+    server: LocalServer, auth: tuple[str, str] | None
+) -> None:
+    response = requests.get(server.base + "/no/such/path", auth=auth, timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["error"] == "invalid_request" and body["type"].endswith(":not-found")
+    assert body["status"] == 404 and body["title"] and body["detail"]
+    assert "a-secret-value" not in response.text and "c29tZW9uZ" not in response.text

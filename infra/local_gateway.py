@@ -1,0 +1,53 @@
+"""The local server's stand-in for API Gateway, answering like the deployed one.
+
+Chalice's local gateway answers an unknown path with ``403 {"message": "Missing
+Authentication Token"}`` (and, when the request has an ``Authorization`` header, a
+message that quotes that header back). API Gateway in this service's stack answers
+with its configured ``MISSING_AUTHENTICATION_TOKEN`` gateway response instead
+(infra/gateway_responses.py): here the local server answers with the same response.
+OPTIONS, which Chalice's local gateway answers itself with an empty 200, goes to the
+app like any other method (405 with ``Allow``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from chalice.local import LocalGateway as ChaliceLocalGateway
+from chalice.local import LocalGatewayException
+
+from .gateway_responses import RESPONSES
+
+UNKNOWN_PATH = RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
+
+
+class GatewayResponseError(LocalGatewayException):
+    """A gateway response, raised where Chalice raises its own (the handler and
+    ``chalice.test`` both send a LocalGatewayException's code, headers and body)."""
+
+    def __init__(self, status: int, headers: dict[str, Any], body: bytes) -> None:
+        super().__init__(headers, body)
+        self.CODE = status
+
+
+def unknown_path() -> GatewayResponseError:
+    request_id = str(uuid.uuid4())
+    body = json.dumps(UNKNOWN_PATH.body(request_id), separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id,
+               **UNKNOWN_PATH.response_headers()}
+    return GatewayResponseError(UNKNOWN_PATH.status or 404, headers, body)
+
+
+class LocalGateway(ChaliceLocalGateway):
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: Any, body: bytes | None
+    ) -> Any:
+        try:
+            return super()._generate_lambda_event(method, path, headers, body)
+        except ValueError:  # Chalice's "no matching route"
+            raise unknown_path() from None
+
+    def _has_user_defined_options_method(self, lambda_event: Any) -> bool:
+        return True  # let the app answer OPTIONS (405 in this service's format)

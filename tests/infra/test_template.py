@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
 from infra import template as tpl
-from infra.stage import StageConfig, load_stage
+from infra.stage import StageConfig
 from tests.infra.conftest import project_path
 from tests.infra.policies import (
     as_list,
@@ -327,24 +327,6 @@ def test_admin_policy_invokes_admin_routes_only(
     assert checked > 10
     other_stage = _execute_api_arn("prod", "get", "/admin/apps")
     assert not any(fnmatchcase(other_stage, p) for p in patterns)
-
-
-def test_throttling_follows_the_stage_settings(
-    resources: dict[str, Any], dev_stage: StageConfig
-) -> None:
-    settings = resources[tpl.REST_API]["Properties"]["MethodSettings"]
-    assert settings == [{
-        "ResourcePath": "/*",
-        "HttpMethod": "*",
-        "ThrottlingRateLimit": dev_stage.throttling_rate_limit,
-        "ThrottlingBurstLimit": dev_stage.throttling_burst_limit,
-    }]
-    prod = load_stage("prod")
-    prod_settings = tpl.merge_template(prod, tpl.AppShape(True))["Resources"][tpl.REST_API]
-    assert prod_settings["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == (
-        prod.throttling_rate_limit
-    )
-    assert prod.throttling_rate_limit != dev_stage.throttling_rate_limit
 
 
 # -- functions, logs, alarms ---------------------------------------------------------------

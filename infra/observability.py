@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib import metrics
 from chalicelib.oauth.metadata import TOKEN_PATH
 
@@ -612,3 +614,37 @@ def _dashboard(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         },
     }
 
+
+
+# -- deploy-time check --------------------------------------------------------------------
+
+ACCOUNT_ROLE_STEP = (
+    "aws iam create-role --role-name APIGatewayCloudWatchLogs --assume-role-policy-document "
+    "'{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+    "{\"Service\":\"apigateway.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}'\n"
+    "  aws iam attach-role-policy --role-name APIGatewayCloudWatchLogs --policy-arn "
+    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs\n"
+    "  aws apigateway update-account --patch-operations "
+    "op=replace,path=/cloudwatchRoleArn,value=<that role's ARN>"
+)
+
+
+def account_logging_problem(apigateway: Any, stage: StageConfig) -> str | None:
+    """Why API Gateway could not write this stage's access logs, or None.
+
+    API Gateway logs through one CloudWatch role per account and region; without it,
+    CloudFormation fails to create the stage, minutes into the deployment."""
+    if stage.ops.api_gateway_account_role:
+        return None  # the stack sets it
+    try:
+        role = apigateway.get_account().get("cloudwatchRoleArn")
+    except (ClientError, BotoCoreError):  # not allowed to look: CloudFormation will tell
+        return None
+    if role:
+        return None
+    return (
+        "API Gateway has no CloudWatch Logs role in this account and region, so it cannot "
+        "write the stage's access logs. Either set api_gateway_account_role = true for the "
+        f"stage in infra/stages.toml (the stack then sets it, account-wide), or once:\n  "
+        f"{ACCOUNT_ROLE_STEP}"
+    )

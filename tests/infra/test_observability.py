@@ -424,3 +424,65 @@ def test_outputs_name_the_dashboard_and_access_logs(template: dict[str, Any]) ->
     outputs = template["Outputs"]
     assert "#dashboards/dashboard/" in resolve(outputs["DashboardUrl"]["Value"])
     assert outputs["AccessLogGroup"]["Value"] == {"Ref": obs.ACCESS_LOG_GROUP}
+
+
+# -- deploy: the account's CloudWatch role for API Gateway -----------------------------------
+
+
+def _apigateway(account: dict[str, Any] | None, error: str | None = None) -> Any:
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("apigateway", region_name="us-east-1")
+    stubber = Stubber(client)
+    if error:
+        stubber.add_client_error("get_account", error)
+    elif account is not None:
+        stubber.add_response("get_account", account)
+    stubber.activate()
+    return client
+
+
+def test_deploy_check_explains_the_one_time_step_when_the_account_has_no_logging_role(
+    dev_stage: StageConfig,
+) -> None:
+    problem = obs.account_logging_problem(_apigateway({"throttleSettings": {}}), dev_stage)
+    assert problem is not None
+    assert "api_gateway_account_role = true" in problem
+    assert "aws apigateway update-account" in problem
+
+
+@pytest.mark.parametrize("client", [
+    lambda: _apigateway({"cloudwatchRoleArn": "arn:aws:iam::123456789012:role/logs"}),
+    lambda: _apigateway(None, error="AccessDeniedException"),
+])
+def test_deploy_check_passes_with_a_role_or_when_it_cannot_look(
+    dev_stage: StageConfig, client: Any
+) -> None:
+    assert obs.account_logging_problem(client(), dev_stage) is None
+
+
+def test_deploy_check_trusts_a_stage_whose_stack_sets_the_role(dev_stage: StageConfig) -> None:
+    stage = _with(dev_stage, api_gateway_account_role=True)
+    assert obs.account_logging_problem(object(), stage) is None  # no call made
+
+
+def test_make_deploy_stops_before_packaging_without_the_logging_role(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra import deploy
+
+    class FakeAccount:
+        account_id, region, caller_arn = "123456789012", "us-east-1", "arn:aws:iam::1:user/x"
+
+        def client(self, service: str) -> Any:
+            assert service == "apigateway"
+            return _apigateway({})
+
+    def no_packaging(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("packaged despite the missing role")
+
+    monkeypatch.setattr(deploy, "preflight", lambda: FakeAccount())
+    monkeypatch.setattr(deploy, "package", no_packaging)
+    assert deploy.main(["deploy", "--stage", "dev"]) == 1
+    assert "CloudWatch Logs role" in capsys.readouterr().err

@@ -103,9 +103,12 @@ class EmfRecorder:
             outcomes, self._outcomes = self._outcomes, []
         lines = [json.dumps(line, separators=(",", ":")) for line in outcomes]
         lines += emf_documents(self._namespace, values, int(self._clock() * 1000))
-        write = self._write or sys.stdout.write
-        for line in lines:
-            write(line + "\n")
+        if self._write is not None:
+            for line in lines:
+                self._write(line + "\n")
+        elif lines:  # Lambda: stdout becomes the function's log; one event per line
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            sys.stdout.flush()
 
 
 def _dimension_names(name: str) -> set[str]:

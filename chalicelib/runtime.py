@@ -152,3 +152,5 @@ def install(replacement: Services | None) -> None:
     global _services
     with _lock:
         _services = replacement
+        if replacement is None:
+            metrics.use(metrics.NullRecorder())  # the next build installs its own

@@ -114,3 +114,13 @@ def test_local_mode_records_nothing_and_aws_uses_the_stack_namespace() -> None:
     recorder.record(metrics.TOKENS_ISSUED)
     recorder.flush()
     assert json.loads(lines[0])["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
+
+
+def test_without_a_writer_lines_go_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = metrics.EmfRecorder(NAMESPACE)
+    recorder.record(metrics.AUTHENTICATION_FAILURES)
+    recorder.flush()
+    recorder.flush()  # nothing recorded since: nothing written
+
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["AuthenticationFailures"] == 1

@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"AWS account {account.account_id}, region {account.region}, "
               f"as {account.caller_arn}")
         if args.command == "deploy":
-            problem = account_logging_problem(account.client("apigateway"), stage)
+            problem = account_logging_problem(account, stage)
             if problem:
                 raise DeployError(problem)
             built = package(args.stage, args.out)

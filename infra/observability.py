@@ -556,7 +556,8 @@ def dashboard_body(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         {"type": "metric", "width": 8, "height": 6, "properties": {
             "title": "Tokens refused by reason", "region": "${AWS::Region}",
             "period": FIVE_MINUTES, "view": "timeSeries", "metrics": [[{
-                "expression": f"SEARCH('{{{ns},{metrics.REASON}}} "
+                # The namespace has "-": quoted, as SEARCH wants non-alphanumerics.
+                "expression": f"SEARCH('{{\"{ns}\",{metrics.REASON}}} "
                               f"MetricName=\"{metrics.TOKENS_REFUSED}\"', 'Sum', "
                               f"{FIVE_MINUTES})",
                 "id": "reasons"}]]}},
@@ -629,15 +630,16 @@ ACCOUNT_ROLE_STEP = (
 )
 
 
-def account_logging_problem(apigateway: Any, stage: StageConfig) -> str | None:
+def account_logging_problem(account: Any, stage: StageConfig) -> str | None:
     """Why API Gateway could not write this stage's access logs, or None.
 
     API Gateway logs through one CloudWatch role per account and region; without it,
-    CloudFormation fails to create the stage, minutes into the deployment."""
+    CloudFormation fails to create the stage, minutes into the deployment. ``account``
+    is infra.deploy's ``Account`` (anything with ``client(service)``)."""
     if stage.ops.api_gateway_account_role:
         return None  # the stack sets it
     try:
-        role = apigateway.get_account().get("cloudwatchRoleArn")
+        role = account.client("apigateway").get_account().get("cloudwatchRoleArn")
     except (ClientError, BotoCoreError):  # not allowed to look: CloudFormation will tell
         return None
     if role:

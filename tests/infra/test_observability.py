@@ -430,6 +430,7 @@ def test_outputs_name_the_dashboard_and_access_logs(template: dict[str, Any]) ->
 
 
 def _apigateway(account: dict[str, Any] | None, error: str | None = None) -> Any:
+    """An account whose API Gateway client answers GetAccount with ``account``."""
     import boto3
     from botocore.stub import Stubber
 
@@ -440,7 +441,13 @@ def _apigateway(account: dict[str, Any] | None, error: str | None = None) -> Any
     elif account is not None:
         stubber.add_response("get_account", account)
     stubber.activate()
-    return client
+
+    class Account:
+        def client(self, service: str) -> Any:
+            assert service == "apigateway"
+            return client
+
+    return Account()
 
 
 def test_deploy_check_explains_the_one_time_step_when_the_account_has_no_logging_role(
@@ -476,8 +483,7 @@ def test_make_deploy_stops_before_packaging_without_the_logging_role(
         account_id, region, caller_arn = "123456789012", "us-east-1", "arn:aws:iam::1:user/x"
 
         def client(self, service: str) -> Any:
-            assert service == "apigateway"
-            return _apigateway({})
+            return _apigateway({}).client(service)
 
     def no_packaging(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("packaged despite the missing role")

@@ -12,7 +12,14 @@ from chalice.app import Chalice, Rate, Request, Response
 from chalicelib import edge, runtime
 from chalicelib.admin_routes import admin
 from chalicelib.errors import MethodNotAllowed
-from chalicelib.http import incoming, issuer_for, json_response, oauth_endpoint, oauth_response
+from chalicelib.http import (
+    incoming,
+    issuer_for,
+    json_response,
+    oauth_endpoint,
+    oauth_response,
+    token_endpoint,
+)
 from chalicelib.oauth.metadata import (
     INTROSPECT_PATH,
     JWKS_PATH,
@@ -41,7 +48,7 @@ def _issuer() -> str:
 
 
 @app.route(TOKEN_PATH, methods=["POST"], content_types=ANY_CONTENT)
-@oauth_endpoint
+@token_endpoint(_request)
 def token() -> Response:
     result = runtime.services().token.handle(incoming(_request()), _issuer())
     return oauth_response(result.as_dict())

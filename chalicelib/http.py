@@ -16,6 +16,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from . import metrics
 from .admin.audit import Actor
 from .admin.validation import invalid_text
 from .config import MAX_ISSUER_LENGTH
@@ -35,7 +36,8 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from .oauth.request import IncomingRequest
+from .oauth.client_auth import extract_credentials, loggable_client_id
+from .oauth.request import IncomingRequest, parse_parameters
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +77,66 @@ def _as_oauth_error(exc: Exception) -> OAuthError:
     return ServerError("The server could not complete the request.")
 
 
-def oauth_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Render every outcome of an OAuth view as an RFC 6749 JSON response."""
+def oauth_endpoint(
+    view: Callable[..., Response], current_request: Callable[[], Request] | None = None
+) -> Callable[..., Response]:
+    """Render every outcome of an OAuth view as an RFC 6749 JSON response, and count
+    client authentication failures (and, on the token endpoint, tokens issued and refused)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
+        error: OAuthError | None = None
         try:
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
         except Exception as exc:  # the one place errors become responses
-            return oauth_error_response(_as_oauth_error(exc))
+            error = _as_oauth_error(exc)
+            response = oauth_error_response(error)
+        _record_outcome(error, current_request)
+        return response
 
     return wrapper
+
+
+def token_endpoint(
+    current_request: Callable[[], Request],
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """``oauth_endpoint`` for the token endpoint: it also counts tokens issued and
+    refused by reason, and logs one JSON line per outcome with the presented client id."""
+    return functools.partial(oauth_endpoint, current_request=current_request)
+
+
+def _record_outcome(
+    error: OAuthError | None, current_request: Callable[[], Request] | None
+) -> None:
+    """Metrics never change a response: a failure here is logged and forgotten."""
+    recorder = metrics.current()
+    try:
+        if error is not None and error.error == "invalid_client":
+            recorder.record(metrics.AUTHENTICATION_FAILURES)
+        if current_request is not None:
+            if error is None:
+                recorder.record(metrics.TOKENS_ISSUED)
+            else:
+                recorder.record(metrics.TOKENS_REFUSED, reason=error.error)
+            recorder.outcome(
+                presented_client_id(current_request()),
+                "issued" if error is None else "refused",
+                None if error is None else error.error,
+            )
+        recorder.flush()
+    except Exception as exc:  # never a trace: it could quote the request
+        log.warning("could not record metrics: %s", type(exc).__name__)
+
+
+def presented_client_id(request: Request) -> str | None:
+    """The client id the request presented (Basic or body), as it may be logged; None
+    if it presented none."""
+    try:
+        parsed = incoming(request)
+        client_id = extract_credentials(parsed, parse_parameters(parsed)).client_id
+    except OAuthError:
+        return None
+    return loggable_client_id(client_id)
 
 
 def incoming(request: Request) -> IncomingRequest:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import metrics
 from .config import Settings
 
 # Cold start: `import app` loads none of the services; build_services imports them
@@ -125,15 +126,24 @@ def aws_clients(settings: Settings) -> tuple[Any, Any]:
     return session.client("dynamodb", config=config), session.client("kms", config=config)
 
 
+def metrics_recorder(settings: Settings) -> metrics.Recorder:
+    """EMF lines on Lambda's stdout; nothing in local mode (its stdout is the console)."""
+    if settings.local_mode:
+        return metrics.NullRecorder()
+    return metrics.EmfRecorder(metrics.namespace(settings.stack or "m2m-auth"))
+
+
 def build_default_services() -> Services:
     from .store.dynamodb import DynamoDBStore
     from .tokens.kms_keys import KmsKeyFactory
     from .tokens.signer import KmsSigner
 
     settings = Settings.from_env()
+    recorder = metrics_recorder(settings)
+    metrics.use(recorder)
     dynamodb, kms = aws_clients(settings)
     return build_services(
-        settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms),
+        settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms, recorder),
         key_factory=KmsKeyFactory(
             kms, settings.stack, settings.signer_role_arn, settings.rotation_role_arn
         ),
@@ -158,3 +168,5 @@ def install(replacement: Services | None) -> None:
     global _services
     with _lock:
         _services = replacement
+        if replacement is None:
+            metrics.use(metrics.NullRecorder())  # the next build installs its own

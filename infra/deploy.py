@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .artifact import ArtifactError
+from .observability import account_logging_problem
 from .package import Package, PackageError, package
 from .region import resolve_region
 from .stack import (
@@ -365,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"AWS account {account.account_id}, region {account.region}, "
               f"as {account.caller_arn}")
         if args.command == "deploy":
+            problem = account_logging_problem(account, stage)
+            if problem:
+                raise DeployError(problem)
             built = package(args.stage, args.out)
             deploy_package(built, account, allow_data_replacement=args.allow_data_replacement)
         else:

@@ -142,7 +142,10 @@ def describe_app(src: Path) -> AppShape:
     if result.returncode != 0:
         raise PackageError(f"importing app.py failed:\n{result.stderr}")
     described = json.loads(result.stdout.strip().splitlines()[-1])
-    return AppShape(has_rotation=ROTATION_HANDLER in described["event_sources"])
+    return AppShape(
+        has_rotation=ROTATION_HANDLER in described["event_sources"],
+        routes=tuple((path, tuple(methods)) for path, methods in described["routes"].items()),
+    )
 
 
 def _child_env() -> dict[str, str]:

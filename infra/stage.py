@@ -29,6 +29,70 @@ class StageError(ValueError):
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway method throttling: steady requests per second and burst."""
+
+    rate: float
+    burst: int
+
+
+WAF_RATE_LIMITS = (10, 2_000_000_000)
+"""What AWS WAF accepts as a rate-based rule's limit (requests per evaluation window)."""
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """Abuse protection, access logs and abuse alarms of a stage (``infra/stages.toml``)."""
+
+    token_throttle: Throttle
+    """``POST /oauth/token``."""
+    public_throttle: Throttle
+    """Each other public method (JWKS, metadata, introspection, revocation, OpenAPI)."""
+    admin_throttle: Throttle
+    """Each ``/admin`` method."""
+    account_rate_limit: float
+    """The account's API Gateway throttle in the region, shared by every API in it."""
+    waf: bool
+    waf_rate_limit: int
+    """Requests per source IP to ``/oauth/*`` in 5 minutes before AWS WAF blocks it."""
+    api_gateway_account_role: bool
+    """Whether this stack sets the account-wide CloudWatch role of API Gateway."""
+    alarm_auth_failures: int
+    alarm_throttled_percent: float
+    alarm_throttled_min_requests: int
+
+
+def ops_settings(settings: dict[str, Any]) -> OpsSettings:
+    def throttle(group: str) -> Throttle:
+        rate, burst = settings[f"{group}_rate_limit"], settings[f"{group}_burst_limit"]
+        if not (isinstance(rate, int | float) and rate > 0 and isinstance(burst, int)
+                and burst >= 1):
+            raise StageError(f"{group}_rate_limit must be > 0 and {group}_burst_limit >= 1 "
+                             f"(got {rate!r}, {burst!r})")
+        return Throttle(float(rate), int(burst))
+
+    for flag in ("waf", "api_gateway_account_role"):
+        if not isinstance(settings[flag], bool):
+            raise StageError(f"{flag} must be true or false, got {settings[flag]!r}")
+    waf_limit = int(settings["waf_rate_limit"])
+    if not WAF_RATE_LIMITS[0] <= waf_limit <= WAF_RATE_LIMITS[1]:
+        raise StageError(f"waf_rate_limit must be between {WAF_RATE_LIMITS[0]} and "
+                         f"{WAF_RATE_LIMITS[1]} (AWS WAF's limits), got {waf_limit}")
+    return OpsSettings(
+        token_throttle=throttle("token"),
+        public_throttle=throttle("public"),
+        admin_throttle=throttle("admin"),
+        account_rate_limit=float(settings["account_rate_limit"]),
+        waf=settings["waf"],
+        waf_rate_limit=waf_limit,
+        api_gateway_account_role=settings["api_gateway_account_role"],
+        alarm_auth_failures=int(settings["alarm_auth_failures"]),
+        alarm_throttled_percent=float(settings["alarm_throttled_percent"]),
+        alarm_throttled_min_requests=int(settings["alarm_throttled_min_requests"]),
+    )
+
+
+@dataclass(frozen=True)
 class StageConfig:
     stage: str
     app_name: str
@@ -36,12 +100,12 @@ class StageConfig:
     issuer: str | None
     """``ISSUER`` from the stage's Lambda environment (custom domain), else None."""
     signing_key_alg: str
-    throttling_rate_limit: float
-    throttling_burst_limit: int
     log_retention_days: int
     alarm_5xx_percent: float
     alarm_5xx_min_requests: int
     alarm_kms_throttles: int
+    ops: OpsSettings
+    """Throttles, WAF, access logs and abuse alarms (infra/observability.py)."""
     endpoint_type: str = "EDGE"
     """API Gateway endpoint type (Chalice ``api_gateway_endpoint_type``)."""
     custom_domain: str | None = None
@@ -106,12 +170,11 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
         api_gateway_stage=str(chalice.api_gateway_stage),
         issuer=issuer,
         signing_key_alg=alg,
-        throttling_rate_limit=float(settings["throttling_rate_limit"]),
-        throttling_burst_limit=int(settings["throttling_burst_limit"]),
         log_retention_days=int(settings["log_retention_days"]),
         alarm_5xx_percent=float(settings["alarm_5xx_percent"]),
         alarm_5xx_min_requests=int(settings["alarm_5xx_min_requests"]),
         alarm_kms_throttles=int(settings["alarm_kms_throttles"]),
+        ops=ops_settings(settings),
         endpoint_type=str(chalice.api_gateway_endpoint_type or "EDGE"),
         custom_domain=domain,
         certificate_arn=certificate,

@@ -106,6 +106,8 @@ class AppShape:
     """What the Chalice app defines that the template depends on."""
 
     has_rotation: bool
+    routes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(path, methods) of every route: per-method throttles name them."""
 
 
 def ref(name: str) -> dict[str, Any]:
@@ -135,7 +137,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         API_LOG_GROUP: _log_group(stage, "api"),
         API_ROLE: {"Properties": {"Policies": [_role_policy(API_ROLE, _api_statements())]}},
         API_FUNCTION: {"Properties": _function_properties(API_LOG_GROUP)},
-        REST_API: {"Properties": _rest_api_properties(stage)},
+        REST_API: {"Properties": _rest_api_properties(stage, app)},
         ADMIN_POLICY: _admin_policy(stage),
         ALARM_TOPIC: {
             "Type": "AWS::SNS::Topic",
@@ -146,6 +148,11 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
     }
     resources[REST_API]["Properties"]["DefinitionBody"].update(_gateway_responses(stage))
+    from . import observability  # it builds on this module's names
+
+    resources.update(observability.resources(stage, app))
+    if observability.rest_api_depends_on(stage):
+        resources[REST_API]["DependsOn"] = observability.rest_api_depends_on(stage)
     if stage.custom_domain:
         _add_custom_domain(resources, stage)
     if app.has_rotation:
@@ -159,7 +166,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "Description": f"m2m-auth OAuth 2.0 machine-to-machine authorization server "
         f"({stage.stage})",
         "Resources": resources,
-        "Outputs": _outputs(stage),
+        "Outputs": {**_outputs(stage), **observability.outputs(stage)},
     }
 
 
@@ -458,19 +465,14 @@ def _add_custom_domain(resources: dict[str, Any], stage: StageConfig) -> None:
     variables["ISSUER"] = stage.issuer
 
 
-def _rest_api_properties(stage: StageConfig) -> dict[str, Any]:
+def _rest_api_properties(stage: StageConfig, app: AppShape) -> dict[str, Any]:
+    from . import observability  # throttles per method and access logs
+
     return {
         # One name for the API and its CloudWatch metrics' ApiName dimension.
         "Name": ref("AWS::StackName"),
         "DefinitionBody": {"info": {"title": ref("AWS::StackName")}},
-        "MethodSettings": [
-            {
-                "ResourcePath": "/*",
-                "HttpMethod": "*",
-                "ThrottlingRateLimit": stage.throttling_rate_limit,
-                "ThrottlingBurstLimit": stage.throttling_burst_limit,
-            }
-        ],
+        **observability.rest_api_properties(stage, app),
     }
 
 

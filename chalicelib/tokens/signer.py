@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import KeyUnusable, SigningFailed, SigningThrottled
+from ..metrics import KMS_SIGN_LATENCY, NullRecorder, Recorder
 from .jws import der_to_raw_ecdsa
 
 if TYPE_CHECKING:
@@ -62,8 +64,9 @@ class Signer(Protocol):
 class KmsSigner:
     """Signs with ``kms:Sign`` (``MessageType=RAW``); reads public keys with ``GetPublicKey``."""
 
-    def __init__(self, client: KMSClient) -> None:
+    def __init__(self, client: KMSClient, metrics: Recorder | None = None) -> None:
         self._client = client
+        self._metrics = metrics or NullRecorder()
 
     def sign(self, key_id: str, alg: str, message: bytes) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError  # not at cold start
@@ -72,6 +75,7 @@ class KmsSigner:
             raise SigningFailed(f"unsupported alg {alg}")
         if len(message) > KMS_MAX_RAW_MESSAGE:
             raise SigningFailed(f"signing input of {len(message)} bytes exceeds KMS's limit")
+        started = time.perf_counter()
         try:
             response = self._client.sign(
                 KeyId=key_id,
@@ -83,6 +87,8 @@ class KmsSigner:
             raise _failure("Sign", exc) from exc
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS Sign failed: {type(exc).__name__}") from exc
+        finally:  # failed calls too: a slow throttled KMS is what the latency is watched for
+            self._metrics.record(KMS_SIGN_LATENCY, (time.perf_counter() - started) * 1000)
         signature = bytes(response["Signature"])
         return der_to_raw_ecdsa(signature) if alg == "ES256" else signature
 

@@ -630,7 +630,11 @@ def calls(monkeypatch: pytest.MonkeyPatch, built: Package) -> list[str]:
         seen.append(f"destroy {stage.stack_name}")
         return True
 
+    def fake_logging_check(_: Any, stage: StageConfig) -> None:
+        seen.append("api gateway logging role")
+
     monkeypatch.setattr(command, "preflight", fake_preflight)
+    monkeypatch.setattr(command, "account_logging_problem", fake_logging_check)
     monkeypatch.setattr(command, "package", fake_package)
     monkeypatch.setattr(command, "deploy_package", fake_deploy)
     monkeypatch.setattr(command, "destroy_stack", fake_destroy)
@@ -641,7 +645,8 @@ def test_deploy_checks_credentials_before_packaging(calls: list[str]) -> None:
     from infra.deploy import main
 
     assert main(["deploy", "--stage", "dev"]) == 0
-    assert calls == ["preflight", "package dev", "deploy allow_data_replacement=False"]
+    assert calls == ["preflight", "api gateway logging role", "package dev",
+                     "deploy allow_data_replacement=False"]
 
 
 def test_destroy_without_a_terminal_needs_yes(

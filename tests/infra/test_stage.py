@@ -106,6 +106,10 @@ def test_an_http_issuer_is_refused(tmp_path: Path) -> None:
     [
         ("[dev]\nthrotling_rate_limit = 5\n", "unknown settings"),
         ("[dev]\nlog_retention_days = 10\n", "not a CloudWatch Logs retention period"),
+        ("[dev]\nwaf_rate_limit = 5\n", "waf_rate_limit must be between 10"),
+        ("[dev]\nwaf = 1\n", "waf must be true or false"),
+        ("[dev]\nadmin_burst_limit = 0\n", "admin_burst_limit >= 1"),
+        ("[dev]\ntoken_rate_limit = 0\n", "token_rate_limit must be > 0"),
     ],
 )
 def test_bad_stage_settings_are_refused(

@@ -1,0 +1,155 @@
+"""Service metrics in CloudWatch's embedded metric format (EMF): JSON lines on stdout.
+
+CloudWatch Logs turns each line into metric data points; nothing here calls AWS or
+waits on anything. Values are collected during a request and written at its end,
+one line per dimension value. No dimension names a client: custom metrics are billed
+per dimension combination, so per-client views come from Contributor Insights on the
+``token_outcome`` line instead (``outcome_line``).
+
+A small emitter rather than AWS Lambda Powertools' ``Metrics``: see README
+("Metrics") and ``bench/metrics_import_bench.py`` for the measured import cost.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+TOKENS_ISSUED = "TokensIssued"
+TOKENS_REFUSED = "TokensRefused"
+"""Token requests refused, by ``Reason`` (the RFC 6749 §5.2 error code) and in total."""
+AUTHENTICATION_FAILURES = "AuthenticationFailures"
+"""``invalid_client`` answers on any OAuth endpoint (token, introspection, revocation)."""
+KMS_SIGN_LATENCY = "KmsSignLatency"
+REASON = "Reason"
+
+COUNT, MILLISECONDS = "Count", "Milliseconds"
+METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
+    # name: (unit, dimension sets); () is the metric without dimensions
+    TOKENS_ISSUED: (COUNT, ((),)),
+    TOKENS_REFUSED: (COUNT, ((REASON,), ())),
+    AUTHENTICATION_FAILURES: (COUNT, ((),)),
+    KMS_SIGN_LATENCY: (MILLISECONDS, ((),)),
+}
+NAMESPACE_PREFIX = "m2m-auth/"
+OUTCOME_EVENT = "token_outcome"
+
+
+def namespace(stack: str) -> str:
+    """``m2m-auth/<stack>``: the template's alarms and dashboard read the same name."""
+    return NAMESPACE_PREFIX + stack
+
+
+class Recorder(Protocol):
+    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        """Add a value to metric ``name`` (one of ``METRICS``)."""
+
+    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+        """Note how a token request ended, for the per-client structured log line."""
+
+    def flush(self) -> None:
+        """Write what was recorded since the last flush."""
+
+
+class NullRecorder:
+    """Records nothing (local mode, unit tests)."""
+
+    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        return None
+
+    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+        return None
+
+    def flush(self) -> None:
+        return None
+
+
+class EmfRecorder:
+    """Collects values and writes them as EMF documents (one JSON line each) on flush."""
+
+    def __init__(
+        self,
+        metrics_namespace: str,
+        write: Callable[[str], object] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._namespace = metrics_namespace
+        self._write = write
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str | None, str], list[float]] = {}
+        self._outcomes: list[dict[str, str | None]] = []
+
+    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        if name not in METRICS:
+            raise ValueError(f"unknown metric {name}")
+        key = (reason if REASON in _dimension_names(name) else None, name)
+        with self._lock:
+            self._values.setdefault(key, []).append(value)
+
+    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+        line = {"event": OUTCOME_EVENT, "client_id": client_id, "outcome": outcome,
+                "reason": reason}
+        with self._lock:
+            self._outcomes.append(line)
+
+    def flush(self) -> None:
+        with self._lock:
+            values, self._values = self._values, {}
+            outcomes, self._outcomes = self._outcomes, []
+        lines = [json.dumps(line, separators=(",", ":")) for line in outcomes]
+        lines += emf_documents(self._namespace, values, int(self._clock() * 1000))
+        if self._write is not None:
+            for line in lines:
+                self._write(line + "\n")
+        elif lines:  # Lambda: stdout becomes the function's log; one event per line
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            sys.stdout.flush()
+
+
+def _dimension_names(name: str) -> set[str]:
+    return {d for dimension_set in METRICS[name][1] for d in dimension_set}
+
+
+def emf_documents(
+    metrics_namespace: str, values: dict[tuple[str | None, str], list[float]], timestamp_ms: int
+) -> list[str]:
+    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line)."""
+    by_reason: dict[str | None, dict[str, list[float]]] = {}
+    for (reason, name), recorded in sorted(values.items(), key=lambda kv: (kv[0][0] or "",
+                                                                            kv[0][1])):
+        by_reason.setdefault(reason, {})[name] = recorded
+    documents = []
+    for reason, metrics in by_reason.items():
+        directives = []
+        body: dict[str, object] = {}
+        for name, recorded in metrics.items():
+            unit, dimension_sets = METRICS[name]
+            directives.append({
+                "Namespace": metrics_namespace,
+                "Dimensions": [list(d) for d in dimension_sets],
+                "Metrics": [{"Name": name, "Unit": unit}],
+            })
+            body[name] = recorded[0] if len(recorded) == 1 else recorded
+        if reason is not None:
+            body[REASON] = reason
+        document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}, **body}
+        documents.append(json.dumps(document, separators=(",", ":")))
+    return documents
+
+
+_current: Recorder = NullRecorder()
+
+
+def use(recorder: Recorder) -> None:
+    """Install the process's recorder (the composition root does, once per container)."""
+    global _current
+    _current = recorder
+
+
+def current() -> Recorder:
+    return _current

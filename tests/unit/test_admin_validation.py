@@ -64,7 +64,7 @@ def test_all_invalid_api_fields_are_reported_together(p: Provisioning) -> None:
     assert p.create_api(name="Orders", identifier=AUDIENCE, scopes=[]).identifier == AUDIENCE
 
 
-@pytest.mark.parametrize("lifetime", [59, 86401, 0, -1, True, 600.0, "600"])
+@pytest.mark.parametrize("lifetime", [59, 86401, 0, -1, True, 600.5, 59.0, "600"])
 def test_token_lifetime_outside_60_to_86400_seconds_is_rejected(
     p: Provisioning, lifetime: Any
 ) -> None:
@@ -228,3 +228,11 @@ def test_secret_expiry_outside_bounds_is_rejected(
         memory_services.provisioning.add_secret(demo.client_id, expires_in=expires_in)
 
     assert fields(raised) == ["expires_in"]
+
+
+def test_integral_float_token_lifetime_is_an_integer(p: Provisioning) -> None:
+    # JSON Schema (and the OpenAPI document) calls 600.0 an integer
+    api = p.create_api(name="Orders", identifier=AUDIENCE, scopes=[], token_lifetime=600.0)
+    app, _ = p.create_app(name="Billing", token_lifetime=600.0)
+    assert api.token_lifetime == app.token_lifetime == 600
+    assert type(api.token_lifetime) is type(app.token_lifetime) is int

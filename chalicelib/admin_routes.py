@@ -22,7 +22,7 @@ from .http import (
     read_json_object,
 )
 from .store.paging import page
-from .store.records import Page
+from .store.records import DEFAULT_TOKEN_REUSE, Page
 
 admin = Blueprint(__name__)
 iam = IAMAuthorizer()
@@ -56,11 +56,12 @@ def _page(page: Page, view: Any) -> Response:
 @admin.route("/apis", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def create_api() -> Response:
-    body = _body({"name", "identifier", "scopes", "token_lifetime"},
+    body = _body({"name", "identifier", "scopes", "token_lifetime", "token_reuse"},
                  frozenset({"name", "identifier"}))
     api = runtime.services().provisioning.create_api(
         name=body["name"], identifier=body["identifier"], scopes=body.get("scopes", []),
         token_lifetime=body.get("token_lifetime"), actor=_actor(),
+        token_reuse=body.get("token_reuse", DEFAULT_TOKEN_REUSE),
     )
     return admin_json(api_view(api), 201, etag(api.version))
 

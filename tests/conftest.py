@@ -127,6 +127,11 @@ class Demo:
     secret_id: str
 
 
+def reuse_off(services: runtime.Services, demo: Demo) -> None:
+    """Every token request signs a fresh token (tests about fresh tokens)."""
+    services.provisioning.update_api(demo.api_id, {"token_reuse": None})
+
+
 def seed_demo(services: runtime.Services, scopes: tuple[str, ...] = ("orders:read",)) -> Demo:
     p = services.provisioning
     api = p.create_api(

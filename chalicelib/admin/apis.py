@@ -14,15 +14,17 @@ from ..errors import (
 )
 from ..store.records import (
     DEFAULT_TOKEN_LIFETIME,
+    DEFAULT_TOKEN_REUSE,
     Api,
     Grant,
     Page,
 )
 from . import validation as v
+from . import validation_limits as limits
 from .audit import SYSTEM, Actor, log_record, new_record
 from .usecase import UseCases, check_if_match, stored
 
-API_FIELDS = {"name", "identifier", "scopes", "token_lifetime"}
+API_FIELDS = {"name", "identifier", "scopes", "token_lifetime", "token_reuse"}
 
 
 class ApiAdmin(UseCases):
@@ -33,6 +35,7 @@ class ApiAdmin(UseCases):
         scopes: Sequence[Any] = (),
         token_lifetime: int | None = None,
         actor: Actor = SYSTEM,
+        token_reuse: Any = DEFAULT_TOKEN_REUSE,
     ) -> Api:
         errors = v.Errors()
         now = self._now()
@@ -45,6 +48,7 @@ class ApiAdmin(UseCases):
             ),
             token_lifetime=v.token_lifetime(errors, "token_lifetime", token_lifetime)
             or DEFAULT_TOKEN_LIFETIME,
+            token_reuse=limits.token_reuse(errors, "token_reuse", token_reuse),
             created_at=now,
             updated_at=now,
         )
@@ -52,6 +56,7 @@ class ApiAdmin(UseCases):
         audit = new_record(actor, "api.create", f"api/{api.api_id}", {
             "identifier": api.identifier, "name": api.name,
             "scopes": list(api.scope_values), "token_lifetime": api.token_lifetime,
+            "token_reuse": api.token_reuse,
         }, now)
         try:
             self._store.create_api(api, audit)
@@ -86,18 +91,25 @@ class ApiAdmin(UseCases):
             lifetime = v.token_lifetime(errors, "token_lifetime", changes["token_lifetime"]) or 0
             if changes["token_lifetime"] is None:
                 errors.add("token_lifetime", "must be an integer")
+        reuse = (
+            limits.token_reuse(errors, "token_reuse", changes["token_reuse"])
+            if "token_reuse" in changes else api.token_reuse
+        )
         errors.raise_if_any()
         now = self._now()
         updated = replace(api, name=name, scopes=scopes, token_lifetime=lifetime,
-                          updated_at=now, version=api.version + 1)
+                          token_reuse=reuse, updated_at=now, version=api.version + 1)
         kept = set(updated.scope_values)
         removed = [s for s in api.scope_values if s not in kept]
         rewrites: list[tuple[str, Grant]] = []
         for client_id, grant in self._store.grants_for_api(api_id):
             new_scopes = tuple(s for s in grant.scopes if s in kept)
-            if new_scopes != grant.scopes or grant.token_lifetime != lifetime:
+            if (new_scopes, lifetime, reuse) != (
+                grant.scopes, grant.token_lifetime, grant.token_reuse
+            ):
                 rewrites.append((client_id, replace(
-                    grant, scopes=new_scopes, token_lifetime=lifetime, version=grant.version + 1
+                    grant, scopes=new_scopes, token_lifetime=lifetime, token_reuse=reuse,
+                    version=grant.version + 1,
                 )))
         audit = new_record(actor, "api.update", f"api/{api_id}", {
             **{k: changes[k] for k in changes if k != "identifier"},

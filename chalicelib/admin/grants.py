@@ -51,7 +51,8 @@ class GrantAdmin(UseCases):
         check_if_match(if_match, current_version)
         grant = Grant(
             api_id=api.api_id, audience=api.identifier, scopes=wanted,
-            token_lifetime=api.token_lifetime, version=current_version + 1,
+            token_lifetime=api.token_lifetime, token_reuse=api.token_reuse,
+            version=current_version + 1,
         )
         audit = new_record(actor, "grant.set", f"app/{client_id}/grants/{api_id}",
                            {"scopes": list(wanted)}, self._now())

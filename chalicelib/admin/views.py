@@ -28,6 +28,7 @@ def api_view(api: Api) -> dict[str, Any]:
         "name": api.name,
         "scopes": [{"value": s.value, "description": s.description} for s in api.scopes],
         "token_lifetime": api.token_lifetime,
+        "token_reuse": api.token_reuse,
         "created_at": timestamp(api.created_at),
         "updated_at": timestamp(api.updated_at),
         "version": api.version,

@@ -12,6 +12,7 @@ from ..tokens.issuer import TokenIssuer
 from .claims import access_token_claims
 from .client_auth import ClientAuthenticator
 from .request import IncomingRequest, Parameters, parse_parameters
+from .reuse import CachedToken, TokenCache, reuse_key
 from .scopes import format_scope, parse_scope
 from .token_id import new_jti
 
@@ -27,6 +28,7 @@ class TokenResponse:
     access_token: str
     expires_in: int
     scope: str
+    reused: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -37,7 +39,8 @@ class TokenResponse:
         }
 
     def __repr__(self) -> str:  # never let the token reach a log line
-        return f"TokenResponse(expires_in={self.expires_in}, scope={self.scope!r})"
+        return (f"TokenResponse(expires_in={self.expires_in}, scope={self.scope!r}, "
+                f"reused={self.reused})")
 
 
 def requested_audience(params: Parameters) -> str:
@@ -71,10 +74,12 @@ class ClientCredentialsGrant:
         authenticator: ClientAuthenticator,
         issuer: TokenIssuer,
         clock: Callable[[], float],
+        cache: TokenCache | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._issuer = issuer
         self._clock = clock
+        self._cache = cache if cache is not None else TokenCache()
 
     def handle(self, request: IncomingRequest, issuer_url: str) -> TokenResponse:
         params = parse_parameters(request)
@@ -99,20 +104,39 @@ class ClientCredentialsGrant:
         lifetime = grant.token_lifetime
         if app.token_lifetime is not None:
             lifetime = min(lifetime, app.token_lifetime)
+        now = int(self._clock())
+        key = self._issuer.current_key()
+        reuse = reuse_key(client.credentials, grant, scopes, lifetime, key.kid, issuer_url)
+        if grant.token_reuse is not None:
+            cached = self._cache.find(reuse, now, grant.token_reuse)
+            if cached is not None:
+                self._log(app.client_id, audience, cached.scope, cached.jti,
+                          cached.expires_at - now, client.method, reused=True)
+                return TokenResponse(cached.access_token, cached.expires_at - now, cached.scope,
+                                     reused=True)
         jti = new_jti(app.revocation_generation)
         claims = access_token_claims(
             issuer=issuer_url,
             client_id=app.client_id,
             audience=audience,
             scopes=scopes,
-            issued_at=int(self._clock()),
+            issued_at=now,
             lifetime=lifetime,
             jti=jti,
             custom=app.claims,
         )
-        token = self._issuer.issue(claims)
+        token = self._issuer.issue(claims, key)
+        scope = format_scope(scopes)
+        if grant.token_reuse is not None:
+            self._cache.keep(reuse, CachedToken(token, now + lifetime, lifetime, scope, jti))
+        self._log(app.client_id, audience, scope, jti, lifetime, client.method, reused=False)
+        return TokenResponse(access_token=token, expires_in=lifetime, scope=scope)
+
+    @staticmethod
+    def _log(client_id: str, audience: str, scope: str, jti: str, expires_in: int,
+             method: str, *, reused: bool) -> None:
+        """One line per token response, fresh or reused. Never the token."""
         log.info(
-            "token issued client_id=%s aud=%s scope=%r jti=%s expires_in=%d auth=%s",
-            app.client_id, audience, format_scope(scopes), jti, lifetime, client.method,
+            "token issued client_id=%s aud=%s scope=%r jti=%s expires_in=%d auth=%s reused=%s",
+            client_id, audience, scope, jti, expires_in, method, "true" if reused else "false",
         )
-        return TokenResponse(access_token=token, expires_in=lifetime, scope=format_scope(scopes))

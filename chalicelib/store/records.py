@@ -10,6 +10,8 @@ from typing import Any
 DEFAULT_TOKEN_LIFETIME = 3600
 MIN_TOKEN_LIFETIME = 60
 MAX_TOKEN_LIFETIME = 86400
+DEFAULT_TOKEN_REUSE = 0.5
+"""Reuse an issued token while at least this fraction of its lifetime is left."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Api:
     created_at: int = 0
     updated_at: int = 0
     version: int = 1
+    token_reuse: float | None = DEFAULT_TOKEN_REUSE
+    """Server-side token reuse: a repeated request gets the token already issued while
+    at least this fraction (0 < f < 1) of its lifetime is left; ``None``: never."""
 
     @property
     def scope_values(self) -> tuple[str, ...]:
@@ -56,8 +61,8 @@ class ClientSecret:
 class Grant:
     """What one app may obtain for one API.
 
-    ``audience`` and ``token_lifetime`` are copied from the API so that one
-    query of the app's partition answers a token request.
+    ``audience``, ``token_lifetime`` and ``token_reuse`` are copied from the API so
+    that one query of the app's partition answers a token request.
     """
 
     api_id: str
@@ -65,6 +70,7 @@ class Grant:
     scopes: tuple[str, ...]
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     version: int = 1
+    token_reuse: float | None = DEFAULT_TOKEN_REUSE
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,9 @@ class App:
     revocation_generation: int = 0
     """Bumped by each admin revoke-tokens; tokens carry the generation they were issued
     under (see :mod:`chalicelib.oauth.token_id`) and older generations are inactive."""
+    revocations: int = 0
+    """Counts ``/oauth/revoke`` of the app's tokens (an atomic ADD that leaves
+    ``version`` alone): the token path sees it in its one Query and stops reusing."""
     created_at: int = 0
     updated_at: int = 0
     version: int = 1

@@ -128,7 +128,9 @@ class AuditRepository(Protocol):
 
 class RevocationRepository(Protocol):
     def revoke_token(self, jti: str, client_id: str, expires_at: int) -> None:
-        """Remember a revoked token id until the token would have expired."""
+        """Remember a revoked token id until the token would have expired, and count
+        the revocation on the app (``App.revocations``, version unchanged) so that the
+        token path stops reusing the app's cached tokens."""
 
     def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import SigningFailed
+from ..store.records import SigningKeyRecord
 from .jws import compact, signing_input
 from .keyring import KeyRing
 from .signer import KMS_MAX_RAW_MESSAGE, Signer
@@ -17,8 +18,12 @@ class TokenIssuer:
         self._keyring = keyring
         self._signer = signer
 
-    def issue(self, claims: dict[str, Any]) -> str:
-        key = self._keyring.current()
+    def current_key(self) -> SigningKeyRecord:
+        return self._keyring.current()
+
+    def issue(self, claims: dict[str, Any], key: SigningKeyRecord | None = None) -> str:
+        """Sign with ``key`` (the one the caller looked up), else the current key."""
+        key = key or self._keyring.current()
         header = {"alg": key.alg, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
         message = signing_input(header, claims)
         if len(message) > KMS_MAX_RAW_MESSAGE:

@@ -26,7 +26,7 @@ from tests.functional.admin_helpers import (
 )
 from tests.functional.conftest import JSON, body_json
 
-API_FIELDS = {"id", "identifier", "name", "scopes", "token_lifetime", "created_at",
+API_FIELDS = {"id", "identifier", "name", "scopes", "token_lifetime", "token_reuse", "created_at",
               "updated_at", "version"}
 
 

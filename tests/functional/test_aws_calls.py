@@ -10,13 +10,14 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib import runtime
-from tests.conftest import AwsBackend, Demo
+from tests.conftest import AwsBackend, Demo, reuse_off
 from tests.functional.conftest import body_json, token_request
 
 
-def test_warm_token_request_makes_one_dynamodb_request_and_one_kms_sign(
-    http: Any, demo: Demo, aws: AwsBackend
+def test_warm_fresh_token_request_makes_one_dynamodb_request_and_one_kms_sign(
+    http: Any, demo: Demo, aws: AwsBackend, moto_services: runtime.Services
 ) -> None:
+    reuse_off(moto_services, demo)
     token_request(http, demo)  # warm: key ring loaded, last_used recorded
     aws.counter.reset()
 

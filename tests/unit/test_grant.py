@@ -12,7 +12,7 @@ from chalicelib.errors import InvalidRequest, InvalidScope, InvalidTarget, Unsup
 from chalicelib.oauth.grant import TokenResponse
 from chalicelib.runtime import Services
 from chalicelib.tokens.jwk import public_jwk, thumbprint
-from tests.conftest import AUDIENCE, ISSUER, Demo, seed_demo
+from tests.conftest import AUDIENCE, ISSUER, Demo, reuse_off, seed_demo
 from tests.fakes import FakeClock, LocalKeySigner
 from tests.unit.oauth_client import basic, form_request
 
@@ -99,6 +99,7 @@ def test_token_header_names_rs256_at_jwt_and_thumbprint_kid(
 def test_each_token_has_a_unique_jti(
     memory_services: Services, demo: Demo, signer: LocalKeySigner
 ) -> None:
+    reuse_off(memory_services, demo)
     first = decode(token_for(memory_services, demo).access_token, signer)
     second = decode(token_for(memory_services, demo).access_token, signer)
 
@@ -108,6 +109,7 @@ def test_each_token_has_a_unique_jti(
 def test_exactly_one_sign_call_per_token(
     memory_services: Services, demo: Demo, signer: LocalKeySigner
 ) -> None:
+    reuse_off(memory_services, demo)
     before = signer.sign_calls
 
     token_for(memory_services, demo)

@@ -13,7 +13,7 @@ import pytest
 from chalicelib.errors import InvalidRequest, UnauthorizedClient
 from chalicelib.runtime import Services
 from chalicelib.tokens.jws import compact, signing_input
-from tests.conftest import AUDIENCE, ISSUER, Demo, seed_demo
+from tests.conftest import AUDIENCE, ISSUER, Demo, reuse_off, seed_demo
 from tests.fakes import FakeClock, LocalKeySigner
 from tests.unit.oauth_client import basic, form_request
 
@@ -235,6 +235,7 @@ def test_introspection_without_token_is_invalid_request(
 
 
 def test_revoking_own_token_makes_it_inactive(memory_services: Services, demo: Demo) -> None:
+    reuse_off(memory_services, demo)
     token = issue(memory_services, demo)
     untouched = issue(memory_services, demo)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
-from ..records import Api, AuditRecord, Grant, Page, ScopeDefinition
+from ..records import DEFAULT_TOKEN_REUSE, Api, AuditRecord, Grant, Page, ScopeDefinition
 from .apps import grant_to_item
-from .items import Item, _get_n, _get_s, _key, _n, _s, app_pk
+from .items import Item, _get_fraction, _get_n, _get_s, _key, _n, _put_fraction, _s, app_pk
 from .table import MAX_TRANSACTION_ITEMS, Table, translated
 
 API_SK = "#API"
@@ -13,7 +13,7 @@ IDENT_SK = "#APIIDENT"
 
 
 def api_to_item(api: Api) -> Item:
-    return {
+    item: Item = {
         **_key(f"API#{api.api_id}", API_SK),
         "gsi1pk": _s("API"),
         "gsi1sk": _s(api.api_id),
@@ -31,6 +31,8 @@ def api_to_item(api: Api) -> Item:
         "updated_at": _n(api.updated_at),
         "version": _n(api.version),
     }
+    _put_fraction(item, "token_reuse", api.token_reuse)
+    return item
 
 
 def item_to_api(item: Item) -> Api:
@@ -46,6 +48,7 @@ def item_to_api(item: Item) -> Api:
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
+        token_reuse=_get_fraction(item, "token_reuse", DEFAULT_TOKEN_REUSE),
     )
 
 

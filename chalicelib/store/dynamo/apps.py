@@ -6,8 +6,28 @@ import json
 from typing import Any
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
-from ..records import App, AppCredentials, AuditRecord, ClientSecret, Grant, Page
-from .items import Item, _get_n, _get_s, _get_ss, _key, _n, _opt_n, _s, app_pk
+from ..records import (
+    DEFAULT_TOKEN_REUSE,
+    App,
+    AppCredentials,
+    AuditRecord,
+    ClientSecret,
+    Grant,
+    Page,
+)
+from .items import (
+    Item,
+    _get_fraction,
+    _get_n,
+    _get_s,
+    _get_ss,
+    _key,
+    _n,
+    _opt_n,
+    _put_fraction,
+    _s,
+    app_pk,
+)
 from .table import APP_SK, Table, translated
 
 
@@ -29,6 +49,7 @@ def app_to_item(app: App) -> Item:
     _opt_n(item, "token_lifetime", app.token_lifetime)
     _opt_n(item, "revoked_before", app.revoked_before)
     _opt_n(item, "revocation_generation", app.revocation_generation or None)
+    _opt_n(item, "revocations", app.revocations or None)
     return item
 
 
@@ -43,6 +64,7 @@ def item_to_app(item: Item) -> App:
         permissions=frozenset(_get_ss(item, "permissions")),
         revoked_before=_get_n(item, "revoked_before"),
         revocation_generation=_get_n(item, "revocation_generation") or 0,
+        revocations=_get_n(item, "revocations") or 0,
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
@@ -72,7 +94,7 @@ def item_to_secret(item: Item) -> ClientSecret:
 
 
 def grant_to_item(client_id: str, grant: Grant) -> Item:
-    return {
+    item: Item = {
         **_key(app_pk(client_id), f"GRANT#{grant.api_id}"),
         "gsi1pk": _s(f"GRANT#{grant.api_id}"),
         "gsi1sk": _s(client_id),
@@ -83,6 +105,8 @@ def grant_to_item(client_id: str, grant: Grant) -> Item:
         "token_lifetime": _n(grant.token_lifetime),
         "version": _n(grant.version),
     }
+    _put_fraction(item, "token_reuse", grant.token_reuse)
+    return item
 
 
 def item_to_grant(item: Item) -> Grant:
@@ -92,6 +116,7 @@ def item_to_grant(item: Item) -> Grant:
         scopes=_get_ss(item, "scopes"),
         token_lifetime=_get_n(item, "token_lifetime") or 0,
         version=_get_n(item, "version") or 1,
+        token_reuse=_get_fraction(item, "token_reuse", DEFAULT_TOKEN_REUSE),
     )
 
 

@@ -39,3 +39,16 @@ def _get_ss(item: Item, name: str) -> tuple[str, ...]:
 def _key(pk: str, sk: str) -> Item:
     return {"pk": _s(pk), "sk": _s(sk)}
 
+
+
+def _put_fraction(item: Item, name: str, value: float | None) -> None:
+    """A fraction that may be switched off: ``NULL`` is off, absent is the default."""
+    item[name] = {"NULL": True} if value is None else {"N": repr(float(value))}
+
+
+def _get_fraction(item: Item, name: str, default: float | None) -> float | None:
+    if name not in item:
+        return default
+    if "NULL" in item[name]:
+        return None
+    return float(item[name]["N"])

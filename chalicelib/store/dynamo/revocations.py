@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import ItemMissing
 from ..records import App
 from ..schema import TTL_ATTRIBUTE
 from .apps import item_to_app
@@ -17,16 +18,31 @@ class DynamoRevocationRepository(Table):
     """``RevocationRepository`` on DynamoDB."""
 
     def revoke_token(self, jti: str, client_id: str, expires_at: int) -> None:
-        with translated():
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    **_key(f"JTI#{jti}", JTI_SK),
-                    "client_id": _s(client_id),
-                    "expires_at": _n(expires_at),
-                    TTL_ATTRIBUTE: _n(expires_at),
-                },
-            )
+        """The jti record and a bump of the app's ``revocations`` counter in one
+        transaction, so no container can reuse the token once this returns (the token
+        path's one Query sees the counter; the revoked jtis themselves stay out of it)."""
+        record = {
+            "TableName": self._table,
+            "Item": {
+                **_key(f"JTI#{jti}", JTI_SK),
+                "client_id": _s(client_id),
+                "expires_at": _n(expires_at),
+                TTL_ATTRIBUTE: _n(expires_at),
+            },
+        }
+        bump = {
+            "TableName": self._table,
+            "Key": _key(app_pk(client_id), APP_SK),
+            "UpdateExpression": "ADD revocations :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":one": _n(1)},
+        }
+        try:
+            with translated(lambda: ItemMissing(f"app {client_id} does not exist")):
+                self._transact([{"Put": record}, {"Update": bump}], None)
+        except ItemMissing:
+            with translated():  # the app is gone: its tokens are inactive anyway
+                self._client.put_item(**record)  # type: ignore[arg-type]
 
     def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
         keys = [_key(app_pk(client_id), APP_SK), _key(f"JTI#{jti}", JTI_SK)]

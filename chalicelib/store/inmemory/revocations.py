@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..records import App
 from .state import MemoryTables
 
@@ -10,6 +12,9 @@ class MemoryRevocationRepository(MemoryTables):
     def revoke_token(self, jti: str, client_id: str, expires_at: int) -> None:
         with self._lock:
             self.revoked[jti] = expires_at
+            app = self.apps.get(client_id)
+            if app is not None:
+                self.apps[client_id] = replace(app, revocations=app.revocations + 1)
 
     def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
         with self._lock:

@@ -51,7 +51,7 @@ def _issuer() -> str:
 @token_endpoint(_request)
 def token() -> Response:
     result = runtime.services().token.handle(incoming(_request()), _issuer())
-    return oauth_response(result.as_dict())
+    return oauth_response(result.as_dict(), headers=result.headers)
 
 
 @app.route(INTROSPECT_PATH, methods=["POST"], content_types=ANY_CONTENT)

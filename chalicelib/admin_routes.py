@@ -9,8 +9,17 @@ from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
 from . import runtime
 from .admin import validation as v
+from .admin.apps import STAGE_DEFAULT
 from .admin.audit import Actor
-from .admin.views import api_view, app_view, audit_view, grant_view, key_view, timestamp
+from .admin.views import (
+    api_view,
+    app_view,
+    audit_view,
+    grant_view,
+    key_view,
+    timestamp,
+    usage_view,
+)
 from .http import (
     admin_endpoint,
     admin_json,
@@ -102,12 +111,12 @@ def delete_api(api_id: str) -> Response:
 @admin.route("/apps", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def create_app() -> Response:
-    body = _body({"name", "description", "claims", "token_lifetime", "permissions"},
+    body = _body({"name", "description", "claims", "token_lifetime", "permissions", "quota"},
                  frozenset({"name"}))
     app, secret = runtime.services().provisioning.create_app(
         name=body["name"], description=body.get("description"), claims=body.get("claims"),
         token_lifetime=body.get("token_lifetime"), permissions=body.get("permissions"),
-        actor=_actor(),
+        actor=_actor(), quota=body.get("quota", STAGE_DEFAULT),
     )
     view = app_view(app)
     view["secrets"] = [{
@@ -149,6 +158,13 @@ def update_app(client_id: str) -> Response:
 def delete_app(client_id: str) -> Response:
     runtime.services().provisioning.delete_app(client_id, if_match(_request()), _actor())
     return no_content()
+
+
+@admin.route("/apps/{client_id}/usage", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def app_usage(client_id: str) -> Response:
+    app, usage = runtime.services().provisioning.usage(client_id)
+    return admin_json(usage_view(app, usage))
 
 
 @admin.route("/apps/{client_id}/revoke-tokens", methods=["POST"], authorizer=iam,

@@ -5,9 +5,12 @@ Nothing else in the code base reads ``os.environ``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from .store.records import Quota
 
 MAX_ISSUER_LENGTH = 256
 
@@ -27,6 +30,27 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _quota_setting(env: Mapping[str, str], name: str) -> Quota | None:
+    """A quota as the admin API takes it, e.g. ``{"per_day": 10000, "enforce": false}``."""
+    from .admin.validation import Errors
+    from .admin.validation_limits import quota
+
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be JSON, got {raw[:100]!r}") from exc
+    errors = Errors()
+    parsed = quota(errors, name, value)
+    if errors.items:
+        raise ConfigurationError(
+            f"{name}: " + "; ".join(f"{e.field} {e.message}" for e in errors.items)
+        )
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,8 @@ class Settings:
     signer_role_arn: str | None = None
     rotation_role_arn: str | None = None
     """The functions' roles, named in the key policy of keys the rotation creates."""
+    default_quota: Quota | None = None
+    """Quota of new apps created without one (``DEFAULT_APP_QUOTA``, JSON)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,4 +111,5 @@ class Settings:
             key_deletion_grace_days=_int_setting(env, "KEY_DELETION_GRACE_DAYS", 30, 1, 3650),
             signer_role_arn=env.get("SIGNER_ROLE_ARN", "").strip() or None,
             rotation_role_arn=env.get("ROTATION_ROLE_ARN", "").strip() or None,
+            default_quota=_quota_setting(env, "DEFAULT_APP_QUOTA"),
         )

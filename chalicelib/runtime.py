@@ -70,6 +70,8 @@ def build_services(
     from .oauth.grant import ClientCredentialsGrant
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
+    from .oauth.quota import TokenQuotas
+    from .oauth.reuse import TokenCache
     from .oauth.revocation import Revocation
     from .tokens.issuer import TokenIssuer
     from .tokens.keyring import KeyRing
@@ -100,11 +102,13 @@ def build_services(
         store=store,
         signer=signer,
         keyring=keyring,
-        token=ClientCredentialsGrant(authenticator, TokenIssuer(keyring, signer), clock),
+        token=ClientCredentialsGrant(
+            authenticator, TokenIssuer(keyring, signer), clock, TokenCache(), TokenQuotas(store)
+        ),
         introspection=Introspection(authenticator, verifier, store, clock),
         revocation=Revocation(authenticator, verifier, store),
         discovery=Discovery(store, keyring, clock, settings.key_cache_seconds),
-        provisioning=Provisioning(store, clock),
+        provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,
         rotation=rotation,
     )

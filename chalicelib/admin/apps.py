@@ -20,11 +20,14 @@ from ..store.records import (
     Page,
 )
 from . import validation as v
+from . import validation_limits as limits
 from .audit import SYSTEM, Actor, log_record, new_record
 from .secrets import IssuedSecret, new_client_secret
 from .usecase import UseCases, check_if_match, stored
 
-APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions"}
+APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions", "quota"}
+STAGE_DEFAULT: Any = object()
+"""``quota`` not given: the stage-wide default (``DEFAULT_APP_QUOTA``) applies."""
 APP_PATCH_FIELDS = APP_FIELDS | {"enabled"}
 
 
@@ -37,6 +40,7 @@ class AppAdmin(UseCases):
         token_lifetime: int | None = None,
         permissions: Sequence[str] | None = None,
         actor: Actor = SYSTEM,
+        quota: Any = STAGE_DEFAULT,
     ) -> tuple[App, IssuedSecret]:
         errors = v.Errors()
         now = self._now()
@@ -50,6 +54,8 @@ class AppAdmin(UseCases):
                 errors, "permissions",
                 list(permissions) if isinstance(permissions, list | tuple) else permissions,
             ),
+            quota=(self._default_quota if quota is STAGE_DEFAULT
+                   else limits.quota(errors, "quota", quota)),
             created_at=now,
             updated_at=now,
         )
@@ -58,7 +64,7 @@ class AppAdmin(UseCases):
         audit = new_record(actor, "app.create", f"app/{app.client_id}", {
             "name": app.name, "description": app.description, "claims": dict(app.claims),
             "token_lifetime": app.token_lifetime, "permissions": sorted(app.permissions),
-            "secret_id": secret.secret_id,
+            "secret_id": secret.secret_id, "quota": limits.quota_view(app.quota),
         }, now)
         self._store.create_app(app, secret, audit)
         log_record(audit)
@@ -93,6 +99,8 @@ class AppAdmin(UseCases):
             )
         if "permissions" in changes:
             fields["permissions"] = v.permissions(errors, "permissions", changes["permissions"])
+        if "quota" in changes:
+            fields["quota"] = limits.quota(errors, "quota", changes["quota"])
         if "enabled" in changes:
             fields["enabled"] = v.enabled(errors, "enabled", changes["enabled"])
         errors.raise_if_any()

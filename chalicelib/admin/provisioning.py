@@ -1,5 +1,5 @@
 """Admin use cases for APIs, apps, secrets and grants, composed from one module per
-aggregate (:mod:`.apis`, :mod:`.apps`, :mod:`.secrets`, :mod:`.grants`): the service
+aggregate (:mod:`.apis`, :mod:`.apps`, :mod:`.secrets`, :mod:`.grants`, :mod:`.usage`): the service
 layer the admin routes, the local seed and the tests share. No HTTP here.
 
 Every change is validated in :mod:`.validation`, guarded by the item's version
@@ -12,6 +12,7 @@ from .apis import API_FIELDS, ApiAdmin
 from .apps import APP_FIELDS, APP_PATCH_FIELDS, AppAdmin
 from .grants import GrantAdmin
 from .secrets import MAX_ACTIVE_SECRETS, IssuedSecret, SecretAdmin
+from .usage import UsageAdmin
 from .usecase import API_ID_SHAPE, CONCURRENT
 
 __all__ = [
@@ -20,5 +21,5 @@ __all__ = [
 ]
 
 
-class Provisioning(ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin):
+class Provisioning(ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, UsageAdmin):
     """Every admin use case but signing keys (:mod:`.keys`)."""

@@ -20,6 +20,7 @@ from ..oauth.client_secret import (
 from ..store.records import (
     Api,
     AppCredentials,
+    Quota,
 )
 from ..store.repository import Store
 
@@ -54,9 +55,12 @@ def stored(missing: str, if_match: int | None = None) -> Iterator[None]:
 class UseCases:
     """Base of the per-aggregate admin use cases (composed in :mod:`.provisioning`)."""
 
-    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], float], default_quota: Quota | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._default_quota = default_quota
 
     def _now(self) -> int:
         return int(self._clock())

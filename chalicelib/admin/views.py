@@ -12,7 +12,9 @@ from ..store.records import (
     ClientSecret,
     Grant,
     SigningKeyRecord,
+    Usage,
 )
+from .validation_limits import quota_view
 
 
 def timestamp(epoch: int | None) -> str | None:
@@ -54,6 +56,7 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         "token_lifetime": app.token_lifetime,
         "permissions": sorted(app.permissions),
         "revoked_before": timestamp(app.revoked_before),
+        "quota": quota_view(app.quota),
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
         "version": app.version,
@@ -62,6 +65,15 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         ordered = sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
         view["secrets"] = [secret_view(s) for s in ordered]
     return view
+
+
+def usage_view(app: App, usage: Usage) -> dict[str, Any]:
+    return {
+        "client_id": app.client_id,
+        "quota": quota_view(app.quota),
+        "hourly": [{"start": timestamp(start), "count": n} for start, n in usage.hourly],
+        "daily": [{"start": timestamp(start), "count": n} for start, n in usage.daily],
+    }
 
 
 def grant_view(grant: Grant) -> dict[str, Any]:

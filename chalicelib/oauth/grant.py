@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest, InvalidScope, InvalidTarget, UnsupportedGrantType
 from ..store.records import Grant
 from ..tokens.issuer import TokenIssuer
 from .claims import access_token_claims
 from .client_auth import ClientAuthenticator
+from .quota import TokenQuotas
 from .request import IncomingRequest, Parameters, parse_parameters
 from .reuse import CachedToken, TokenCache, reuse_key
 from .scopes import format_scope, parse_scope
@@ -29,6 +30,8 @@ class TokenResponse:
     expires_in: int
     scope: str
     reused: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response header fields (the quota's RateLimit fields)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -75,11 +78,13 @@ class ClientCredentialsGrant:
         issuer: TokenIssuer,
         clock: Callable[[], float],
         cache: TokenCache | None = None,
+        quotas: TokenQuotas | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._issuer = issuer
         self._clock = clock
         self._cache = cache if cache is not None else TokenCache()
+        self._quotas = quotas
 
     def handle(self, request: IncomingRequest, issuer_url: str) -> TokenResponse:
         params = parse_parameters(request)
@@ -112,8 +117,12 @@ class ClientCredentialsGrant:
             if cached is not None:
                 self._log(app.client_id, audience, cached.scope, cached.jti,
                           cached.expires_at - now, client.method, reused=True)
+                headers = (self._quotas.state_for_reused(app.client_id, app.quota, now)
+                           if self._quotas else {})
                 return TokenResponse(cached.access_token, cached.expires_at - now, cached.scope,
-                                     reused=True)
+                                     reused=True, headers=headers)
+        # counted (and, over an enforced quota, refused) before the signature is paid for
+        headers = self._quotas.count_fresh(app.client_id, app.quota, now) if self._quotas else {}
         jti = new_jti(app.revocation_generation)
         claims = access_token_claims(
             issuer=issuer_url,
@@ -130,7 +139,8 @@ class ClientCredentialsGrant:
         if grant.token_reuse is not None:
             self._cache.keep(reuse, CachedToken(token, now + lifetime, lifetime, scope, jti))
         self._log(app.client_id, audience, scope, jti, lifetime, client.method, reused=False)
-        return TokenResponse(access_token=token, expires_in=lifetime, scope=scope)
+        return TokenResponse(access_token=token, expires_in=lifetime, scope=scope,
+                             headers=headers)
 
     @staticmethod
     def _log(client_id: str, audience: str, scope: str, jti: str, expires_in: int,

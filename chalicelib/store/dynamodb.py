@@ -21,6 +21,7 @@ from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
 from .dynamo.revocations import DynamoRevocationRepository
 from .dynamo.table import StoreUnavailable, audit_to_item, decode_cursor, encode_cursor
+from .dynamo.usage import DynamoUsageRepository
 
 __all__ = [
     "DynamoDBStore", "StoreUnavailable", "api_to_item", "app_pk", "app_to_item",
@@ -36,5 +37,6 @@ class DynamoDBStore(
     DynamoKeyRepository,
     DynamoAuditRepository,
     DynamoRevocationRepository,
+    DynamoUsageRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

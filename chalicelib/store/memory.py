@@ -12,6 +12,7 @@ from .inmemory.apps import MemoryAppRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
+from .inmemory.usage import MemoryUsageRepository
 
 
 class MemoryStore(
@@ -20,5 +21,6 @@ class MemoryStore(
     MemoryKeyRepository,
     MemoryAuditRepository,
     MemoryRevocationRepository,
+    MemoryUsageRepository,
 ):
     """All repositories over one shared state (``Store``)."""

@@ -74,6 +74,33 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """A cap on an app's freshly signed tokens per UTC hour and per UTC day (reused
+    tokens never count). ``enforce=False`` only logs overruns (monitor mode)."""
+
+    per_hour: int | None = None
+    per_day: int | None = None
+    enforce: bool = True
+
+
+@dataclass(frozen=True)
+class UsageCount:
+    """Fresh tokens counted in the current UTC hour and day, after a count attempt."""
+
+    hour: int
+    day: int
+    allowed: bool = True
+
+
+@dataclass(frozen=True)
+class Usage:
+    """An app's fresh-token counts: (window start, count) oldest first."""
+
+    hourly: tuple[tuple[int, int], ...]
+    daily: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class App:
     """A machine client (RFC 6749 §2.1 confidential client)."""
 
@@ -94,6 +121,7 @@ class App:
     revocations: int = 0
     """Counts ``/oauth/revoke`` of the app's tokens (an atomic ADD that leaves
     ``version`` alone): the token path sees it in its one Query and stops reusing."""
+    quota: Quota | None = None
     created_at: int = 0
     updated_at: int = 0
     version: int = 1

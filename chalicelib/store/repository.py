@@ -16,7 +16,10 @@ from .records import (
     ClientSecret,
     Grant,
     Page,
+    Quota,
     SigningKeyRecord,
+    Usage,
+    UsageCount,
 )
 
 
@@ -136,7 +139,23 @@ class RevocationRepository(Protocol):
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""
 
 
+class UsageRepository(Protocol):
+    def count_fresh_token(self, client_id: str, now: int, quota: Quota | None) -> UsageCount:
+        """Count one fresh token in the current UTC hour and day, atomically. With an
+        enforced quota, count only if both limits allow it (``allowed=False`` and the
+        counts that refused, otherwise): concurrent callers never exceed it."""
+
+    def usage(self, client_id: str, now: int) -> Usage:
+        """Counts per hour for the last 48 hours and per day for the last 30 days."""
+
+
 class Store(
-    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository, Protocol
+    AppRepository,
+    ApiRepository,
+    KeyRepository,
+    RevocationRepository,
+    AuditRepository,
+    UsageRepository,
+    Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

@@ -10,6 +10,8 @@ API#<api_id>       #API                API: identifier, name, scopes, lifetime
 APIIDENT#<ident>   #APIIDENT           uniqueness guard for an API identifier
 KEYS               KEY#<kid>           signing-key record
 JTI#<jti>          #JTI                revoked token id, expires by TTL at its exp
+USAGE#<client_id>  DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day_count, h00..h23),
+                                       expires by TTL 35 days after the day starts
 =================  ==================  =============================================
 
 Putting an app's secrets and grants in its own partition lets one ``Query``

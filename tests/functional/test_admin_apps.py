@@ -22,7 +22,8 @@ from tests.functional.admin_helpers import (
 from tests.functional.conftest import body_json, token_request
 
 APP_FIELDS = {"client_id", "name", "description", "enabled", "claims", "token_lifetime",
-              "permissions", "revoked_before", "secrets", "created_at", "updated_at", "version"}
+              "permissions", "revoked_before", "quota", "secrets", "created_at", "updated_at",
+              "version"}
 SECRET_FIELDS = {"secret_id", "created_at", "expires_at", "last_used"}
 
 

@@ -1,5 +1,6 @@
-"""Performance contract: a warm token request costs one DynamoDB request and one
-kms:Sign; KMS failures become OAuth errors, never tracebacks."""
+"""Performance contract: a warm fresh token costs one DynamoDB Query, one counter
+update (usage and quotas) and one kms:Sign (a reused one: the Query only); KMS
+failures become OAuth errors, never tracebacks."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.conftest import AwsBackend, Demo, reuse_off
 from tests.functional.conftest import body_json, token_request
 
 
-def test_warm_fresh_token_request_makes_one_dynamodb_request_and_one_kms_sign(
+def test_warm_fresh_token_request_makes_one_query_one_counter_update_and_one_kms_sign(
     http: Any, demo: Demo, aws: AwsBackend, moto_services: runtime.Services
 ) -> None:
     reuse_off(moto_services, demo)
@@ -24,7 +25,7 @@ def test_warm_fresh_token_request_makes_one_dynamodb_request_and_one_kms_sign(
     for _ in range(3):
         assert token_request(http, demo).status_code == 200
 
-    assert aws.counter.calls == {"dynamodb:Query": 3, "kms:Sign": 3}
+    assert aws.counter.calls == {"dynamodb:Query": 3, "dynamodb:UpdateItem": 3, "kms:Sign": 3}
 
 
 def test_last_used_is_recorded_at_most_once_an_hour(
@@ -38,7 +39,8 @@ def test_last_used_is_recorded_at_most_once_an_hour(
     clock.advance(1801)
     aws.counter.reset()
     token_request(http, demo)
-    assert aws.counter.calls["dynamodb:UpdateItem"] == 1
+    # last_used, and the fresh-token counter every fresh token updates
+    assert aws.counter.calls["dynamodb:UpdateItem"] == 2
     assert _last_used(moto_services, demo) == int(clock.now)
 
 

@@ -68,7 +68,7 @@ def test_second_identical_request_returns_the_same_token_with_less_time_and_no_k
     assert aws.counter.calls == {"dynamodb:Query": 1}
 
 
-def test_a_fresh_token_costs_one_query_and_one_sign(
+def test_a_fresh_token_costs_one_query_one_counter_update_and_one_sign(
     http: Any, demo: Demo, aws: AwsBackend
 ) -> None:
     # GIVEN a warm container (key ring loaded, last_used recorded) whose cached token
@@ -78,7 +78,7 @@ def test_a_fresh_token_costs_one_query_and_one_sign(
     aws.counter.reset()
 
     assert token(http, demo)["access_token"] != first
-    assert aws.counter.calls == {"dynamodb:Query": 1, "kms:Sign": 1}
+    assert aws.counter.calls == {"dynamodb:Query": 1, "dynamodb:UpdateItem": 1, "kms:Sign": 1}
 
 
 def test_a_different_scope_subset_gets_a_different_token(http: Any, wide: Demo) -> None:

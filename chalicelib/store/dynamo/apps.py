@@ -14,6 +14,7 @@ from ..records import (
     ClientSecret,
     Grant,
     Page,
+    Quota,
 )
 from .items import (
     Item,
@@ -50,7 +51,17 @@ def app_to_item(app: App) -> Item:
     _opt_n(item, "revoked_before", app.revoked_before)
     _opt_n(item, "revocation_generation", app.revocation_generation or None)
     _opt_n(item, "revocations", app.revocations or None)
+    if app.quota is not None:
+        quota: Item = {"enforce": {"BOOL": app.quota.enforce}}
+        _opt_n(quota, "per_hour", app.quota.per_hour)
+        _opt_n(quota, "per_day", app.quota.per_day)
+        item["quota"] = {"M": quota}
     return item
+
+
+def _item_to_quota(item: Item) -> Quota:
+    return Quota(per_hour=_get_n(item, "per_hour"), per_day=_get_n(item, "per_day"),
+                 enforce=bool(item["enforce"]["BOOL"]))
 
 
 def item_to_app(item: Item) -> App:
@@ -65,6 +76,7 @@ def item_to_app(item: Item) -> App:
         revoked_before=_get_n(item, "revoked_before"),
         revocation_generation=_get_n(item, "revocation_generation") or 0,
         revocations=_get_n(item, "revocations") or 0,
+        quota=_item_to_quota(item["quota"]["M"]) if "quota" in item else None,
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,

@@ -18,6 +18,7 @@ class MemoryTables:
         self.keys: dict[str, SigningKeyRecord] = {}
         self.revoked: dict[str, int] = {}
         self.audit: list[AuditRecord] = []
+        self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
         self.reads = 0
 
     def _audit(self, record: AuditRecord | None) -> None:

@@ -334,3 +334,42 @@ def test_global_json_flag_and_version() -> None:
     assert "items" in json.loads(result.stdout)
     assert result.stderr == ""  # signed with the fake credentials: no unsigned-request note
     assert "0.1.0" in m2m("--version").stdout
+
+
+# --- token reuse and quotas -------------------------------------------------------------
+
+
+def test_quotas_token_reuse_and_usage(server: LocalServer) -> None:
+    audience = "https://api.example.com/cli-quota"
+    api = create_api(audience, "q:read")
+    assert api["token_reuse"] == 0.5
+    assert m2m_json("apis", "update", api["id"], "--no-token-reuse")["token_reuse"] is None
+    app = m2m_json("apps", "create", "--name", "Quota app", "--quota-per-hour", "2",
+                   "--quota-per-day", "2")
+    assert app["quota"] == {"per_hour": 2, "per_day": 2, "enforce": True}
+    client_id, secret = app["client_id"], app["client_secret"]
+    m2m("grants", "set", client_id, api["id"], "--scope", "q:read")
+
+    # two fresh tokens, then the quota refuses (Retry-After: the day's end, not waited for)
+    get_token(client_id, secret, audience)
+    get_token(client_id, secret, audience)
+    refused = get_token(client_id, secret, audience, code=1)
+    assert "too_many_requests" in refused.stderr
+
+    usage = m2m_json("apps", "usage", client_id)
+    assert (len(usage["hourly"]), len(usage["daily"])) == (48, 30)
+    assert usage["hourly"][-1]["count"] == 2 and usage["daily"][-1]["count"] == 2
+    table = m2m("apps", "usage", client_id).stdout
+    assert table.startswith("quota: 2/hour, 2/day\n")
+    assert "DAY (UTC)" in table and "HOUR (UTC)" in table
+    today = usage["daily"][-1]["start"][:10]
+    assert any(line.split() == [today, "2"] for line in table.splitlines())
+
+    monitored = m2m_json("apps", "update", client_id, "--quota-per-hour", "1",
+                         "--quota-monitor")
+    assert monitored["quota"] == {"per_hour": 1, "per_day": None, "enforce": False}
+    get_token(client_id, secret, audience)  # over, but monitor mode never refuses
+    assert "1/hour (monitor)" in m2m("apps", "list").stdout
+    assert m2m_json("apps", "update", client_id, "--no-quota")["quota"] is None
+    m2m("apps", "update", client_id, "--no-quota", "--quota-per-day", "5", code=2)
+    m2m("apps", "usage", "c_unknown", code=1)

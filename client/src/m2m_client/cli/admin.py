@@ -88,6 +88,26 @@ lifetime_option = click.option(
 )
 
 
+
+def reuse_options(command: Any) -> Any:
+    command = click.option("--no-token-reuse", is_flag=True,
+                           help="Sign a new token for every request.")(command)
+    return click.option(
+        "--token-reuse", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        metavar="FRACTION",
+        help="Hand out an issued token again while this fraction of its lifetime is left "
+             "(default 0.5).",
+    )(command)
+
+
+def reuse_body(token_reuse: float | None, no_token_reuse: bool) -> dict[str, Any]:
+    if no_token_reuse and token_reuse is not None:
+        raise click.UsageError("--token-reuse and --no-token-reuse exclude each other")
+    if no_token_reuse:
+        return {"token_reuse": None}
+    return {} if token_reuse is None else {"token_reuse": token_reuse}
+
+
 # --- apis -------------------------------------------------------------------------------
 
 
@@ -101,13 +121,16 @@ def apis() -> None:
 @click.option("--identifier", required=True, help="The audience clients ask for (a URI).")
 @scope_option
 @lifetime_option
+@reuse_options
 @json_option
 @pass_state
 def apis_create(
-    state: State, name: str, identifier: str, scopes: tuple[str, ...], token_lifetime: int | None
+    state: State, name: str, identifier: str, scopes: tuple[str, ...],
+    token_lifetime: int | None, token_reuse: float | None, no_token_reuse: bool,
 ) -> None:
     """Register an API."""
-    body: dict[str, Any] = {"name": name, "identifier": identifier}
+    body: dict[str, Any] = {"name": name, "identifier": identifier,
+                            **reuse_body(token_reuse, no_token_reuse)}
     if scopes:
         body["scopes"] = scope_definitions(scopes)
     if token_lifetime is not None:
@@ -138,6 +161,7 @@ def apis_get(state: State, api_id: str) -> None:
 @scope_option
 @click.option("--clear-scopes", is_flag=True, help="Remove every scope.")
 @lifetime_option
+@reuse_options
 @if_match_option
 @json_option
 @pass_state
@@ -148,12 +172,14 @@ def apis_update(
     scopes: tuple[str, ...],
     clear_scopes: bool,
     token_lifetime: int | None,
+    token_reuse: float | None,
+    no_token_reuse: bool,
     if_match: int | None,
 ) -> None:
     """Change an API; --scope replaces the whole list (the identifier never changes)."""
     if scopes and clear_scopes:
         raise click.UsageError("--scope and --clear-scopes exclude each other")
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = reuse_body(token_reuse, no_token_reuse)
     if name is not None:
         changes["name"] = name
     if scopes or clear_scopes:
@@ -214,12 +240,49 @@ permission_option = click.option(
 )
 
 
+def quota_options(command: Any) -> Any:
+    """--quota-per-hour/--quota-per-day [--quota-monitor] set the whole quota; --no-quota
+    removes it (on create: no quota even if the stage has a default)."""
+    for option in reversed([
+        click.option("--quota-per-hour", type=click.IntRange(min=1), metavar="N",
+                     help="At most N freshly signed tokens per UTC hour (reused ones are free)."),
+        click.option("--quota-per-day", type=click.IntRange(min=1), metavar="N",
+                     help="At most N freshly signed tokens per UTC day."),
+        click.option("--quota-monitor", is_flag=True,
+                     help="Do not refuse over the quota, only log a warning (monitor mode)."),
+        click.option("--no-quota", is_flag=True, help="No quota."),
+    ]):
+        command = option(command)
+    return command
+
+
+def quota_body(
+    per_hour: int | None, per_day: int | None, monitor: bool, no_quota: bool
+) -> dict[str, Any]:
+    """The ``quota`` member of a create/update body, or nothing."""
+    if no_quota:
+        if per_hour is not None or per_day is not None or monitor:
+            raise click.UsageError("--no-quota excludes the other --quota options")
+        return {"quota": None}
+    if per_hour is None and per_day is None:
+        if monitor:
+            raise click.UsageError("--quota-monitor needs --quota-per-hour or --quota-per-day")
+        return {}
+    quota: dict[str, Any] = {"enforce": not monitor}
+    if per_hour is not None:
+        quota["per_hour"] = per_hour
+    if per_day is not None:
+        quota["per_day"] = per_day
+    return {"quota": quota}
+
+
 @apps.command("create")
 @click.option("--name", required=True, help="Display name.")
 @description_option
 @claims_option
 @lifetime_option
 @permission_option
+@quota_options
 @json_option
 @pass_state
 def apps_create(
@@ -229,9 +292,14 @@ def apps_create(
     claims: str | None,
     token_lifetime: int | None,
     permissions: tuple[str, ...],
+    quota_per_hour: int | None,
+    quota_per_day: int | None,
+    quota_monitor: bool,
+    no_quota: bool,
 ) -> None:
     """Register an app; prints its client secret, once."""
-    body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions)}
+    body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions),
+            **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
     item = state.admin().post(admin_path("apps"), body)
     show(state, item)
     secret_warning()
@@ -262,6 +330,7 @@ def apps_get(state: State, client_id: str) -> None:
 @lifetime_option
 @permission_option
 @click.option("--clear-permissions", is_flag=True, help="Remove every permission.")
+@quota_options
 @if_match_option
 @json_option
 @pass_state
@@ -274,12 +343,18 @@ def apps_update(
     token_lifetime: int | None,
     permissions: tuple[str, ...],
     clear_permissions: bool,
+    quota_per_hour: int | None,
+    quota_per_day: int | None,
+    quota_monitor: bool,
+    no_quota: bool,
     if_match: int | None,
 ) -> None:
-    """Change an app; --claims and --permission replace the current values."""
+    """Change an app; --claims, --permission and the --quota options replace the current
+    values."""
     if permissions and clear_permissions:
         raise click.UsageError("--permission and --clear-permissions exclude each other")
-    changes = _app_fields(description, claims, token_lifetime, permissions)
+    changes = {**_app_fields(description, claims, token_lifetime, permissions),
+               **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
     if name is not None:
         changes["name"] = name
     if clear_permissions:
@@ -335,6 +410,24 @@ def apps_unblock(state: State, client_id: str, if_match: int | None) -> None:
 def apps_revoke_tokens(state: State, client_id: str) -> None:
     """Revoke every token the app holds now (introspection reports them inactive)."""
     show(state, state.admin().post(admin_path("apps", client_id, "revoke-tokens")))
+
+
+@apps.command("usage")
+@click.argument("client_id")
+@json_option
+@pass_state
+def apps_usage(state: State, client_id: str) -> None:
+    """Freshly signed tokens per UTC day (last 30) and hour (last 48); reused tokens are
+    free and not counted."""
+    usage = state.admin().get(admin_path("apps", client_id, "usage"))
+    if state.json:
+        print_json(usage)
+        return
+    click.echo(f"quota: {output.quota_text(usage.get('quota'))}")
+    click.echo("")
+    output.table(usage.get("daily") or [], output.USAGE_DAY_COLUMNS)
+    click.echo("")
+    output.table(usage.get("hourly") or [], output.USAGE_HOUR_COLUMNS)
 
 
 # --- grants -----------------------------------------------------------------------------

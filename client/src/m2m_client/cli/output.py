@@ -60,6 +60,15 @@ def _entry(entry: Mapping[str, Any]) -> str:
     return "  ".join(f"{key}={text(value)}" for key, value in entry.items())
 
 
+def quota_text(quota: Mapping[str, Any] | None) -> str:
+    """`100/hour, 1000/day (monitor)`, or `none`."""
+    if not quota:
+        return "none"
+    limits = [f"{quota[k]}/{unit}" for k, unit in (("per_hour", "hour"), ("per_day", "day"))
+              if quota.get(k) is not None]
+    return ", ".join(limits) + ("" if quota.get("enforce", True) else " (monitor)")
+
+
 # Columns of each list.
 API_COLUMNS: list[Column] = [
     ("ID", field("id")),
@@ -76,6 +85,7 @@ APP_COLUMNS: list[Column] = [
     ("PERMISSIONS", field("permissions")),
     ("LIFETIME", field("token_lifetime")),
     ("REVOKED_BEFORE", field("revoked_before")),
+    ("QUOTA", lambda i: quota_text(i.get("quota")) if i.get("quota") else None),
     ("VERSION", field("version")),
 ]
 GRANT_COLUMNS: list[Column] = [
@@ -98,4 +108,12 @@ AUDIT_COLUMNS: list[Column] = [
     ("ACTOR", field("actor")),
     ("ACTION", field("action")),
     ("TARGET", field("target")),
+]
+USAGE_DAY_COLUMNS: list[Column] = [
+    ("DAY (UTC)", lambda i: str(i.get("start", ""))[:10]),
+    ("FRESH_TOKENS", lambda i: str(i.get("count", 0))),
+]
+USAGE_HOUR_COLUMNS: list[Column] = [
+    ("HOUR (UTC)", lambda i: str(i.get("start", ""))[:13].replace("T", " ") + ":00"),
+    ("FRESH_TOKENS", lambda i: str(i.get("count", 0))),
 ]

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 _SENSITIVE = ("secret", "hash", "password", "token")
-_ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime"}
+_ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime", "token_reuse"}
 
 
 @dataclass(frozen=True)

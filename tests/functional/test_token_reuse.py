@@ -398,3 +398,11 @@ def test_rejects_a_token_reuse_outside_zero_to_one_with_a_problem(
     assert error_fields(problem(created, 400, "validation")) == ["token_reuse"]
     updated = send(http, "PATCH", f"/admin/apis/{demo.api_id}", {"token_reuse": value})
     assert error_fields(problem(updated, 400, "validation")) == ["token_reuse"]
+
+
+def test_the_audit_record_shows_the_token_reuse_setting(http: Any) -> None:
+    created = body_json(admin(http, "POST", "/apis", {
+        "name": "Inventory", "identifier": OTHER_AUDIENCE, "token_reuse": 0.75}))
+    audit = body_json(admin(http, "GET", "/audit"))["items"]
+    entry = next(a for a in audit if a["target"] == f"api/{created['id']}")
+    assert entry["changes"]["token_reuse"] == 0.75

@@ -51,3 +51,15 @@ def test_create_api_with_taken_api_id_raises_item_exists(store: Store) -> None:
 
     assert store.find_api("https://other.example.com") is None
     assert store.list_apis() == [first]
+
+
+@pytest.mark.parametrize("fraction", [5e-324, 1e-200, 0.1 + 0.2, 0.999999999999])
+def test_any_token_reuse_fraction_between_zero_and_one_round_trips(
+    store: Store, fraction: float
+) -> None:
+    # DynamoDB numbers stop at 1E-130: a valid fraction must never fail the write.
+    api = replace(make_api("api_1", "https://orders.example.com"), token_reuse=fraction)
+    store.create_api(api)
+
+    stored = store.get_api("api_1")
+    assert stored is not None and stored.token_reuse == fraction

@@ -42,8 +42,11 @@ def _key(pk: str, sk: str) -> Item:
 
 
 def _put_fraction(item: Item, name: str, value: float | None) -> None:
-    """A fraction that may be switched off: ``NULL`` is off, absent is the default."""
-    item[name] = {"NULL": True} if value is None else {"N": repr(float(value))}
+    """A fraction that may be switched off: ``NULL`` is off, absent is the default.
+
+    Stored as the shortest decimal that reads back as the same float, in a string:
+    DynamoDB numbers stop at 1E-130, and any float strictly between 0 and 1 is valid."""
+    item[name] = {"NULL": True} if value is None else {"S": repr(float(value))}
 
 
 def _get_fraction(item: Item, name: str, default: float | None) -> float | None:
@@ -51,4 +54,5 @@ def _get_fraction(item: Item, name: str, default: float | None) -> float | None:
         return default
     if "NULL" in item[name]:
         return None
-    return float(item[name]["N"])
+    value = item[name]
+    return float(value["S"] if "S" in value else value["N"])

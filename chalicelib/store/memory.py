@@ -10,6 +10,7 @@ from __future__ import annotations
 from .inmemory.apis import MemoryApiRepository
 from .inmemory.apps import MemoryAppRepository
 from .inmemory.audit import MemoryAuditRepository
+from .inmemory.aws_principals import MemoryAwsPrincipalRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
 
@@ -20,5 +21,6 @@ class MemoryStore(
     MemoryKeyRepository,
     MemoryAuditRepository,
     MemoryRevocationRepository,
+    MemoryAwsPrincipalRepository,
 ):
     """All repositories over one shared state (``Store``)."""

@@ -86,12 +86,25 @@ class App:
 
 
 @dataclass(frozen=True)
+class AwsPrincipal:
+    """An IAM role or user that may authenticate as an app (docs/aws-iam-auth.md)."""
+
+    principal_id: str
+    arn: str
+    """As the admin registered it."""
+    key: str
+    """The normal form STS answers are compared in (``oauth.aws_arn.IamPrincipal.key``)."""
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
 class AppCredentials:
     """Everything the token endpoint needs about an app, read in one query."""
 
     app: App
     secrets: tuple[ClientSecret, ...]
     grants: tuple[Grant, ...]
+    aws_principals: tuple[AwsPrincipal, ...] = ()
 
     def grant_for(self, audience: str) -> Grant | None:
         for grant in self.grants:

@@ -13,6 +13,7 @@ from .records import (
     App,
     AppCredentials,
     AuditRecord,
+    AwsPrincipal,
     ClientSecret,
     Grant,
     Page,
@@ -83,6 +84,27 @@ class AppRepository(Protocol):
         """Every (client_id, grant) naming this API."""
 
 
+class AwsPrincipalRepository(Protocol):
+    """IAM principals of apps (docs/aws-iam-auth.md): an item in the app's partition and
+    a lookup item from the principal's normal form to the app, written together."""
+
+    def add_aws_principal(
+        self, client_id: str, principal: AwsPrincipal, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Bump the app's version from ``app_version`` and add the principal. ``ItemMissing``
+        if the app is gone; ``ItemChanged`` if its version moved or the app already has a
+        principal with this key."""
+
+    def delete_aws_principal(
+        self, client_id: str, principal: AwsPrincipal, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Bump the app's version and remove the principal and its lookup item
+        (``ItemMissing`` if the app is gone, ``ItemChanged`` if anything moved)."""
+
+    def apps_for_aws_principal(self, key: str) -> list[str]:
+        """The client_ids of the apps listing this principal (one Query)."""
+
+
 class ApiRepository(Protocol):
     def create_api(self, api: Api, audit: AuditRecord | None = None) -> None:
         """``ItemExists`` if the id or the identifier is taken."""
@@ -135,6 +157,7 @@ class RevocationRepository(Protocol):
 
 
 class Store(
-    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository, Protocol
+    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository,
+    AwsPrincipalRepository, Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

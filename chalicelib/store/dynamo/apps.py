@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
-from ..records import App, AppCredentials, AuditRecord, ClientSecret, Grant, Page
+from ..records import App, AppCredentials, AuditRecord, AwsPrincipal, ClientSecret, Grant, Page
+from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
 from .items import Item, _get_n, _get_s, _get_ss, _key, _n, _opt_n, _s, app_pk
 from .table import APP_SK, Table, translated
 
@@ -102,6 +103,7 @@ class DynamoAppRepository(Table):
         app: App | None = None
         secrets: list[ClientSecret] = []
         grants: list[Grant] = []
+        aws_principals: list[AwsPrincipal] = []
         for item in items:
             sk = item["sk"]["S"]
             if sk == APP_SK:
@@ -110,9 +112,12 @@ class DynamoAppRepository(Table):
                 secrets.append(item_to_secret(item))
             elif sk.startswith("GRANT#"):
                 grants.append(item_to_grant(item))
+            elif sk.startswith(PRINCIPAL_PREFIX):
+                aws_principals.append(item_to_aws_principal(item))
         if app is None:
             return None
-        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants))
+        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants),
+                              aws_principals=tuple(aws_principals))
 
     def get_app(self, client_id: str) -> App | None:
         item = self._get(app_pk(client_id), APP_SK)
@@ -157,8 +162,11 @@ class DynamoAppRepository(Table):
             if self.get_app(client_id) is None:
                 raise ItemMissing(f"app {client_id} does not exist") from None
             raise
-        self._delete_items([(i["pk"]["S"], i["sk"]["S"])
-                            for i in self._query_partition(app_pk(client_id))])
+        items = self._query_partition(app_pk(client_id))
+        # items of the partition, and the lookup items some of them own (lookup_pk/sk)
+        self._delete_items([(i["pk"]["S"], i["sk"]["S"]) for i in items]
+                           + [(i["lookup_pk"]["S"], i["lookup_sk"]["S"])
+                              for i in items if "lookup_pk" in i])
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:
         items, next_cursor = self._query_page("APP", limit, cursor)

@@ -45,7 +45,6 @@ ALLOWED_HEADERS = {
     )
 }
 REQUIRED_HEADERS = frozenset({"authorization", "x-amz-date", SERVER_ID_HEADER.lower()})
-REQUIRED_SIGNED = frozenset({"host", "x-amz-date", SERVER_ID_HEADER.lower()})
 CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8"}
 )
@@ -172,10 +171,9 @@ def reconstruct(
     signed = auth["signed"].split(";")
     if signed != sorted(set(signed)):
         raise AssertionRejected("SignedHeaders is not sorted and unique")
-    if not set(signed) >= REQUIRED_SIGNED:
-        raise AssertionRejected("host, X-Amz-Date or the server-identity header is not signed")
     # everything we forward (but the Authorization itself) is signed, and every signed
-    # header is forwarded: host is ours, the rest are the client's
+    # header is forwarded: host is ours, the rest are the client's. With REQUIRED_HEADERS
+    # present, host, X-Amz-Date and the server-identity header are therefore signed.
     if set(signed) != (set(headers) - {"authorization"}) | {"host"}:
         raise AssertionRejected("a forwarded header is not signed, or a signed one is missing")
 

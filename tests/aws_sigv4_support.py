@@ -14,9 +14,9 @@ from unittest import mock
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from m2m_client.aws_iam import encode_assertion
 
 from chalicelib.oauth.aws_sigv4 import BODY, StsReply, StsRequest, StsUnreachable
-from m2m_client.aws_iam import encode_assertion
 
 ISSUER = "https://auth.example.test/v1"
 REGION = "us-east-1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from m2m_client.aws_iam import AwsIam
 
 from chalicelib.oauth.aws_sigv4 import (
     BODY,
@@ -17,7 +18,6 @@ from chalicelib.oauth.aws_sigv4 import (
     caller_arn,
     reconstruct,
 )
-from m2m_client.aws_iam import AwsIam
 from tests.aws_sigv4_support import (
     ASSUMED_ARN,
     ISSUER,

@@ -16,6 +16,7 @@ from .dynamo.apps import (
     item_to_secret,
     secret_to_item,
 )
+from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
@@ -36,5 +37,6 @@ class DynamoDBStore(
     DynamoKeyRepository,
     DynamoAuditRepository,
     DynamoRevocationRepository,
+    DynamoAssertionReplayRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .inmemory.apis import MemoryApiRepository
 from .inmemory.apps import MemoryAppRepository
+from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
@@ -20,5 +21,6 @@ class MemoryStore(
     MemoryKeyRepository,
     MemoryAuditRepository,
     MemoryRevocationRepository,
+    MemoryAssertionReplayRepository,
 ):
     """All repositories over one shared state (``Store``)."""

@@ -16,6 +16,7 @@ from typing import Any
 from .admin.keys import KeyAdmin, ScheduledRotation
 from .admin.provisioning import Provisioning
 from .config import Settings
+from .oauth.assertion import AssertionMethod
 from .oauth.client_auth import ClientAuthenticator
 from .oauth.grant import ClientCredentialsGrant
 from .oauth.introspection import Introspection
@@ -55,6 +56,14 @@ def configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def assertion_methods(
+    settings: Settings, store: Store, clock: Callable[[], float]
+) -> tuple[AssertionMethod, ...]:
+    """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
+    the ClientAuthenticator routes each assertion to the one that handles it."""
+    return ()
+
+
 def build_services(
     settings: Settings,
     store: Store,
@@ -69,7 +78,7 @@ def build_services(
         else None
     )
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
-    authenticator = ClientAuthenticator(store, clock)
+    authenticator = ClientAuthenticator(store, clock, assertion_methods(settings, store, clock))
     verifier = OwnTokenVerifier(keyring, clock)
     keys = KeyAdmin(store, keyring, clock, settings.key_cache_seconds)
     rotation = (
@@ -88,7 +97,9 @@ def build_services(
         token=ClientCredentialsGrant(authenticator, TokenIssuer(keyring, signer), clock),
         introspection=Introspection(authenticator, verifier, store, clock),
         revocation=Revocation(authenticator, verifier, store),
-        discovery=Discovery(store, keyring, clock, settings.key_cache_seconds),
+        discovery=Discovery(
+            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names
+        ),
         provisioning=Provisioning(store, clock),
         keys=keys,
         rotation=rotation,

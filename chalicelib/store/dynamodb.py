@@ -16,6 +16,7 @@ from .dynamo.apps import (
     item_to_secret,
     secret_to_item,
 )
+from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.aws_principals import DynamoAwsPrincipalRepository
 from .dynamo.items import app_pk
@@ -37,6 +38,7 @@ class DynamoDBStore(
     DynamoKeyRepository,
     DynamoAuditRepository,
     DynamoRevocationRepository,
+    DynamoAssertionReplayRepository,
     DynamoAwsPrincipalRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

@@ -156,8 +156,24 @@ class RevocationRepository(Protocol):
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""
 
 
+class AssertionReplayRepository(Protocol):
+    def use_once(self, namespace: str, jti: str, expires_at: int) -> bool:
+        """Record the assertion id ``jti`` in ``namespace`` (a client_id, a hash of an
+        issuer) until ``expires_at``; ``False`` if it was recorded before (a replay).
+        One conditional write, so two concurrent uses cannot both succeed. Ids are
+        refused once seen, even after they expire (DynamoDB TTL deletes lazily).
+        ``ValueError`` if ``namespace`` or ``jti`` is empty or over 256 characters, or
+        ``namespace`` holds a ``#``."""
+
+
 class Store(
-    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository,
-    AwsPrincipalRepository, Protocol,
+    AppRepository,
+    ApiRepository,
+    KeyRepository,
+    RevocationRepository,
+    AuditRepository,
+    AssertionReplayRepository,
+    AwsPrincipalRepository,
+    Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

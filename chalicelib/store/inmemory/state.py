@@ -18,6 +18,7 @@ class MemoryTables:
         self.api_identifiers: dict[str, str] = {}
         self.keys: dict[str, SigningKeyRecord] = {}
         self.revoked: dict[str, int] = {}
+        self.used_assertions: dict[tuple[str, str], int] = {}
         self.audit: list[AuditRecord] = []
         self.reads = 0
 

@@ -17,12 +17,15 @@ from .admin.keys import KeyAdmin, ScheduledRotation
 from .admin.provisioning import Provisioning
 from .config import Settings
 from .oauth.assertion import AssertionMethod
+from .oauth.aws_iam import AwsIamMethod
+from .oauth.aws_sigv4 import StsCaller
 from .oauth.client_auth import ClientAuthenticator
 from .oauth.grant import ClientCredentialsGrant
 from .oauth.introspection import Introspection
 from .oauth.metadata import Discovery
 from .oauth.revocation import Revocation
 from .store.repository import Store
+from .sts_http import HttpStsCaller
 from .tokens.issuer import TokenIssuer
 from .tokens.keyring import KeyRing
 from .tokens.kms_keys import KeyFactory
@@ -57,11 +60,15 @@ def configure_logging() -> None:
 
 
 def assertion_methods(
-    settings: Settings, store: Store, clock: Callable[[], float]
+    settings: Settings, store: Store, clock: Callable[[], float],
+    sts: StsCaller | None = None,
 ) -> tuple[AssertionMethod, ...]:
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
-    return ()
+    return (
+        AwsIamMethod(store, sts or HttpStsCaller(settings.sts_connect_to),
+                     settings.aws_iam_regions),
+    )
 
 
 def build_services(
@@ -70,6 +77,7 @@ def build_services(
     signer: Signer,
     clock: Callable[[], float] = time.time,
     key_factory: KeyFactory | None = None,
+    sts: StsCaller | None = None,
 ) -> Services:
     configure_logging()
     bootstrap = (
@@ -78,7 +86,9 @@ def build_services(
         else None
     )
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
-    authenticator = ClientAuthenticator(store, clock, assertion_methods(settings, store, clock))
+    authenticator = ClientAuthenticator(
+        store, clock, assertion_methods(settings, store, clock, sts)
+    )
     verifier = OwnTokenVerifier(keyring, clock)
     keys = KeyAdmin(store, keyring, clock, settings.key_cache_seconds)
     rotation = (

@@ -26,8 +26,9 @@ from typing import Any, Protocol
 ASSERTION_TYPE = "urn:m2m-auth:params:oauth:client-assertion-type:aws-sigv4"
 BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 SERVER_ID_HEADER = "X-M2M-Auth-Server-ID"
-MAX_ASSERTION_LENGTH = 12 * 1024
-"""Encoded characters; the token endpoint takes 16 KiB bodies in all."""
+MAX_ASSERTION_LENGTH = 8192
+"""Encoded characters (as for every assertion: ``oauth.assertion``); a role's session
+token is 1-2 KB."""
 MAX_HEADER_VALUE = 8 * 1024
 DATE_WINDOW = 300
 """Seconds an ``X-Amz-Date`` may lie before or after the server's clock."""

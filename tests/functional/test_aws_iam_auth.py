@@ -17,7 +17,6 @@ from chalicelib.oauth.aws_sigv4 import StsReply
 from chalicelib.store.records import KeyState
 from tests.aws_sigv4_support import (
     ASSUMED_ARN,
-    ISSUER,
     NOW,
     ROLE_ARN,
     ROLE_CREDENTIALS,

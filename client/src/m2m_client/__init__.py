@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from m2m_client.assertion import AssertionCredentials
+from m2m_client.aws_iam import AwsIam
 from m2m_client.claims import VerifiedToken
 from m2m_client.errors import (
     BearerTokenError,
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessToken",
     "AssertionCredentials",
+    "AwsIam",
     "BearerTokenError",
     "CachePolicy",
     "DiscoveryError",

@@ -3,11 +3,11 @@ botocore's HTTP layer (pooled urllib3 connections, certificate checks, no redire
 no retries of a signed request), with short timeouts. The URL is always the one the
 protocol code derived from an allow-listed region, never one a client supplied.
 
-Local mode only: ``connect_to`` sends the same request (same Host header, same signed
-headers) to the embedded moto server instead. moto answers JSON only when the query
-string says ``ContentType=JSON`` (real STS honours ``Accept: application/json``), so
-that parameter is added there — moto checks no signature, and production never takes
-this path.
+Local mode only (``Settings.sts_connect_to``): ``connect_to`` sends the request (same
+Host and signed headers) to the embedded moto server instead. moto 5 ignores ``Accept:
+application/json`` and answers JSON only for a ``ContentType=JSON`` request parameter,
+so the body sent there gets ``&ContentType=JSON``. moto checks no signature; production
+never takes this path (Settings reads the override only in local mode).
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ class HttpStsCaller:
             timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), max_pool_connections=10
         )
 
-    def _url(self, request: StsRequest) -> str:
+    def _target(self, request: StsRequest) -> tuple[str, dict[str, str], bytes]:
+        headers = dict(request.headers)
         if self._connect_to is None:
-            return request.url
-        return f"{self._connect_to}/?ContentType=JSON"
+            return request.url, headers, request.body
+        headers.pop("Content-Length", None)
+        return f"{self._connect_to}/", headers, request.body + b"&ContentType=JSON"
 
     def call(self, request: StsRequest) -> StsReply:
-        prepared = AWSRequest(
-            method="POST", url=self._url(request), headers=dict(request.headers),
-            data=request.body,
-        ).prepare()
+        url, headers, body = self._target(request)
+        prepared = AWSRequest(method="POST", url=url, headers=headers, data=body).prepare()
         try:
             response = self._session.send(prepared)
             body = response.content

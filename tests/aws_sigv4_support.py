@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,10 +47,13 @@ def sign(
     body: str = BODY,
     extra: Mapping[str, str] | None = None,
     when: datetime.datetime = SIGNED_AT,
+    nonce: str | None = None,
 ) -> dict[str, str]:
     """Headers of a GetCallerIdentity request signed with botocore (possibly tampered:
     another URL, body or region, no server-identity header, extra signed headers)."""
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    if nonce != "":  # "" signs without a nonce, None with a random one
+        headers["X-M2M-Auth-Nonce"] = nonce or secrets.token_urlsafe(16)
     if issuer is not None:
         headers["X-M2M-Auth-Server-ID"] = issuer
     headers.update(extra or {})

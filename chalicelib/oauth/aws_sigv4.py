@@ -26,6 +26,10 @@ from typing import Any, Protocol
 ASSERTION_TYPE = "urn:m2m-auth:params:oauth:client-assertion-type:aws-sigv4"
 BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 SERVER_ID_HEADER = "X-M2M-Auth-Server-ID"
+NONCE_HEADER = "X-M2M-Auth-Nonce"
+"""Random per assertion: SigV4 is deterministic, so without it two requests signed with
+the same credentials in the same second would be byte-identical, and single use
+(by signature) would refuse the second."""
 MAX_ASSERTION_LENGTH = 8192
 """Encoded characters (as for every assertion: ``oauth.assertion``); a role's session
 token is 1-2 KB."""
@@ -41,11 +45,13 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 ALLOWED_HEADERS = {
     name.lower(): name
     for name in (
-        "Authorization", "X-Amz-Date", "X-Amz-Security-Token", SERVER_ID_HEADER,
+        "Authorization", "X-Amz-Date", "X-Amz-Security-Token", SERVER_ID_HEADER, NONCE_HEADER,
         "Content-Type", "Host", "Content-Length", "X-Amz-Content-Sha256",
     )
 }
-REQUIRED_HEADERS = frozenset({"authorization", "x-amz-date", SERVER_ID_HEADER.lower()})
+REQUIRED_HEADERS = frozenset(
+    {"authorization", "x-amz-date", SERVER_ID_HEADER.lower(), NONCE_HEADER.lower()}
+)
 CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8"}
 )
@@ -53,6 +59,7 @@ _BODY_SHA256 = hashlib.sha256(BODY.encode()).hexdigest()
 _FIXED_VALUES = {"content-length": str(len(BODY)), "x-amz-content-sha256": _BODY_SHA256}
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _VALUE = re.compile(r"[\x20-\x7e]*")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
@@ -155,7 +162,7 @@ def reconstruct(
     if unknown:
         raise AssertionRejected("a header outside the allow-list")
     if not set(headers) >= REQUIRED_HEADERS:
-        raise AssertionRejected("Authorization, X-Amz-Date or server-identity missing")
+        raise AssertionRejected("Authorization, X-Amz-Date, server identity or nonce missing")
     for value in headers.values():
         if len(value) > MAX_HEADER_VALUE or not _VALUE.fullmatch(value):
             raise AssertionRejected("a header value is not printable ASCII within the cap")
@@ -174,12 +181,14 @@ def reconstruct(
         raise AssertionRejected("SignedHeaders is not sorted and unique")
     # everything we forward (but the Authorization itself) is signed, and every signed
     # header is forwarded: host is ours, the rest are the client's. With REQUIRED_HEADERS
-    # present, host, X-Amz-Date and the server-identity header are therefore signed.
+    # present, host, X-Amz-Date, the server identity and the nonce are therefore signed.
     if set(signed) != (set(headers) - {"authorization"}) | {"host"}:
         raise AssertionRejected("a forwarded header is not signed, or a signed one is missing")
 
     if headers[SERVER_ID_HEADER.lower()] != issuer:
         raise AssertionRejected("the server-identity header names another server")
+    if not _NONCE.fullmatch(headers[NONCE_HEADER.lower()]):
+        raise AssertionRejected("the nonce is not 16-128 base64url characters")
     if "host" in headers and headers["host"].lower() != host:
         raise AssertionRejected("the request was signed for another host")
     if "content-type" in headers and headers["content-type"].lower() not in CONTENT_TYPES:

@@ -180,6 +180,16 @@ def test_rejects_a_replayed_assertion(services: runtime.Services, http: Any,
     assert len(sts.calls) == 1
 
 
+def test_two_assertions_signed_in_the_same_second_both_work(
+    services: runtime.Services, http: Any
+) -> None:
+    # SigV4 is deterministic: only the signed random nonce tells these two apart
+    client_id = new_app_with_principal(services, ROLE_ARN)
+
+    for _ in range(2):
+        assert claims_of(token(http, assertion_of(sign())))["client_id"] == client_id
+
+
 def test_rejects_a_disabled_app(services: runtime.Services, http: Any) -> None:
     client_id = new_app_with_principal(services, ROLE_ARN)
     app = services.provisioning.get_app(client_id).app

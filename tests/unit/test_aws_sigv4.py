@@ -85,7 +85,7 @@ def test_rebuilt_request_carries_a_signature_botocore_reproduces_byte_for_byte(
     assert headers["Accept"] == "application/json"
     assert headers["X-M2M-Auth-Server-ID"] == ISSUER
     assert reproduce_authorization(request, credentials) == headers["Authorization"]  # type: ignore[arg-type]
-    assert "x-m2m-auth-server-id" in signed_headers_of(request)
+    assert {"x-m2m-auth-server-id", "x-m2m-auth-nonce"} <= set(signed_headers_of(request))
 
 
 def test_rebuilt_request_forwards_only_allow_listed_headers() -> None:
@@ -93,7 +93,7 @@ def test_rebuilt_request_forwards_only_allow_listed_headers() -> None:
 
     assert {name for name, _ in request.headers} == {
         "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-M2M-Auth-Server-ID",
-        "Content-Type", "Host", "Accept",
+        "X-M2M-Auth-Nonce", "Content-Type", "Host", "Accept",
     }
 
 
@@ -162,6 +162,11 @@ def _without(headers: dict[str, str], name: str) -> dict[str, str]:
                      id="server-identity-header-not-signed"),
         pytest.param(assertion_of(sign(issuer="https://other-deployment.example")),
                      id="server-identity-of-another-server"),
+        pytest.param(assertion_of(_without(sign(), "X-M2M-Auth-Nonce")), id="missing-nonce"),
+        pytest.param(assertion_of({**sign(nonce=""), "X-M2M-Auth-Nonce": "A" * 22}),
+                     id="nonce-not-signed"),
+        pytest.param(assertion_of(sign(nonce="short")), id="nonce-too-short"),
+        pytest.param(assertion_of(sign(nonce="x" * 15 + "!")), id="nonce-not-base64url"),
         pytest.param(assertion_of(sign(extra={"X-Forwarded-Host": "evil.example"})),
                      id="signed-header-not-in-allow-list"),
         pytest.param(assertion_of({**sign(), "X-Amz-Target": "AWSSecurityTokenService.X"}),
@@ -216,6 +221,12 @@ def test_rejects_a_document_with_extra_members() -> None:
     raw = json.dumps({"headers": sign(), "body": BODY, "url": "https://evil.example/"})
     with pytest.raises(AssertionRejected):
         rebuild(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
+
+
+def test_each_client_assertion_is_unique_even_within_one_second() -> None:
+    first, second = client_assertion(), client_assertion()
+
+    assert rebuild(first).signature != rebuild(second).signature  # type: ignore[attr-defined]
 
 
 def test_date_window_is_five_minutes_either_way() -> None:

@@ -5,7 +5,8 @@ and botocore's credential chain (Lambda's and ECS's role credentials, instance p
 `AWS_PROFILE`, SSO, environment variables). The request is never sent to STS by the
 client: the server rebuilds it, sends it, and maps the answer to an app. The signature
 covers `X-M2M-Auth-Server-ID` = the server's issuer identifier, so the assertion is good
-for that server only, for a few minutes, once. Wire format: docs/aws-iam-auth.md.
+for that server only, for a few minutes, once (a random signed `X-M2M-Auth-Nonce`
+makes every assertion unique). Wire format: docs/aws-iam-auth.md.
 
     token_client = TokenClient(
         "https://auth.example.com/oauth/token", client_id="...",  # client_id: optional
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 from typing import Any
 
 from botocore.auth import SigV4Auth
@@ -30,10 +32,12 @@ from m2m_client.errors import TokenError
 ASSERTION_TYPE = "urn:m2m-auth:params:oauth:client-assertion-type:aws-sigv4"
 BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 SERVER_ID_HEADER = "X-M2M-Auth-Server-ID"
+NONCE_HEADER = "X-M2M-Auth-Nonce"
 CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 # What goes into the assertion; the server sets Host from its own STS endpoint.
 SENT_HEADERS = (
-    "Authorization", "X-Amz-Date", "X-Amz-Security-Token", SERVER_ID_HEADER, "Content-Type",
+    "Authorization", "X-Amz-Date", "X-Amz-Security-Token", SERVER_ID_HEADER, NONCE_HEADER,
+    "Content-Type",
 )
 
 
@@ -97,7 +101,8 @@ class AwsIam:
         region = self.region
         request = AWSRequest(
             method="POST", url=sts_endpoint(region), data=BODY,
-            headers={"Content-Type": CONTENT_TYPE, SERVER_ID_HEADER: issuer},
+            headers={"Content-Type": CONTENT_TYPE, SERVER_ID_HEADER: issuer,
+                     NONCE_HEADER: secrets.token_urlsafe(16)},
         )
         SigV4Auth(frozen, "sts", region).add_auth(request)
         return {name: str(request.headers[name]) for name in SENT_HEADERS

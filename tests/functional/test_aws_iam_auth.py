@@ -278,3 +278,32 @@ def test_metadata_advertises_the_method(http: Any) -> None:
     response = http.get("/.well-known/oauth-authorization-server")
 
     assert "aws_sigv4" in body_json(response)["token_endpoint_auth_methods_supported"]
+
+
+def test_no_assertion_signature_or_session_token_reaches_any_log(
+    services: runtime.Services, http: Any, sts: SignatureCheckingSts,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    new_app_with_principal(services, ROLE_ARN)
+    headers = sign()
+    assertion = assertion_of(headers)
+    with caplog.at_level(logging.DEBUG):
+        access_token = body_json(token(http, assertion))["access_token"]
+        token(http, assertion)  # replay: a failure path
+        token(http, assertion_of(sign(issuer="https://other.example")))
+        sts.down = True
+        token(http, assertion_of(sign()))
+
+    logged = caplog.text + " ".join(repr(r.args) for r in caplog.records)
+    assert "auth=aws_sigv4" in logged and "assertion replayed" in logged
+    forbidden = {
+        "assertion": assertion[:40],
+        "signature": headers["Authorization"].rsplit("Signature=", 1)[1],
+        "session token": ROLE_CREDENTIALS.token,
+        "nonce": headers["X-M2M-Auth-Nonce"],
+        "access token": access_token.split(".")[1],
+    }
+    for what, value in forbidden.items():
+        assert value not in logged, f"{what} was logged"

@@ -21,6 +21,7 @@ from .oauth.client_auth import ClientAuthenticator
 from .oauth.grant import ClientCredentialsGrant
 from .oauth.introspection import Introspection
 from .oauth.metadata import Discovery
+from .oauth.private_key_jwt import PrivateKeyJwtMethod
 from .oauth.revocation import Revocation
 from .store.repository import Store
 from .tokens.issuer import TokenIssuer
@@ -61,7 +62,7 @@ def assertion_methods(
 ) -> tuple[AssertionMethod, ...]:
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
-    return ()
+    return (PrivateKeyJwtMethod(store, store),)
 
 
 def build_services(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .apis import API_FIELDS, ApiAdmin
 from .apps import APP_FIELDS, APP_PATCH_FIELDS, AppAdmin
+from .client_keys import ClientKeyAdmin
 from .grants import GrantAdmin
 from .secrets import MAX_ACTIVE_SECRETS, IssuedSecret, SecretAdmin
 from .usecase import API_ID_SHAPE, CONCURRENT
@@ -20,5 +21,5 @@ __all__ = [
 ]
 
 
-class Provisioning(ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin):
+class Provisioning(ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, ClientKeyAdmin):
     """Every admin use case but signing keys (:mod:`.keys`)."""

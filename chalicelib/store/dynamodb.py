@@ -18,6 +18,7 @@ from .dynamo.apps import (
 )
 from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
+from .dynamo.client_keys import DynamoClientKeyRepository
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
 from .dynamo.revocations import DynamoRevocationRepository
@@ -33,6 +34,7 @@ __all__ = [
 
 class DynamoDBStore(
     DynamoAppRepository,
+    DynamoClientKeyRepository,
     DynamoApiRepository,
     DynamoKeyRepository,
     DynamoAuditRepository,

@@ -11,12 +11,14 @@ from .inmemory.apis import MemoryApiRepository
 from .inmemory.apps import MemoryAppRepository
 from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
+from .inmemory.client_keys import MemoryClientKeyRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
 
 
 class MemoryStore(
     MemoryAppRepository,
+    MemoryClientKeyRepository,
     MemoryApiRepository,
     MemoryKeyRepository,
     MemoryAuditRepository,

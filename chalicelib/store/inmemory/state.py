@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ..records import Api, App, AuditRecord, ClientSecret, Grant, SigningKeyRecord
+from ..records import Api, App, AuditRecord, ClientKey, ClientSecret, Grant, SigningKeyRecord
 
 
 class MemoryTables:
@@ -13,6 +13,7 @@ class MemoryTables:
         self.apps: dict[str, App] = {}
         self.secrets: dict[str, dict[str, ClientSecret]] = {}
         self.grants: dict[str, dict[str, Grant]] = {}
+        self.client_keys: dict[str, dict[str, ClientKey]] = {}
         self.apis: dict[str, Api] = {}
         self.api_identifiers: dict[str, str] = {}
         self.keys: dict[str, SigningKeyRecord] = {}

@@ -143,7 +143,7 @@ def test_refuses_rsa_keys_under_2048_bits(http: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     small = ClientKeyPair("small", "RS256",
-                          rsa.generate_private_key(public_exponent=65537, key_size=1024))
+                          rsa.generate_private_key(public_exponent=65537, key_size=1024))  # noqa: S505
     app = new_app(http)
 
     problem(send(http, "POST", keys_path(app["client_id"]), {"jwk": small.public_jwk}), 400,

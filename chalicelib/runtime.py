@@ -23,6 +23,7 @@ from .oauth.client_auth import ClientAuthenticator
 from .oauth.grant import ClientCredentialsGrant
 from .oauth.introspection import Introspection
 from .oauth.metadata import Discovery
+from .oauth.private_key_jwt import PrivateKeyJwtMethod
 from .oauth.revocation import Revocation
 from .store.repository import Store
 from .sts_http import HttpStsCaller
@@ -66,6 +67,7 @@ def assertion_methods(
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
     return (
+        PrivateKeyJwtMethod(store, store),
         AwsIamMethod(store, sts or HttpStsCaller(settings.sts_connect_to),
                      settings.aws_iam_regions),
     )

@@ -155,6 +155,8 @@ class ClientAuthenticator:
             ):
                 self._record_use(presented.client_id, secret, now)
                 return AuthenticatedClient(credentials, secret, presented.method)
+        if not credentials.secrets:  # a secretless app: answer as slowly as the others
+            verify_secret(_DUMMY_HASH, presented.client_secret)
         log.info("client authentication failed client_id=%s", presented.client_id)
         raise InvalidClient()
 

@@ -9,6 +9,8 @@ from typing import Any
 from ..store.repository import ApiRepository
 from ..tokens.keyring import KeyRing
 from .client_auth import AUTH_METHODS
+from .private_key_jwt import METHOD as PRIVATE_KEY_JWT
+from .private_key_jwt import SIGNING_ALGS
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path
 INTROSPECT_PATH = "/oauth/introspect"
@@ -20,7 +22,7 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 def server_metadata(
     issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] = AUTH_METHODS
 ) -> dict[str, Any]:
-    return {
+    metadata: dict[str, Any] = {
         "issuer": issuer,
         "token_endpoint": issuer + TOKEN_PATH,
         "jwks_uri": issuer + JWKS_PATH,
@@ -33,6 +35,12 @@ def server_metadata(
         "revocation_endpoint_auth_methods_supported": list(auth_methods),
         "scopes_supported": sorted(set(scopes)),
     }
+    if PRIVATE_KEY_JWT in auth_methods:  # RFC 8414 §2: required with private_key_jwt
+        for endpoint in ("token", "introspection", "revocation"):
+            metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(
+                SIGNING_ALGS
+            )
+    return metadata
 
 
 class Discovery:

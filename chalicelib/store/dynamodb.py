@@ -19,6 +19,7 @@ from .dynamo.apps import (
 from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.aws_principals import DynamoAwsPrincipalRepository
+from .dynamo.client_keys import DynamoClientKeyRepository
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
 from .dynamo.revocations import DynamoRevocationRepository
@@ -34,6 +35,7 @@ __all__ = [
 
 class DynamoDBStore(
     DynamoAppRepository,
+    DynamoClientKeyRepository,
     DynamoApiRepository,
     DynamoKeyRepository,
     DynamoAuditRepository,

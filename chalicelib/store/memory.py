@@ -12,12 +12,14 @@ from .inmemory.apps import MemoryAppRepository
 from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.aws_principals import MemoryAwsPrincipalRepository
+from .inmemory.client_keys import MemoryClientKeyRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
 
 
 class MemoryStore(
     MemoryAppRepository,
+    MemoryClientKeyRepository,
     MemoryApiRepository,
     MemoryKeyRepository,
     MemoryAuditRepository,

@@ -86,6 +86,18 @@ class App:
 
 
 @dataclass(frozen=True)
+class ClientKey:
+    """A public key an app signs its client assertions with (private_key_jwt, RFC 7523
+    §2.2). Only public members are ever stored; ``alg`` is the one algorithm it verifies."""
+
+    kid: str
+    alg: str
+    jwk: Mapping[str, Any]
+    created_at: int
+    version: int = 1
+
+
+@dataclass(frozen=True)
 class AwsPrincipal:
     """An IAM role or user that may authenticate as an app (docs/aws-iam-auth.md)."""
 
@@ -104,6 +116,8 @@ class AppCredentials:
     app: App
     secrets: tuple[ClientSecret, ...]
     grants: tuple[Grant, ...]
+    keys: tuple[ClientKey, ...] = ()
+    """Public keys for private_key_jwt."""
     aws_principals: tuple[AwsPrincipal, ...] = ()
 
     def grant_for(self, audience: str) -> Grant | None:

@@ -14,6 +14,7 @@ from .records import (
     AppCredentials,
     AuditRecord,
     AwsPrincipal,
+    ClientKey,
     ClientSecret,
     Grant,
     Page,
@@ -28,9 +29,10 @@ class AppRepository(Protocol):
     def get_app(self, client_id: str) -> App | None: ...
 
     def create_app(
-        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+        self, app: App, secret: ClientSecret | None, audit: AuditRecord | None = None
     ) -> None:
-        """Create the app with its first secret; ``ItemExists`` if the id is taken.
+        """Create the app with its first secret (``None``: a secretless app, which
+        authenticates by assertion only); ``ItemExists`` if the id is taken.
 
         Every write takes the audit record of the change and stores it in the same
         transaction, so no change is ever unaudited."""
@@ -42,7 +44,8 @@ class AppRepository(Protocol):
         ``ItemMissing`` if the app is gone."""
 
     def delete_app(self, client_id: str, expected_version: int, audit: AuditRecord) -> None:
-        """Delete the app with its secrets and grants (``ItemChanged``/``ItemMissing``)."""
+        """Delete the app with everything in its partition: secrets, grants, keys
+        (``ItemChanged``/``ItemMissing``)."""
 
     def list_apps(self, limit: int, cursor: str | None) -> Page: ...
 
@@ -84,6 +87,22 @@ class AppRepository(Protocol):
         """Every (client_id, grant) naming this API."""
 
 
+class ClientKeyRepository(Protocol):
+    """An app's public keys for private_key_jwt (RFC 7523 §2.2), read with its
+    credentials (``AppCredentials.keys``)."""
+
+    def add_client_key(
+        self, client_id: str, key: ClientKey, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Add the key and bump the app's version, which must be ``app_version`` (so
+        concurrent additions cannot exceed the limit): ``ItemChanged`` if it moved or
+        the kid is taken, ``ItemMissing`` if the app is gone."""
+
+    def delete_client_key(
+        self, client_id: str, kid: str, expected_version: int | None, audit: AuditRecord
+    ) -> None:
+        """``ItemMissing`` if there is no such key; ``ItemChanged`` if
+        ``expected_version`` is given and differs."""
 class AwsPrincipalRepository(Protocol):
     """IAM principals of apps (docs/aws-iam-auth.md): an item in the app's partition and
     a lookup item from the principal's normal form to the app, written together."""
@@ -168,6 +187,7 @@ class AssertionReplayRepository(Protocol):
 
 class Store(
     AppRepository,
+    ClientKeyRepository,
     ApiRepository,
     KeyRepository,
     RevocationRepository,

@@ -19,6 +19,7 @@ pk                      sk                  item
 APP#<client_id>         #APP                app metadata (enabled, claims, lifetime cap)
 APP#<client_id>         SECRET#<secret_id>  secret hash and metadata
 APP#<client_id>         GRANT#<api_id>      grant: audience, scopes, token lifetime
+APP#<client_id>         JWK#<kid>           public JWK and its alg (private_key_jwt)
 APP#<client_id>         AWSPRIN#<id>        IAM role/user ARN the app authenticates as
 AWSARN#<key>            APP#<client_id>     lookup: principal (normal form) -> its apps
 API#<api_id>            #API                API: identifier, name, scopes, lifetime
@@ -28,7 +29,7 @@ JTI#<jti>               #JTI                revoked token id, expires by TTL at 
 ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use), TTL at exp
 ======================  ==================  =============================================
 
-Putting an app's secrets and grants in its own partition lets one ``Query``
+Putting an app's secrets, grants and keys in its own partition lets one ``Query``
 answer a token request. ``gsi1`` lists items of one kind (apps, APIs) for admin.
 """
 

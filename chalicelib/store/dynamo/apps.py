@@ -6,8 +6,18 @@ import json
 from typing import Any
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
-from ..records import App, AppCredentials, AuditRecord, AwsPrincipal, ClientSecret, Grant, Page
+from ..records import (
+    App,
+    AppCredentials,
+    AuditRecord,
+    AwsPrincipal,
+    ClientKey,
+    ClientSecret,
+    Grant,
+    Page,
+)
 from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
+from .client_keys import KEY_PREFIX, item_to_client_key
 from .items import Item, _get_n, _get_s, _get_ss, _key, _n, _opt_n, _s, app_pk
 from .table import APP_SK, Table, translated
 
@@ -103,6 +113,7 @@ class DynamoAppRepository(Table):
         app: App | None = None
         secrets: list[ClientSecret] = []
         grants: list[Grant] = []
+        keys: list[ClientKey] = []
         aws_principals: list[AwsPrincipal] = []
         for item in items:
             sk = item["sk"]["S"]
@@ -112,28 +123,29 @@ class DynamoAppRepository(Table):
                 secrets.append(item_to_secret(item))
             elif sk.startswith("GRANT#"):
                 grants.append(item_to_grant(item))
+            elif sk.startswith(KEY_PREFIX):
+                keys.append(item_to_client_key(item))
             elif sk.startswith(PRINCIPAL_PREFIX):
                 aws_principals.append(item_to_aws_principal(item))
         if app is None:
             return None
-        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants),
-                              aws_principals=tuple(aws_principals))
+        return AppCredentials(
+            app=app, secrets=tuple(secrets), grants=tuple(grants), keys=tuple(keys),
+            aws_principals=tuple(aws_principals),
+        )
 
     def get_app(self, client_id: str) -> App | None:
         item = self._get(app_pk(client_id), APP_SK)
         return item_to_app(item) if item else None
 
     def create_app(
-        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+        self, app: App, secret: ClientSecret | None, audit: AuditRecord | None = None
     ) -> None:
+        items = [{"Put": self._put_new(app_to_item(app))}]
+        if secret is not None:
+            items.append({"Put": self._put_new(secret_to_item(app.client_id, secret))})
         with translated(lambda: ItemExists(f"app {app.client_id} exists")):
-            self._transact(
-                [
-                    {"Put": self._put_new(app_to_item(app))},
-                    {"Put": self._put_new(secret_to_item(app.client_id, secret))},
-                ],
-                audit,
-            )
+            self._transact(items, audit)
 
     def update_app(
         self, app: App, expected_version: int, audit: AuditRecord | None = None

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from ..records import Api, App, AuditRecord, AwsPrincipal, ClientSecret, Grant, SigningKeyRecord
+from ..records import (
+    Api,
+    App,
+    AuditRecord,
+    AwsPrincipal,
+    ClientKey,
+    ClientSecret,
+    Grant,
+    SigningKeyRecord,
+)
 
 
 class MemoryTables:
@@ -13,6 +22,7 @@ class MemoryTables:
         self.apps: dict[str, App] = {}
         self.secrets: dict[str, dict[str, ClientSecret]] = {}
         self.grants: dict[str, dict[str, Grant]] = {}
+        self.client_keys: dict[str, dict[str, ClientKey]] = {}
         self.aws_principals: dict[str, dict[str, AwsPrincipal]] = {}
         self.apis: dict[str, Api] = {}
         self.api_identifiers: dict[str, str] = {}

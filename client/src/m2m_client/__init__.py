@@ -1,7 +1,8 @@
 """Service-side client for the m2m-auth OAuth 2.0 authorization server.
 
 - `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4),
-  with a client secret or, secretless, `credentials=` an `AssertionCredentials` source.
+  with a client secret or, secretless, `credentials=` an `AssertionCredentials` source
+  such as `PrivateKeyJwt` (RFC 7523 private_key_jwt).
 - `Verifier`: verify RFC 9068 JWT access tokens in a resource server.
 - `make_lambda_authorizer`, `m2m_client.chalice_auth`: API Gateway and Chalice authorizers.
 """
@@ -30,6 +31,7 @@ from m2m_client.fetch import FetchError, HttpResponse, RequestsFetcher
 from m2m_client.introspection import Introspector
 from m2m_client.jwks import CachePolicy
 from m2m_client.lambda_authorizer import make_lambda_authorizer
+from m2m_client.private_key_jwt import PrivateKeyJwt
 from m2m_client.retry import RetryPolicy
 from m2m_client.scopes import ensure_scopes, parse_scope
 from m2m_client.token_client import AccessToken, TokenClient
@@ -54,6 +56,7 @@ __all__ = [
     "KeySetError",
     "M2MClientError",
     "MissingToken",
+    "PrivateKeyJwt",
     "RequestsFetcher",
     "RetryPolicy",
     "TokenClient",

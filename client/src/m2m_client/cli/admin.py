@@ -220,6 +220,9 @@ permission_option = click.option(
 @claims_option
 @lifetime_option
 @permission_option
+@click.option("--secret/--no-secret", "with_secret", default=True, show_default=True,
+              help="--no-secret: no client secret; the app authenticates with a key "
+                   "(m2m apps keys add) or another assertion method.")
 @json_option
 @pass_state
 def apps_create(
@@ -229,12 +232,16 @@ def apps_create(
     claims: str | None,
     token_lifetime: int | None,
     permissions: tuple[str, ...],
+    with_secret: bool,
 ) -> None:
-    """Register an app; prints its client secret, once."""
+    """Register an app; prints its client secret, once (none with --no-secret)."""
     body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions)}
+    if not with_secret:
+        body["secret"] = False
     item = state.admin().post(admin_path("apps"), body)
     show(state, item)
-    secret_warning()
+    if with_secret:
+        secret_warning()
 
 
 @apps.command("list")

@@ -1,18 +1,5 @@
 """The single DynamoDB table's layout. ``infra/`` declares the same table.
 
-pk                 sk                  item
-=================  ==================  =============================================
-APP#<client_id>    #APP                app metadata (enabled, claims, lifetime cap)
-APP#<client_id>    SECRET#<secret_id>  secret hash and metadata
-APP#<client_id>    GRANT#<api_id>      grant: audience, scopes, token lifetime
-APP#<client_id>    AWSPRIN#<id>        IAM role/user ARN the app authenticates as
-AWSARN#<key>       APP#<client_id>     lookup: principal (normal form) -> its apps
-API#<api_id>       #API                API: identifier, name, scopes, lifetime
-APIIDENT#<ident>   #APIIDENT           uniqueness guard for an API identifier
-KEYS               KEY#<kid>           signing-key record
-JTI#<jti>          #JTI                revoked token id, expires by TTL at its exp
-=================  ==================  =============================================
-=======
 ======================  ==================  =============================================
 pk                      sk                  item
 ======================  ==================  =============================================

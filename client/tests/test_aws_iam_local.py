@@ -65,7 +65,8 @@ def role_session(server: LocalServer, name: str) -> tuple[str, BotocoreSession]:
 
 
 def new_app(name: str) -> str:
-    app = m2m_json("apps", "create", "--name", name)
+    app = m2m_json("apps", "create", "--name", name, "--no-secret")
+    assert "client_secret" not in app
     api = next(a for a in m2m_json("apis", "list", "--all")["items"]
                if a["identifier"] == DEMO_AUDIENCE)
     m2m("grants", "set", app["client_id"], api["id"], "--scope", "orders:read")

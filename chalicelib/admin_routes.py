@@ -111,13 +111,20 @@ def delete_api(api_id: str) -> Response:
 @admin.route("/apps", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def create_app() -> Response:
-    body = _body({"name", "description", "claims", "token_lifetime", "permissions", "quota"},
-                 frozenset({"name"}))
-    app, secret = runtime.services().provisioning.create_app(
-        name=body["name"], description=body.get("description"), claims=body.get("claims"),
-        token_lifetime=body.get("token_lifetime"), permissions=body.get("permissions"),
-        actor=_actor(), quota=body.get("quota", STAGE_DEFAULT),
-    )
+    body = _body({"name", "description", "claims", "token_lifetime", "permissions", "quota",
+                  "secret"}, frozenset({"name"}))
+    fields: dict[str, Any] = {
+        k: body.get(k) for k in ("description", "claims", "token_lifetime", "permissions")
+    }
+    fields["quota"] = body.get("quota", STAGE_DEFAULT)
+    provisioning = runtime.services().provisioning
+    errors = v.Errors()
+    with_secret = v.enabled(errors, "secret", body.get("secret", True))
+    errors.raise_if_any()
+    if not with_secret:  # a secretless app authenticates by assertion only
+        app = provisioning.create_secretless_app(name=body["name"], actor=_actor(), **fields)
+        return admin_json({**app_view(app), "secrets": []}, 201, etag(app.version))
+    app, secret = provisioning.create_app(name=body["name"], actor=_actor(), **fields)
     view = app_view(app)
     view["secrets"] = [{
         "secret_id": secret.secret_id, "created_at": timestamp(secret.created_at),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -53,6 +54,18 @@ def _quota_setting(env: Mapping[str, str], name: str) -> Quota | None:
     return parsed
 
 
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+
+
+def _regions(raw: str, default: str) -> frozenset[str]:
+    """``AWS_IAM_STS_REGIONS``: comma-separated regions; the service's own by default."""
+    regions = frozenset(r.strip() for r in raw.split(",") if r.strip()) or frozenset({default})
+    bad = sorted(r for r in regions if not _REGION.fullmatch(r))
+    if bad:
+        raise ConfigurationError(f"AWS_IAM_STS_REGIONS holds invalid regions: {bad}")
+    return regions
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with, validated once per container."""
@@ -78,6 +91,10 @@ class Settings:
     """The functions' roles, named in the key policy of keys the rotation creates."""
     default_quota: Quota | None = None
     """Quota of new apps created without one (``DEFAULT_APP_QUOTA``, JSON)."""
+    aws_iam_regions: frozenset[str] = frozenset()
+    """STS regions AWS IAM client assertions may be signed for (docs/aws-iam-auth.md)."""
+    sts_connect_to: str | None = None
+    """Local mode only: the embedded moto server that stands in for STS."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,15 +113,17 @@ class Settings:
         alg = env.get("SIGNING_KEY_ALG", "RS256").strip() or "RS256"
         if alg not in ("RS256", "ES256"):
             raise ConfigurationError(f"SIGNING_KEY_ALG must be RS256 or ES256, got {alg!r}")
+        region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip()
+        local_mode = env.get("M2M_LOCAL_MODE", "") == "1"
         return cls(
             table_name=table_name,
             issuer=issuer,
             bootstrap_key_id=env.get("SIGNING_KEY_ID", "").strip() or None,
             bootstrap_key_alg=alg,
-            region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
+            region=region,
             jwks_max_age=_int_setting(env, "JWKS_MAX_AGE", 600, 0, 86400),
             key_cache_seconds=_int_setting(env, "KEY_CACHE_SECONDS", 300, 0, 3600),
-            local_mode=env.get("M2M_LOCAL_MODE", "") == "1",
+            local_mode=local_mode,
             key_rotation_days=_int_setting(env, "KEY_ROTATION_DAYS", 90, 2, 3650),
             key_rotation_lead_days=_int_setting(env, "KEY_ROTATION_LEAD_DAYS", 7, 1, 365),
             stack=env.get("M2M_STACK", "").strip() or None,
@@ -112,4 +131,9 @@ class Settings:
             signer_role_arn=env.get("SIGNER_ROLE_ARN", "").strip() or None,
             rotation_role_arn=env.get("ROTATION_ROLE_ARN", "").strip() or None,
             default_quota=_quota_setting(env, "DEFAULT_APP_QUOTA"),
+            aws_iam_regions=_regions(env.get("AWS_IAM_STS_REGIONS", ""), region),
+            sts_connect_to=(
+                (env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL") or "").strip()
+                or None
+            ) if local_mode else None,
         )

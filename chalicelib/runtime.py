@@ -21,6 +21,8 @@ from .config import Settings
 if TYPE_CHECKING:
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
+    from .oauth.assertion import AssertionMethod
+    from .oauth.aws_sigv4 import StsCaller
     from .oauth.grant import ClientCredentialsGrant
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
@@ -57,12 +59,30 @@ def configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def assertion_methods(
+    settings: Settings, store: Store, clock: Callable[[], float],
+    sts: StsCaller | None = None,
+) -> tuple[AssertionMethod, ...]:
+    """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
+    the ClientAuthenticator routes each assertion to the one that handles it."""
+    from .oauth.aws_iam import AwsIamMethod
+    from .oauth.private_key_jwt import PrivateKeyJwtMethod
+    from .sts_http import HttpStsCaller
+
+    return (
+        PrivateKeyJwtMethod(store, store),
+        AwsIamMethod(store, sts or HttpStsCaller(settings.sts_connect_to),
+                     settings.aws_iam_regions),
+    )
+
+
 def build_services(
     settings: Settings,
     store: Store,
     signer: Signer,
     clock: Callable[[], float] = time.time,
     key_factory: KeyFactory | None = None,
+    sts: StsCaller | None = None,
 ) -> Services:
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
@@ -84,7 +104,9 @@ def build_services(
         else None
     )
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
-    authenticator = ClientAuthenticator(store, clock)
+    authenticator = ClientAuthenticator(
+        store, clock, assertion_methods(settings, store, clock, sts)
+    )
     verifier = OwnTokenVerifier(keyring, clock)
     keys = KeyAdmin(store, keyring, clock, settings.key_cache_seconds)
     rotation = (
@@ -107,7 +129,9 @@ def build_services(
         ),
         introspection=Introspection(authenticator, verifier, store, clock),
         revocation=Revocation(authenticator, verifier, store),
-        discovery=Discovery(store, keyring, clock, settings.key_cache_seconds),
+        discovery=Discovery(
+            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names
+        ),
         provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,
         rotation=rotation,

@@ -17,6 +17,7 @@ from ..oauth.client_secret import (
 )
 from ..store.records import (
     App,
+    ClientSecret,
     Page,
 )
 from . import validation as v
@@ -42,6 +43,37 @@ class AppAdmin(UseCases):
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
     ) -> tuple[App, IssuedSecret]:
+        app = self._new_app(name, description, claims, token_lifetime, permissions, quota)
+        secret, issued = new_client_secret(app.client_id, None, app.created_at)
+        self._store_new_app(app, secret, actor)
+        return app, issued
+
+    def create_secretless_app(
+        self,
+        name: str,
+        description: str | None = None,
+        claims: dict[str, Any] | None = None,
+        token_lifetime: int | None = None,
+        permissions: Sequence[str] | None = None,
+        actor: Actor = SYSTEM,
+        quota: Any = STAGE_DEFAULT,
+    ) -> App:
+        """An app with no secret: it authenticates by assertion only (private_key_jwt
+        once a key is added, a federated identity or an AWS principal), until a secret
+        is added."""
+        app = self._new_app(name, description, claims, token_lifetime, permissions, quota)
+        self._store_new_app(app, None, actor)
+        return app
+
+    def _new_app(
+        self,
+        name: str,
+        description: str | None,
+        claims: dict[str, Any] | None,
+        token_lifetime: int | None,
+        permissions: Sequence[str] | None,
+        quota: Any,
+    ) -> App:
         errors = v.Errors()
         now = self._now()
         app = App(
@@ -60,15 +92,17 @@ class AppAdmin(UseCases):
             updated_at=now,
         )
         errors.raise_if_any()
-        secret, issued = new_client_secret(app.client_id, None, now)
+        return app
+
+    def _store_new_app(self, app: App, secret: ClientSecret | None, actor: Actor) -> None:
         audit = new_record(actor, "app.create", f"app/{app.client_id}", {
             "name": app.name, "description": app.description, "claims": dict(app.claims),
             "token_lifetime": app.token_lifetime, "permissions": sorted(app.permissions),
-            "secret_id": secret.secret_id, "quota": limits.quota_view(app.quota),
-        }, now)
+            "secret_id": secret.secret_id if secret is not None else None,
+            "quota": limits.quota_view(app.quota),
+        }, app.created_at)
         self._store.create_app(app, secret, audit)
         log_record(audit)
-        return app, issued
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:
         return self._store.list_apps(limit, cursor)

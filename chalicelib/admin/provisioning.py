@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from .apis import API_FIELDS, ApiAdmin
 from .apps import APP_FIELDS, APP_PATCH_FIELDS, AppAdmin
+from .aws_principals import AwsPrincipalAdmin
+from .client_keys import ClientKeyAdmin
 from .grants import GrantAdmin
 from .secrets import MAX_ACTIVE_SECRETS, IssuedSecret, SecretAdmin
 from .usage import UsageAdmin
@@ -21,5 +23,7 @@ __all__ = [
 ]
 
 
-class Provisioning(ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, UsageAdmin):
+class Provisioning(
+    ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, UsageAdmin, ClientKeyAdmin, AwsPrincipalAdmin
+):
     """Every admin use case but signing keys (:mod:`.keys`)."""

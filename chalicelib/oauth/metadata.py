@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # app.py imports the paths below at cold start; nothing more
@@ -17,10 +17,16 @@ JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
-def server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
-    from .client_auth import AUTH_METHODS  # client authentication: not at cold start
+def server_metadata(
+    issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None
+) -> dict[str, Any]:
+    # client authentication: not at cold start
+    from .client_auth import AUTH_METHODS
+    from .private_key_jwt import METHOD as PRIVATE_KEY_JWT
+    from .private_key_jwt import SIGNING_ALGS
 
-    return {
+    methods = list(AUTH_METHODS if auth_methods is None else auth_methods)
+    metadata: dict[str, Any] = {
         "issuer": issuer,
         "token_endpoint": issuer + TOKEN_PATH,
         "jwks_uri": issuer + JWKS_PATH,
@@ -28,11 +34,17 @@ def server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
         "revocation_endpoint": issuer + REVOKE_PATH,
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint_auth_methods_supported": list(methods),
+        "revocation_endpoint_auth_methods_supported": list(methods),
         "scopes_supported": sorted(set(scopes)),
     }
+    if PRIVATE_KEY_JWT in methods:  # RFC 8414 §2: required with private_key_jwt
+        for endpoint in ("token", "introspection", "revocation"):
+            metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(
+                SIGNING_ALGS
+            )
+    return metadata
 
 
 class Discovery:
@@ -44,8 +56,10 @@ class Discovery:
         keyring: KeyRing,
         clock: Callable[[], float],
         cache_seconds: int,
+        auth_methods: Sequence[str] | None = None,
     ) -> None:
         self._apis = apis
+        self._auth_methods = None if auth_methods is None else tuple(auth_methods)
         self._keyring = keyring
         self._clock = clock
         self._cache_seconds = cache_seconds
@@ -62,7 +76,7 @@ class Discovery:
                 )
                 self._loaded_at = now
             scopes = self._scopes
-        return server_metadata(issuer, scopes)
+        return server_metadata(issuer, scopes, self._auth_methods)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

@@ -16,7 +16,10 @@ from .dynamo.apps import (
     item_to_secret,
     secret_to_item,
 )
+from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
+from .dynamo.aws_principals import DynamoAwsPrincipalRepository
+from .dynamo.client_keys import DynamoClientKeyRepository
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
 from .dynamo.revocations import DynamoRevocationRepository
@@ -33,10 +36,13 @@ __all__ = [
 
 class DynamoDBStore(
     DynamoAppRepository,
+    DynamoClientKeyRepository,
     DynamoApiRepository,
     DynamoKeyRepository,
     DynamoAuditRepository,
     DynamoRevocationRepository,
     DynamoUsageRepository,
+    DynamoAssertionReplayRepository,
+    DynamoAwsPrincipalRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

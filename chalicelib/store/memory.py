@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from .inmemory.apis import MemoryApiRepository
 from .inmemory.apps import MemoryAppRepository
+from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
+from .inmemory.aws_principals import MemoryAwsPrincipalRepository
+from .inmemory.client_keys import MemoryClientKeyRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
 from .inmemory.usage import MemoryUsageRepository
@@ -17,10 +20,13 @@ from .inmemory.usage import MemoryUsageRepository
 
 class MemoryStore(
     MemoryAppRepository,
+    MemoryClientKeyRepository,
     MemoryApiRepository,
     MemoryKeyRepository,
     MemoryAuditRepository,
     MemoryRevocationRepository,
     MemoryUsageRepository,
+    MemoryAssertionReplayRepository,
+    MemoryAwsPrincipalRepository,
 ):
     """All repositories over one shared state (``Store``)."""

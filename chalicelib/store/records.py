@@ -128,12 +128,39 @@ class App:
 
 
 @dataclass(frozen=True)
+class ClientKey:
+    """A public key an app signs its client assertions with (private_key_jwt, RFC 7523
+    §2.2). Only public members are ever stored; ``alg`` is the one algorithm it verifies."""
+
+    kid: str
+    alg: str
+    jwk: Mapping[str, Any]
+    created_at: int
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class AwsPrincipal:
+    """An IAM role or user that may authenticate as an app (docs/aws-iam-auth.md)."""
+
+    principal_id: str
+    arn: str
+    """As the admin registered it."""
+    key: str
+    """The normal form STS answers are compared in (``oauth.aws_arn.IamPrincipal.key``)."""
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
 class AppCredentials:
     """Everything the token endpoint needs about an app, read in one query."""
 
     app: App
     secrets: tuple[ClientSecret, ...]
     grants: tuple[Grant, ...]
+    keys: tuple[ClientKey, ...] = ()
+    """Public keys for private_key_jwt."""
+    aws_principals: tuple[AwsPrincipal, ...] = ()
 
     def grant_for(self, audience: str) -> Grant | None:
         for grant in self.grants:

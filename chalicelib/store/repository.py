@@ -13,6 +13,8 @@ from .records import (
     App,
     AppCredentials,
     AuditRecord,
+    AwsPrincipal,
+    ClientKey,
     ClientSecret,
     Grant,
     Page,
@@ -30,9 +32,10 @@ class AppRepository(Protocol):
     def get_app(self, client_id: str) -> App | None: ...
 
     def create_app(
-        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+        self, app: App, secret: ClientSecret | None, audit: AuditRecord | None = None
     ) -> None:
-        """Create the app with its first secret; ``ItemExists`` if the id is taken.
+        """Create the app with its first secret (``None``: a secretless app, which
+        authenticates by assertion only); ``ItemExists`` if the id is taken.
 
         Every write takes the audit record of the change and stores it in the same
         transaction, so no change is ever unaudited."""
@@ -44,7 +47,8 @@ class AppRepository(Protocol):
         ``ItemMissing`` if the app is gone."""
 
     def delete_app(self, client_id: str, expected_version: int, audit: AuditRecord) -> None:
-        """Delete the app with its secrets and grants (``ItemChanged``/``ItemMissing``)."""
+        """Delete the app with everything in its partition: secrets, grants, keys
+        (``ItemChanged``/``ItemMissing``)."""
 
     def list_apps(self, limit: int, cursor: str | None) -> Page: ...
 
@@ -84,6 +88,43 @@ class AppRepository(Protocol):
 
     def grants_for_api(self, api_id: str) -> list[tuple[str, Grant]]:
         """Every (client_id, grant) naming this API."""
+
+
+class ClientKeyRepository(Protocol):
+    """An app's public keys for private_key_jwt (RFC 7523 §2.2), read with its
+    credentials (``AppCredentials.keys``)."""
+
+    def add_client_key(
+        self, client_id: str, key: ClientKey, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Add the key and bump the app's version, which must be ``app_version`` (so
+        concurrent additions cannot exceed the limit): ``ItemChanged`` if it moved or
+        the kid is taken, ``ItemMissing`` if the app is gone."""
+
+    def delete_client_key(
+        self, client_id: str, kid: str, expected_version: int | None, audit: AuditRecord
+    ) -> None:
+        """``ItemMissing`` if there is no such key; ``ItemChanged`` if
+        ``expected_version`` is given and differs."""
+class AwsPrincipalRepository(Protocol):
+    """IAM principals of apps (docs/aws-iam-auth.md): an item in the app's partition and
+    a lookup item from the principal's normal form to the app, written together."""
+
+    def add_aws_principal(
+        self, client_id: str, principal: AwsPrincipal, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Bump the app's version from ``app_version`` and add the principal. ``ItemMissing``
+        if the app is gone; ``ItemChanged`` if its version moved or the app already has a
+        principal with this key."""
+
+    def delete_aws_principal(
+        self, client_id: str, principal: AwsPrincipal, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Bump the app's version and remove the principal and its lookup item
+        (``ItemMissing`` if the app is gone, ``ItemChanged`` if anything moved)."""
+
+    def apps_for_aws_principal(self, key: str) -> list[str]:
+        """The client_ids of the apps listing this principal (one Query)."""
 
 
 class ApiRepository(Protocol):
@@ -149,13 +190,26 @@ class UsageRepository(Protocol):
         """Counts per hour for the last 48 hours and per day for the last 30 days."""
 
 
+class AssertionReplayRepository(Protocol):
+    def use_once(self, namespace: str, jti: str, expires_at: int) -> bool:
+        """Record the assertion id ``jti`` in ``namespace`` (a client_id, a hash of an
+        issuer) until ``expires_at``; ``False`` if it was recorded before (a replay).
+        One conditional write, so two concurrent uses cannot both succeed. Ids are
+        refused once seen, even after they expire (DynamoDB TTL deletes lazily).
+        ``ValueError`` if ``namespace`` or ``jti`` is empty or over 256 characters, or
+        ``namespace`` holds a ``#``."""
+
+
 class Store(
     AppRepository,
+    ClientKeyRepository,
     ApiRepository,
     KeyRepository,
     RevocationRepository,
     AuditRepository,
     UsageRepository,
+    AssertionReplayRepository,
+    AwsPrincipalRepository,
     Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

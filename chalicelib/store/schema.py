@@ -1,6 +1,5 @@
 """The single DynamoDB table's layout. ``infra/`` declares the same table.
 
-=================  ==================  =============================================
 pk                 sk                  item
 =================  ==================  =============================================
 APP#<client_id>    #APP                app metadata (enabled, claims, lifetime cap)
@@ -13,8 +12,26 @@ JTI#<jti>          #JTI                revoked token id, expires by TTL at its e
 USAGE#<client_id>  DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day_count, h00..h23),
                                        expires by TTL 35 days after the day starts
 =================  ==================  =============================================
+=======
+======================  ==================  =============================================
+pk                      sk                  item
+======================  ==================  =============================================
+APP#<client_id>         #APP                app metadata (enabled, claims, lifetime cap)
+APP#<client_id>         SECRET#<secret_id>  secret hash and metadata
+APP#<client_id>         GRANT#<api_id>      grant: audience, scopes, token lifetime
+APP#<client_id>         JWK#<kid>           public JWK and its alg (private_key_jwt)
+APP#<client_id>         AWSPRIN#<id>        IAM role/user ARN the app authenticates as
+AWSARN#<key>            APP#<client_id>     lookup: principal (normal form) -> its apps
+API#<api_id>            #API                API: identifier, name, scopes, lifetime
+APIIDENT#<ident>        #APIIDENT           uniqueness guard for an API identifier
+KEYS                    KEY#<kid>           signing-key record
+JTI#<jti>               #JTI                revoked token id, expires by TTL at its exp
+ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use), TTL at exp
+USAGE#<client_id>       DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day_count, h00..h23),
+                                            expires by TTL 35 days after the day starts
+======================  ==================  =============================================
 
-Putting an app's secrets and grants in its own partition lets one ``Query``
+Putting an app's secrets, grants and keys in its own partition lets one ``Query``
 answer a token request. ``gsi1`` lists items of one kind (apps, APIs) for admin.
 """
 

@@ -50,10 +50,14 @@ def test_metadata_advertises_endpoints_under_the_issuer(http: Any, demo: Demo) -
     assert doc["revocation_endpoint"] == issuer + "/oauth/revoke"
     assert doc["grant_types_supported"] == ["client_credentials"]
     assert doc["response_types_supported"] == []
-    methods = ["client_secret_basic", "client_secret_post"]
+    methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "aws_sigv4"]
     assert doc["token_endpoint_auth_methods_supported"] == methods
     assert doc["introspection_endpoint_auth_methods_supported"] == methods
     assert doc["revocation_endpoint_auth_methods_supported"] == methods
+    algs = ["RS256", "PS256", "ES256", "EdDSA"]  # RFC 8414 §2: required with private_key_jwt
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == algs
+    assert doc["introspection_endpoint_auth_signing_alg_values_supported"] == algs
+    assert doc["revocation_endpoint_auth_signing_alg_values_supported"] == algs
     assert doc["scopes_supported"] == ["orders:read", "orders:write"]
 
 

@@ -15,6 +15,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from tests.assertion_keys import new_key_pair
 from tests.conftest import Demo
 from tests.functional.conftest import FORM, JSON, basic, form, token_request
 
@@ -317,6 +318,17 @@ def test_admin_responses_match_the_document(http: Any, document: dict[str, Any])
     ids["secret_id"] = json.loads(secret.body)["secret_id"]
     assert call("delete", "/admin/apps/{client_id}/secrets/{secret_id}").status_code == 204
     assert call("delete", "/admin/apps/{client_id}/grants/{api_id}").status_code == 204
+    jwk = new_key_pair("ES256", kid="k1").public_jwk
+    assert call("post", "/admin/apps/{client_id}/keys", {"jwk": jwk}).status_code == 201
+    assert call("post", "/admin/apps/{client_id}/keys", {"jwk": jwk}).status_code == 409
+    assert call("post", "/admin/apps/{client_id}/keys", {"jwk": {"kty": "oct", "k": "x"}}
+                ).status_code == 400
+    assert call("get", "/admin/apps/{client_id}/keys").status_code == 200
+    ids["kid"] = "k1"
+    assert call("delete", "/admin/apps/{client_id}/keys/{kid}",
+                headers={"If-Match": '"9"'}).status_code == 412
+    assert call("delete", "/admin/apps/{client_id}/keys/{kid}").status_code == 204
+    assert call("post", "/admin/apps", {"name": "Keyed", "secret": False}).status_code == 201
 
     assert call("get", "/admin/keys").status_code == 200
     assert call("get", "/admin/audit").status_code == 200

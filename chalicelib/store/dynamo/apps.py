@@ -11,11 +11,15 @@ from ..records import (
     App,
     AppCredentials,
     AuditRecord,
+    AwsPrincipal,
+    ClientKey,
     ClientSecret,
     Grant,
     Page,
     Quota,
 )
+from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
+from .client_keys import KEY_PREFIX, item_to_client_key
 from .items import (
     Item,
     _get_fraction,
@@ -141,6 +145,8 @@ class DynamoAppRepository(Table):
         app: App | None = None
         secrets: list[ClientSecret] = []
         grants: list[Grant] = []
+        keys: list[ClientKey] = []
+        aws_principals: list[AwsPrincipal] = []
         for item in items:
             sk = item["sk"]["S"]
             if sk == APP_SK:
@@ -149,25 +155,29 @@ class DynamoAppRepository(Table):
                 secrets.append(item_to_secret(item))
             elif sk.startswith("GRANT#"):
                 grants.append(item_to_grant(item))
+            elif sk.startswith(KEY_PREFIX):
+                keys.append(item_to_client_key(item))
+            elif sk.startswith(PRINCIPAL_PREFIX):
+                aws_principals.append(item_to_aws_principal(item))
         if app is None:
             return None
-        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants))
+        return AppCredentials(
+            app=app, secrets=tuple(secrets), grants=tuple(grants), keys=tuple(keys),
+            aws_principals=tuple(aws_principals),
+        )
 
     def get_app(self, client_id: str) -> App | None:
         item = self._get(app_pk(client_id), APP_SK)
         return item_to_app(item) if item else None
 
     def create_app(
-        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+        self, app: App, secret: ClientSecret | None, audit: AuditRecord | None = None
     ) -> None:
+        items = [{"Put": self._put_new(app_to_item(app))}]
+        if secret is not None:
+            items.append({"Put": self._put_new(secret_to_item(app.client_id, secret))})
         with translated(lambda: ItemExists(f"app {app.client_id} exists")):
-            self._transact(
-                [
-                    {"Put": self._put_new(app_to_item(app))},
-                    {"Put": self._put_new(secret_to_item(app.client_id, secret))},
-                ],
-                audit,
-            )
+            self._transact(items, audit)
 
     def update_app(
         self, app: App, expected_version: int, audit: AuditRecord | None = None
@@ -196,8 +206,11 @@ class DynamoAppRepository(Table):
             if self.get_app(client_id) is None:
                 raise ItemMissing(f"app {client_id} does not exist") from None
             raise
-        self._delete_items([(i["pk"]["S"], i["sk"]["S"])
-                            for i in self._query_partition(app_pk(client_id))])
+        items = self._query_partition(app_pk(client_id))
+        # items of the partition, and the lookup items some of them own (lookup_pk/sk)
+        self._delete_items([(i["pk"]["S"], i["sk"]["S"]) for i in items]
+                           + [(i["lookup_pk"]["S"], i["lookup_sk"]["S"])
+                              for i in items if "lookup_pk" in i])
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:
         items, next_cursor = self._query_page("APP", limit, cursor)

@@ -21,6 +21,8 @@ class MemoryAppRepository(MemoryTables):
                 app=app,
                 secrets=tuple(self.secrets.get(client_id, {}).values()),
                 grants=tuple(self.grants.get(client_id, {}).values()),
+                keys=tuple(self.client_keys.get(client_id, {}).values()),
+                aws_principals=tuple(self.aws_principals.get(client_id, {}).values()),
             )
 
     def get_app(self, client_id: str) -> App | None:
@@ -29,13 +31,13 @@ class MemoryAppRepository(MemoryTables):
             return self.apps.get(client_id)
 
     def create_app(
-        self, app: App, secret: ClientSecret, audit: AuditRecord | None = None
+        self, app: App, secret: ClientSecret | None, audit: AuditRecord | None = None
     ) -> None:
         with self._lock:
             if app.client_id in self.apps:
                 raise ItemExists(f"app {app.client_id} exists")
             self.apps[app.client_id] = app
-            self.secrets[app.client_id] = {secret.secret_id: secret}
+            self.secrets[app.client_id] = {secret.secret_id: secret} if secret else {}
             self.grants[app.client_id] = {}
             self._audit(audit)
 
@@ -60,6 +62,8 @@ class MemoryAppRepository(MemoryTables):
             del self.apps[client_id]
             self.secrets.pop(client_id, None)
             self.grants.pop(client_id, None)
+            self.client_keys.pop(client_id, None)
+            self.aws_principals.pop(client_id, None)
             self._audit(audit)
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from ..records import Api, App, AuditRecord, ClientSecret, Grant, SigningKeyRecord
+from ..records import (
+    Api,
+    App,
+    AuditRecord,
+    AwsPrincipal,
+    ClientKey,
+    ClientSecret,
+    Grant,
+    SigningKeyRecord,
+)
 
 
 class MemoryTables:
@@ -13,10 +22,13 @@ class MemoryTables:
         self.apps: dict[str, App] = {}
         self.secrets: dict[str, dict[str, ClientSecret]] = {}
         self.grants: dict[str, dict[str, Grant]] = {}
+        self.client_keys: dict[str, dict[str, ClientKey]] = {}
+        self.aws_principals: dict[str, dict[str, AwsPrincipal]] = {}
         self.apis: dict[str, Api] = {}
         self.api_identifiers: dict[str, str] = {}
         self.keys: dict[str, SigningKeyRecord] = {}
         self.revoked: dict[str, int] = {}
+        self.used_assertions: dict[tuple[str, str], int] = {}
         self.audit: list[AuditRecord] = []
         self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
         self.reads = 0

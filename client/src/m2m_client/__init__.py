@@ -1,12 +1,16 @@
 """Service-side client for the m2m-auth OAuth 2.0 authorization server.
 
-- `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4).
+- `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4),
+  with a client secret or, secretless, `credentials=` an `AssertionCredentials` source
+  such as `PrivateKeyJwt` (RFC 7523 private_key_jwt).
 - `Verifier`: verify RFC 9068 JWT access tokens in a resource server.
 - `make_lambda_authorizer`, `m2m_client.chalice_auth`: API Gateway and Chalice authorizers.
 """
 
 from __future__ import annotations
 
+from m2m_client.assertion import AssertionCredentials
+from m2m_client.aws_iam import AwsIam
 from m2m_client.claims import VerifiedToken
 from m2m_client.errors import (
     BearerTokenError,
@@ -27,6 +31,7 @@ from m2m_client.fetch import FetchError, HttpResponse, RequestsFetcher
 from m2m_client.introspection import Introspector
 from m2m_client.jwks import CachePolicy
 from m2m_client.lambda_authorizer import make_lambda_authorizer
+from m2m_client.private_key_jwt import PrivateKeyJwt
 from m2m_client.retry import RetryPolicy
 from m2m_client.scopes import ensure_scopes, parse_scope
 from m2m_client.token_client import AccessToken, TokenClient
@@ -36,6 +41,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessToken",
+    "AssertionCredentials",
+    "AwsIam",
     "BearerTokenError",
     "CachePolicy",
     "DiscoveryError",
@@ -49,6 +56,7 @@ __all__ = [
     "KeySetError",
     "M2MClientError",
     "MissingToken",
+    "PrivateKeyJwt",
     "RequestsFetcher",
     "RetryPolicy",
     "TokenClient",

@@ -11,6 +11,8 @@ import click
 from m2m_client import __version__
 from m2m_client.admin_http import DEFAULT_TIMEOUT
 from m2m_client.cli.admin import apis, apps, audit, grants, keys, secrets
+from m2m_client.cli.app_keys import app_keys
+from m2m_client.cli.aws_principals import aws_principal
 from m2m_client.cli.common import M2MGroup, State, json_option
 from m2m_client.cli.tokens import decode, token
 
@@ -41,6 +43,8 @@ def cli(
 
 for command in (apis, apps, grants, secrets, keys, audit, token, decode):
     cli.add_command(command)
+apps.add_command(app_keys)  # m2m apps keys add|list|remove (private_key_jwt)
+apps.add_command(aws_principal)
 
 
 def main() -> None:

@@ -283,6 +283,9 @@ def quota_body(
 @lifetime_option
 @permission_option
 @quota_options
+@click.option("--secret/--no-secret", "with_secret", default=True, show_default=True,
+              help="--no-secret: no client secret; the app authenticates with a key "
+                   "(m2m apps keys add) or another assertion method.")
 @json_option
 @pass_state
 def apps_create(
@@ -296,13 +299,17 @@ def apps_create(
     quota_per_day: int | None,
     quota_monitor: bool,
     no_quota: bool,
+    with_secret: bool,
 ) -> None:
-    """Register an app; prints its client secret, once."""
+    """Register an app; prints its client secret, once (none with --no-secret)."""
     body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions),
             **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
+    if not with_secret:
+        body["secret"] = False
     item = state.admin().post(admin_path("apps"), body)
     show(state, item)
-    secret_warning()
+    if with_secret:
+        secret_warning()
 
 
 @apps.command("list")

@@ -1,0 +1,124 @@
+"""Admin use cases for an app's public keys (private_key_jwt, RFC 7523 §2.2): add, list,
+remove; at most five per app, so keys can be rotated with overlap. No HTTP here.
+
+The JWK is validated here and only here: a public key (RFC 7517 §4, RFC 7518 §6) of
+RSA (2048 bits or more; ``alg`` RS256 or PS256, which the JWK must name), EC P-256
+(ES256) or OKP Ed25519 (EdDSA), with a ``kid``. A JWK holding any private member is
+refused and never stored or echoed; only the public members are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ..errors import Conflict, NotFound
+from ..oauth.client_secret import CLIENT_ID_SHAPE
+from ..oauth.private_key_jwt import SIGNING_ALGS
+from ..store.records import ClientKey
+from . import validation as v
+from .audit import SYSTEM, Actor, log_record, new_record
+from .usecase import UseCases, check_if_match, stored
+
+MAX_CLIENT_KEYS = 5
+MIN_RSA_BITS = 2048
+KID_SHAPE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+"""URL-safe (the kid is a path segment of DELETE) and short."""
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+PUBLIC_MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}
+DEFAULT_ALG = {"EC": "ES256", "OKP": "EdDSA"}
+CURVES = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
+
+
+def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict[str, Any]]:
+    """(kid, alg, the JWK's public members) of an admin-supplied JWK."""
+    if not isinstance(value, Mapping):
+        errors.add(field, "must be a JWK object")
+        return "", "", {}
+    private = sorted(PRIVATE_MEMBERS & set(value))
+    if private:
+        errors.add(field, "must be a public key: remove the private members "
+                   + ", ".join(private))
+        return "", "", {}
+    kty = value.get("kty")
+    if kty not in PUBLIC_MEMBERS:
+        errors.add(f"{field}.kty", "must be RSA, EC or OKP")
+        return "", "", {}
+    kid = value.get("kid")
+    if not isinstance(kid, str) or not KID_SHAPE.fullmatch(kid):
+        errors.add(f"{field}.kid", "is required: 1 to 128 characters of A-Z a-z 0-9 . _ ~ -")
+    alg = value.get("alg", DEFAULT_ALG.get(str(kty)))
+    if alg not in SIGNING_ALGS:
+        errors.add(f"{field}.alg", "must be one of " + ", ".join(SIGNING_ALGS)
+                   + (" (required for RSA keys)" if kty == "RSA" else ""))
+        return "", "", {}
+    expected_kty, expected_crv = CURVES.get(str(alg), ("RSA", None))
+    if kty != expected_kty or value.get("crv") != expected_crv:
+        errors.add(f"{field}.alg", f"{alg} needs a {expected_kty} key"
+                   + (f" on {expected_crv}" if expected_crv else ""))
+        return "", "", {}
+    if value.get("use", "sig") != "sig":
+        errors.add(f"{field}.use", "must be sig")
+    ops = value.get("key_ops")
+    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+        errors.add(f"{field}.key_ops", "must include verify")
+    kept = {name: value.get(name) for name in ("kty", *PUBLIC_MEMBERS[str(kty)])}
+    if not all(isinstance(member, str) and member for member in kept.values()):
+        errors.add(field, "has missing or non-string key members")
+        return "", "", {}
+    try:
+        key = jwt.PyJWK({**kept, "alg": alg}, algorithm=str(alg)).key
+    except (jwt.PyJWTError, ValueError, TypeError):
+        errors.add(field, "is not a valid public key")
+        return "", "", {}
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        errors.add(field, f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    return str(kid), str(alg), {**kept, "kid": kid, "alg": alg, "use": "sig"}
+
+
+class ClientKeyAdmin(UseCases):
+    def add_client_key(
+        self, client_id: str, jwk_value: Any, actor: Actor = SYSTEM
+    ) -> ClientKey:
+        errors = v.Errors()
+        kid, alg, jwk_members = public_jwk(errors, "jwk", jwk_value)
+        errors.raise_if_any()
+        credentials = self.get_app(client_id)
+        if any(k.kid == kid for k in credentials.keys):
+            raise Conflict(f"The app already has a key with kid {kid!r}.")
+        if len(credentials.keys) >= MAX_CLIENT_KEYS:
+            raise Conflict(
+                f"The app already has {MAX_CLIENT_KEYS} keys; remove one first."
+            )
+        key = ClientKey(kid=kid, alg=alg, jwk=jwk_members, created_at=self._now())
+        audit = new_record(actor, "client_key.add", f"app/{client_id}/keys/{kid}",
+                           {"kid": kid, "alg": alg, "kty": jwk_members["kty"]}, self._now())
+        with stored(f"No app with client_id {client_id[:64]!r}."):
+            # bumping the app's version serialises concurrent additions (at most 5)
+            self._store.add_client_key(client_id, key, credentials.app.version, audit)
+        log_record(audit)
+        return key
+
+    def list_client_keys(self, client_id: str) -> tuple[ClientKey, ...]:
+        return tuple(sorted(self.get_app(client_id).keys, key=lambda k: (k.created_at, k.kid)))
+
+    def remove_client_key(
+        self, client_id: str, kid: str, if_match: int | None = None, actor: Actor = SYSTEM
+    ) -> None:
+        missing = f"App {client_id[:64]!r} has no key {kid[:64]!r}."
+        if not (CLIENT_ID_SHAPE.fullmatch(client_id) and KID_SHAPE.fullmatch(kid)):
+            raise NotFound(missing)
+        if if_match is not None:
+            key = next((k for k in self.get_app(client_id).keys if k.kid == kid), None)
+            if key is None:
+                raise NotFound(missing)
+            check_if_match(if_match, key.version)
+        audit = new_record(actor, "client_key.remove", f"app/{client_id}/keys/{kid}",
+                           {"kid": kid}, self._now())
+        with stored(missing, if_match):
+            self._store.delete_client_key(client_id, kid, if_match, audit)
+        log_record(audit)

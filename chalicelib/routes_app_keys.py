@@ -1,0 +1,76 @@
+"""Admin routes for an app's public keys (private_key_jwt, RFC 7523 §2.2): thin views
+over chalicelib.admin.client_keys, behind API Gateway IAM auth. Registered under /admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+
+from . import runtime
+from .admin import validation as v
+from .admin.views import timestamp
+from .http import (
+    admin_endpoint,
+    admin_json,
+    caller,
+    etag,
+    if_match,
+    no_content,
+    page_params,
+    read_json_object,
+)
+from .store.paging import page
+from .store.records import ClientKey
+
+app_keys = Blueprint(__name__)
+iam = IAMAuthorizer()
+ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
+
+
+def _request() -> Request:
+    request = app_keys.current_request
+    if request is None:  # Chalice sets it before every view runs
+        raise RuntimeError("no current request")
+    return request
+
+
+def client_key_view(key: ClientKey) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "alg": key.alg,
+        "jwk": dict(key.jwk),
+        "created_at": timestamp(key.created_at),
+        "version": key.version,
+    }
+
+
+@app_keys.route("/apps/{client_id}/keys", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def add_client_key(client_id: str) -> Response:
+    body = read_json_object(_request())
+    v.only_fields(body, {"jwk"}, frozenset({"jwk"}))
+    settings = runtime.services().settings
+    key = runtime.services().provisioning.add_client_key(
+        client_id, body["jwk"], caller(_request(), settings.local_mode)
+    )
+    return admin_json(client_key_view(key), 201, etag(key.version))
+
+
+@app_keys.route("/apps/{client_id}/keys", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_client_keys(client_id: str) -> Response:
+    keys = runtime.services().provisioning.list_client_keys(client_id)
+    rank = {k.kid: f"{i:06d}" for i, k in enumerate(keys)}  # oldest first
+    listed = page(keys, lambda k: rank[k.kid], *page_params(_request()))
+    return admin_json({"items": [client_key_view(k) for k in listed.items], "next": listed.next})
+
+
+@app_keys.route("/apps/{client_id}/keys/{kid}", methods=["DELETE"], authorizer=iam)
+@admin_endpoint
+def remove_client_key(client_id: str, kid: str) -> Response:
+    settings = runtime.services().settings
+    runtime.services().provisioning.remove_client_key(
+        client_id, kid, if_match(_request()), caller(_request(), settings.local_mode)
+    )
+    return no_content()

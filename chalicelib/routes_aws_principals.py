@@ -1,0 +1,87 @@
+"""Admin routes for the IAM principals an app authenticates as (docs/aws-iam-auth.md),
+behind API Gateway IAM auth like every admin route. Registered under /admin by app.py.
+
+The ETag of these responses is the app's version: adding or removing a principal
+changes the app's set of principals and bumps it; ``If-Match`` on POST and DELETE
+names the version the caller last saw."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+
+from . import runtime
+from .admin import validation as v
+from .admin.audit import Actor
+from .admin.views import timestamp
+from .http import (
+    admin_endpoint,
+    admin_json,
+    caller,
+    etag,
+    if_match,
+    no_content,
+    page_params,
+    read_json_object,
+)
+from .store.paging import page
+from .store.records import AwsPrincipal
+
+aws_principals = Blueprint(__name__)
+iam = IAMAuthorizer()
+ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
+
+
+def _request() -> Request:
+    request = aws_principals.current_request
+    if request is None:  # Chalice sets it before every view runs
+        raise RuntimeError("no current request")
+    return request
+
+
+def _actor() -> Actor:
+    return caller(_request(), runtime.services().settings.local_mode)
+
+
+def principal_view(principal: AwsPrincipal) -> dict[str, Any]:
+    return {
+        "id": principal.principal_id,
+        "arn": principal.arn,
+        "principal": principal.key,
+        "created_at": timestamp(principal.created_at),
+    }
+
+
+@aws_principals.route("/apps/{client_id}/aws-principals", methods=["POST"], authorizer=iam,
+                      content_types=ANY)
+@admin_endpoint
+def add_aws_principal(client_id: str) -> Response:
+    body = read_json_object(_request())
+    v.only_fields(body, {"arn"}, frozenset({"arn"}))
+    principal, version = runtime.services().provisioning.add_aws_principal(
+        client_id, body["arn"], if_match(_request()), _actor()
+    )
+    return admin_json(principal_view(principal), 201, etag(version))
+
+
+@aws_principals.route("/apps/{client_id}/aws-principals", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_aws_principals(client_id: str) -> Response:
+    principals, version = runtime.services().provisioning.list_aws_principals(client_id)
+    listed = page(principals, lambda p: f"{p.created_at:012d}#{p.principal_id}",
+                  *page_params(_request()))
+    return admin_json(
+        {"items": [principal_view(p) for p in listed.items], "next": listed.next},
+        headers=etag(version),
+    )
+
+
+@aws_principals.route("/apps/{client_id}/aws-principals/{principal_id}", methods=["DELETE"],
+                      authorizer=iam)
+@admin_endpoint
+def remove_aws_principal(client_id: str, principal_id: str) -> Response:
+    runtime.services().provisioning.remove_aws_principal(
+        client_id, principal_id, if_match(_request()), _actor()
+    )
+    return no_content()

@@ -17,6 +17,7 @@ from .dynamo.apps import (
     secret_to_item,
 )
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
+from .dynamo.federation import DynamoFederatedIdentityRepository, DynamoIssuerRepository
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
 from .dynamo.revocations import DynamoRevocationRepository
@@ -36,5 +37,7 @@ class DynamoDBStore(
     DynamoKeyRepository,
     DynamoAuditRepository,
     DynamoRevocationRepository,
+    DynamoIssuerRepository,
+    DynamoFederatedIdentityRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .inmemory.apis import MemoryApiRepository
 from .inmemory.apps import MemoryAppRepository
 from .inmemory.audit import MemoryAuditRepository
+from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
 
@@ -20,5 +21,7 @@ class MemoryStore(
     MemoryKeyRepository,
     MemoryAuditRepository,
     MemoryRevocationRepository,
+    MemoryIssuerRepository,
+    MemoryFederatedIdentityRepository,
 ):
     """All repositories over one shared state (``Store``)."""

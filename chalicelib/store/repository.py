@@ -14,9 +14,11 @@ from .records import (
     AppCredentials,
     AuditRecord,
     ClientSecret,
+    FederatedIdentity,
     Grant,
     Page,
     SigningKeyRecord,
+    TrustedIssuer,
 )
 
 
@@ -134,7 +136,45 @@ class RevocationRepository(Protocol):
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""
 
 
+class IssuerRepository(Protocol):
+    def add_issuer(self, issuer: TrustedIssuer, audit: AuditRecord | None = None) -> None:
+        """``ItemExists`` if this issuer is registered already."""
+
+    def get_issuer(self, issuer_id: str) -> TrustedIssuer | None: ...
+
+    def list_issuers(self, limit: int, cursor: str | None) -> Page: ...
+
+    def delete_issuer(
+        self, issuer_id: str, expected_version: int | None, audit: AuditRecord | None = None
+    ) -> None:
+        """``ItemMissing`` if not registered; ``ItemChanged`` if the version moved."""
+
+
+class FederatedIdentityRepository(Protocol):
+    def add_federated_identity(
+        self,
+        client_id: str,
+        identity: FederatedIdentity,
+        app_version: int,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """Store the identity in the app's partition and its lookup item in one
+        transaction, bumping the app's version from ``app_version`` (serialises
+        additions, so the per-app limit holds). ``ItemMissing`` if the app is gone,
+        ``ItemChanged`` if its version moved, ``ItemExists`` if the app already has
+        this issuer and subject."""
+
+    def delete_federated_identity(
+        self, client_id: str, identity: FederatedIdentity, audit: AuditRecord | None = None
+    ) -> None:
+        """Remove the identity and its lookup item; ``ItemMissing`` if not there."""
+
+    def apps_for_subject(self, issuer: str, subject: str) -> list[str]:
+        """The client ids of the apps that list this issuer and subject (one read)."""
+
+
 class Store(
-    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository, Protocol
+    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository,
+    IssuerRepository, FederatedIdentityRepository, Protocol
 ):
     """All repositories; one DynamoDB table implements them together."""

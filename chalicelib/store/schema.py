@@ -10,6 +10,9 @@ API#<api_id>       #API                API: identifier, name, scopes, lifetime
 APIIDENT#<ident>   #APIIDENT           uniqueness guard for an API identifier
 KEYS               KEY#<kid>           signing-key record
 JTI#<jti>          #JTI                revoked token id, expires by TTL at its exp
+ISSUER#<id>        #ISSUER             trusted issuer (federation); gsi1pk ISSUER
+APP#<client_id>    FED#<id>            federated identity: issuer, subject, audience
+FEDSUB#<sha256>    APP#<client_id>     lookup: sha256(issuer \\n subject) -> app
 =================  ==================  =============================================
 
 Putting an app's secrets and grants in its own partition lets one ``Query``

@@ -6,7 +6,16 @@ import json
 from typing import Any
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
-from ..records import App, AppCredentials, AuditRecord, ClientSecret, Grant, Page
+from ..records import (
+    App,
+    AppCredentials,
+    AuditRecord,
+    ClientSecret,
+    FederatedIdentity,
+    Grant,
+    Page,
+)
+from .federation import FED_PREFIX, federated_lookup_keys, item_to_identity
 from .items import Item, _get_n, _get_s, _get_ss, _key, _n, _opt_n, _s, app_pk
 from .table import APP_SK, Table, translated
 
@@ -102,6 +111,7 @@ class DynamoAppRepository(Table):
         app: App | None = None
         secrets: list[ClientSecret] = []
         grants: list[Grant] = []
+        federated: list[FederatedIdentity] = []
         for item in items:
             sk = item["sk"]["S"]
             if sk == APP_SK:
@@ -110,9 +120,12 @@ class DynamoAppRepository(Table):
                 secrets.append(item_to_secret(item))
             elif sk.startswith("GRANT#"):
                 grants.append(item_to_grant(item))
+            elif sk.startswith(FED_PREFIX):
+                federated.append(item_to_identity(item))
         if app is None:
             return None
-        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants))
+        return AppCredentials(app=app, secrets=tuple(secrets), grants=tuple(grants),
+                              federated_identities=tuple(federated))
 
     def get_app(self, client_id: str) -> App | None:
         item = self._get(app_pk(client_id), APP_SK)
@@ -157,8 +170,10 @@ class DynamoAppRepository(Table):
             if self.get_app(client_id) is None:
                 raise ItemMissing(f"app {client_id} does not exist") from None
             raise
-        self._delete_items([(i["pk"]["S"], i["sk"]["S"])
-                            for i in self._query_partition(app_pk(client_id))])
+        items = self._query_partition(app_pk(client_id))
+        keys = [(i["pk"]["S"], i["sk"]["S"]) for i in items]
+        keys += federated_lookup_keys(client_id, items)
+        self._delete_items(keys)
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:
         items, next_cursor = self._query_page("APP", limit, cursor)

@@ -21,6 +21,7 @@ class MemoryAppRepository(MemoryTables):
                 app=app,
                 secrets=tuple(self.secrets.get(client_id, {}).values()),
                 grants=tuple(self.grants.get(client_id, {}).values()),
+                federated_identities=tuple(self.federated.get(client_id, {}).values()),
             )
 
     def get_app(self, client_id: str) -> App | None:
@@ -60,6 +61,7 @@ class MemoryAppRepository(MemoryTables):
             del self.apps[client_id]
             self.secrets.pop(client_id, None)
             self.grants.pop(client_id, None)
+            self.federated.pop(client_id, None)
             self._audit(audit)
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:

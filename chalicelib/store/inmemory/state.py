@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from ..records import Api, App, AuditRecord, ClientSecret, Grant, SigningKeyRecord
+from ..records import (
+    Api,
+    App,
+    AuditRecord,
+    ClientSecret,
+    FederatedIdentity,
+    Grant,
+    SigningKeyRecord,
+    TrustedIssuer,
+)
 
 
 class MemoryTables:
@@ -18,6 +27,8 @@ class MemoryTables:
         self.keys: dict[str, SigningKeyRecord] = {}
         self.revoked: dict[str, int] = {}
         self.audit: list[AuditRecord] = []
+        self.issuers: dict[str, TrustedIssuer] = {}
+        self.federated: dict[str, dict[str, FederatedIdentity]] = {}
         self.reads = 0
 
     def _audit(self, record: AuditRecord | None) -> None:

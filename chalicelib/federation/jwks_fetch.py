@@ -83,6 +83,8 @@ class _Entry:
     attempted_at: float | None = None
     jwks_uri: str | None = None
     fetched: bool = False
+    refused: bool = False
+    """The last attempt was refused by the URL or address rules (not an outage)."""
 
 
 class IssuerKeys:
@@ -114,8 +116,9 @@ class IssuerKeys:
         return jwks_uri
 
     def key(self, issuer: TrustedIssuer, kid: str) -> dict[str, Any] | None:
-        """The issuer's public JWK with this ``kid``; ``None`` if it has none.
-        ``KeysUnavailable`` if the issuer's keys were never obtained and cannot be now."""
+        """The issuer's public JWK with this ``kid``; ``None`` if it has none (or its key
+        set URL breaks the rules). ``KeysUnavailable`` if the issuer's keys were never
+        obtained and cannot be now (an outage: the client may retry)."""
         with self._lock:
             entry = self._entries.setdefault(self._cache_key(issuer), _Entry())
             now = self._clock()
@@ -129,6 +132,8 @@ class IssuerKeys:
             if may_fetch:
                 self._refresh(issuer, entry, now)
             if not entry.fetched:
+                if entry.refused:
+                    return None
                 raise KeysUnavailable(issuer.issuer_id)
             return entry.keys.get(kid)
 
@@ -143,6 +148,7 @@ class IssuerKeys:
             document, headers = self._fetcher.get_json(jwks_uri)
             keys = signing_keys(document)
         except (FetchFailed, FetchRefused) as exc:
+            entry.refused = isinstance(exc, FetchRefused)
             log.warning(
                 "issuer keys refresh failed issuer_id=%s reason=%s kept_last_good=%s",
                 issuer.issuer_id, type(exc).__name__, entry.fetched,

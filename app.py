@@ -20,9 +20,11 @@ from chalicelib.oauth.metadata import (
     REVOKE_PATH,
     TOKEN_PATH,
 )
+from chalicelib.routes_federation import federation
 
 app = Chalice(app_name="m2m-auth")
 app.register_blueprint(admin, url_prefix="/admin")
+app.register_blueprint(federation, url_prefix="/admin")
 
 ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

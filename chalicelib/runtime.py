@@ -13,10 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .admin.federation import FederationAdmin
 from .admin.keys import KeyAdmin, ScheduledRotation
 from .admin.provisioning import Provisioning
 from .config import Settings
+from .federation.jwks_fetch import IssuerKeys
+from .federation.safe_http import SafeFetcher
+from .oauth.assertion import AssertionMethod
 from .oauth.client_auth import ClientAuthenticator
+from .oauth.federated import FederatedTokenAuth
 from .oauth.grant import ClientCredentialsGrant
 from .oauth.introspection import Introspection
 from .oauth.metadata import Discovery
@@ -42,6 +47,7 @@ class Services:
     provisioning: Provisioning
     keys: KeyAdmin
     rotation: ScheduledRotation | None
+    federation: FederationAdmin
 
 
 WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
@@ -53,6 +59,21 @@ def configure_logging() -> None:
     logging.getLogger("chalicelib").setLevel(logging.INFO)
     for name in WIRE_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def assertion_methods(
+    settings: Settings, store: Store, clock: Callable[[], float]
+) -> tuple[AssertionMethod, ...]:
+    """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
+    the ClientAuthenticator routes each assertion to the one that handles it."""
+    return (
+        FederatedTokenAuth(store, issuer_keys(settings, clock)),
+    )
+
+
+def issuer_keys(settings: Settings, clock: Callable[[], float]) -> IssuerKeys:
+    """Trusted issuers' keys, cached per container, fetched through the address guard."""
+    return IssuerKeys(SafeFetcher(settings.local_mode), clock, settings.local_mode)
 
 
 def build_services(
@@ -69,7 +90,7 @@ def build_services(
         else None
     )
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
-    authenticator = ClientAuthenticator(store, clock)
+    authenticator = ClientAuthenticator(store, clock, assertion_methods(settings, store, clock))
     verifier = OwnTokenVerifier(keyring, clock)
     keys = KeyAdmin(store, keyring, clock, settings.key_cache_seconds)
     rotation = (
@@ -88,10 +109,15 @@ def build_services(
         token=ClientCredentialsGrant(authenticator, TokenIssuer(keyring, signer), clock),
         introspection=Introspection(authenticator, verifier, store, clock),
         revocation=Revocation(authenticator, verifier, store),
-        discovery=Discovery(store, keyring, clock, settings.key_cache_seconds),
+        discovery=Discovery(
+            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names
+        ),
         provisioning=Provisioning(store, clock),
         keys=keys,
         rotation=rotation,
+        federation=FederationAdmin(
+            store, clock, issuer_keys(settings, clock), settings.local_mode
+        ),
     )
 
 

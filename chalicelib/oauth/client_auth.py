@@ -1,17 +1,20 @@
-"""Client authentication (RFC 6749 §2.3.1): ``client_secret_basic`` and ``client_secret_post``."""
+"""Client authentication: ``client_secret_basic`` and ``client_secret_post`` (RFC 6749
+§2.3.1), and assertions (RFC 7521 §4.2) dispatched to the configured
+:class:`~.assertion.AssertionMethod` modules."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from ..errors import InvalidClient, InvalidRequest
 from ..store.records import AppCredentials, ClientSecret
 from ..store.repository import AppRepository
+from .assertion import MAX_ASSERTION_LENGTH, AssertionMethod, ClientAssertion
 from .client_secret import CLIENT_ID_SHAPE, hash_secret, verify_secret
 from .request import IncomingRequest, Parameters
 
@@ -45,7 +48,8 @@ class ClientCredentials:
 @dataclass(frozen=True)
 class AuthenticatedClient:
     credentials: AppCredentials
-    secret: ClientSecret
+    secret: ClientSecret | None
+    """The secret that matched; ``None`` for the secretless (assertion) methods."""
     method: str
 
     @property
@@ -86,14 +90,54 @@ def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientC
     raise InvalidClient("Client authentication is required.")
 
 
-class ClientAuthenticator:
-    """Checks presented credentials against the app's stored secret hashes."""
+def extract_assertion(request: IncomingRequest, params: Parameters) -> ClientAssertion | None:
+    """The assertion parameters (RFC 7521 §4.2), or ``None`` when the client sent none.
 
-    def __init__(self, apps: AppRepository, clock: Callable[[], float]) -> None:
+    An assertion is the request's one authentication method: with a ``client_secret``
+    or an ``Authorization`` header as well it is ``invalid_request`` (RFC 6749 §2.3),
+    as is one of the two assertion parameters without the other."""
+    assertion_type = params.single("client_assertion_type")
+    assertion = params.single("client_assertion")
+    if assertion_type is None and assertion is None:
+        return None
+    if assertion_type is None or assertion is None:
+        raise InvalidRequest(
+            "client_assertion_type and client_assertion must be sent together."
+        )
+    if request.authorization or params.single("client_secret") is not None:
+        raise InvalidRequest("The client must use only one authentication method.")
+    if len(assertion) > MAX_ASSERTION_LENGTH:
+        raise InvalidClient()
+    return ClientAssertion(assertion_type, assertion, params.single("client_id"))
+
+
+class ClientAuthenticator:
+    """Checks presented credentials: secrets against the app's stored hashes, assertions
+    by the one configured method that handles their type."""
+
+    def __init__(
+        self,
+        apps: AppRepository,
+        clock: Callable[[], float],
+        methods: Sequence[AssertionMethod] = (),
+    ) -> None:
         self._apps = apps
         self._clock = clock
+        self._methods = tuple(methods)
 
-    def authenticate(self, request: IncomingRequest, params: Parameters) -> AuthenticatedClient:
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        """Every method this server accepts (RFC 8414 ``*_auth_methods_supported``)."""
+        return (*AUTH_METHODS, *(m.method for m in self._methods))
+
+    def authenticate(
+        self, request: IncomingRequest, params: Parameters, issuer: str
+    ) -> AuthenticatedClient:
+        """The authenticated client; ``issuer`` is our issuer identifier, the audience
+        an assertion must name."""
+        assertion = extract_assertion(request, params)
+        if assertion is not None:
+            return self._authenticate_assertion(assertion, issuer)
         presented = extract_credentials(request, params)
         well_formed = CLIENT_ID_SHAPE.fullmatch(presented.client_id) is not None
         credentials = self._apps.get_credentials(presented.client_id) if well_formed else None
@@ -113,6 +157,31 @@ class ClientAuthenticator:
                 return AuthenticatedClient(credentials, secret, presented.method)
         log.info("client authentication failed client_id=%s", presented.client_id)
         raise InvalidClient()
+
+    def _authenticate_assertion(
+        self, assertion: ClientAssertion, issuer: str
+    ) -> AuthenticatedClient:
+        handlers = [m for m in self._methods if m.handles(assertion)]
+        if len(handlers) != 1:
+            log.info("client authentication failed: no method for the assertion type")
+            raise InvalidClient()
+        method = handlers[0]
+        credentials = method.authenticate(assertion, issuer, int(self._clock()))
+        client_id = credentials.app.client_id
+        if assertion.client_id is not None and assertion.client_id != client_id:
+            # RFC 7521 §4.2: a client_id parameter must identify the authenticated client.
+            log.info(
+                "client authentication failed method=%s client_id=%s: client_id parameter "
+                "names another app", method.method, client_id,
+            )
+            raise InvalidClient()
+        if not credentials.app.enabled:
+            log.info(
+                "client authentication failed method=%s client_id=%s: app disabled",
+                method.method, client_id,
+            )
+            raise InvalidClient()
+        return AuthenticatedClient(credentials, None, method.method)
 
     def _record_use(self, client_id: str, secret: ClientSecret, now: int) -> None:
         if secret.last_used is not None and now - secret.last_used < LAST_USED_INTERVAL:

@@ -139,16 +139,16 @@ class FederatedTokenAuth:
         return trusted, claims
 
     def _issuer(self, assertion_type: str, claims: dict[str, Any]) -> TrustedIssuer:
-        if assertion_type == JWT_SPIFFE:
+        spiffe = assertion_type == JWT_SPIFFE
+        if spiffe:
             domain = trust_domain_of(_string(claims.get("sub"), "sub", 2048))
             if domain is None:
                 raise _Refused("sub is not a SPIFFE ID")
-            name, kind_ok = spiffe_issuer(domain), (lambda kind: kind == "spiffe")
+            name = spiffe_issuer(domain)
         else:
             name = _string(claims.get("iss"), "iss", 512)
-            kind_ok = lambda kind: kind != "spiffe"  # noqa: E731
         trusted = self._store.get_issuer(issuer_id_for(name))
-        if trusted is None or trusted.issuer != name or not kind_ok(trusted.kind):
+        if trusted is None or trusted.issuer != name or (trusted.kind == "spiffe") != spiffe:
             raise _Refused("issuer not registered")
         return trusted
 

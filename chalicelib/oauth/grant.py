@@ -87,7 +87,7 @@ class ClientCredentialsGrant:
         scope_param = params.single("scope")
         requested = parse_scope(scope_param) if scope_param is not None else None
 
-        client = self._authenticator.authenticate(request, params)
+        client = self._authenticator.authenticate(request, params, issuer_url)
         app = client.credentials.app
         grant = client.credentials.grant_for(audience)
         # The same answer for unknown APIs, ungranted ones, and grants whose every scope

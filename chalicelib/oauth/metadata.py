@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..store.repository import ApiRepository
@@ -17,7 +17,9 @@ JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
-def server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
+def server_metadata(
+    issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] = AUTH_METHODS
+) -> dict[str, Any]:
     return {
         "issuer": issuer,
         "token_endpoint": issuer + TOKEN_PATH,
@@ -26,9 +28,9 @@ def server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
         "revocation_endpoint": issuer + REVOKE_PATH,
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
-        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_methods_supported": list(auth_methods),
+        "introspection_endpoint_auth_methods_supported": list(auth_methods),
+        "revocation_endpoint_auth_methods_supported": list(auth_methods),
         "scopes_supported": sorted(set(scopes)),
     }
 
@@ -42,8 +44,10 @@ class Discovery:
         keyring: KeyRing,
         clock: Callable[[], float],
         cache_seconds: int,
+        auth_methods: Sequence[str] = AUTH_METHODS,
     ) -> None:
         self._apis = apis
+        self._auth_methods = tuple(auth_methods)
         self._keyring = keyring
         self._clock = clock
         self._cache_seconds = cache_seconds
@@ -60,7 +64,7 @@ class Discovery:
                 )
                 self._loaded_at = now
             scopes = self._scopes
-        return server_metadata(issuer, scopes)
+        return server_metadata(issuer, scopes, self._auth_methods)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

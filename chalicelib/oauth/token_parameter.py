@@ -19,7 +19,7 @@ def authenticated_token(
 ) -> tuple[AuthenticatedClient, dict[str, Any] | None]:
     """The caller and the token's claims (``None`` if it is not a valid token of ours)."""
     params = parse_parameters(request)
-    caller = authenticator.authenticate(request, params)
+    caller = authenticator.authenticate(request, params, issuer_url)
     token = params.single("token")
     if token is None:
         raise InvalidRequest("The token parameter is required.")

@@ -16,6 +16,7 @@ from .dynamo.apps import (
     item_to_secret,
     secret_to_item,
 )
+from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.federation import DynamoFederatedIdentityRepository, DynamoIssuerRepository
 from .dynamo.items import app_pk
@@ -37,6 +38,7 @@ class DynamoDBStore(
     DynamoKeyRepository,
     DynamoAuditRepository,
     DynamoRevocationRepository,
+    DynamoAssertionReplayRepository,
     DynamoIssuerRepository,
     DynamoFederatedIdentityRepository,
 ):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .inmemory.apis import MemoryApiRepository
 from .inmemory.apps import MemoryAppRepository
+from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
@@ -21,6 +22,7 @@ class MemoryStore(
     MemoryKeyRepository,
     MemoryAuditRepository,
     MemoryRevocationRepository,
+    MemoryAssertionReplayRepository,
     MemoryIssuerRepository,
     MemoryFederatedIdentityRepository,
 ):

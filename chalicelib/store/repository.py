@@ -173,8 +173,25 @@ class FederatedIdentityRepository(Protocol):
         """The client ids of the apps that list this issuer and subject (one read)."""
 
 
+class AssertionReplayRepository(Protocol):
+    def use_once(self, namespace: str, jti: str, expires_at: int) -> bool:
+        """Record the assertion id ``jti`` in ``namespace`` (a client_id, a hash of an
+        issuer) until ``expires_at``; ``False`` if it was recorded before (a replay).
+        One conditional write, so two concurrent uses cannot both succeed. Ids are
+        refused once seen, even after they expire (DynamoDB TTL deletes lazily).
+        ``ValueError`` if ``namespace`` or ``jti`` is empty or over 256 characters, or
+        ``namespace`` holds a ``#``."""
+
+
 class Store(
-    AppRepository, ApiRepository, KeyRepository, RevocationRepository, AuditRepository,
-    IssuerRepository, FederatedIdentityRepository, Protocol
+    AppRepository,
+    ApiRepository,
+    KeyRepository,
+    RevocationRepository,
+    AuditRepository,
+    AssertionReplayRepository,
+    IssuerRepository,
+    FederatedIdentityRepository,
+    Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

@@ -1,19 +1,20 @@
 """The single DynamoDB table's layout. ``infra/`` declares the same table.
 
-=================  ==================  =============================================
-pk                 sk                  item
-=================  ==================  =============================================
-APP#<client_id>    #APP                app metadata (enabled, claims, lifetime cap)
-APP#<client_id>    SECRET#<secret_id>  secret hash and metadata
-APP#<client_id>    GRANT#<api_id>      grant: audience, scopes, token lifetime
-API#<api_id>       #API                API: identifier, name, scopes, lifetime
-APIIDENT#<ident>   #APIIDENT           uniqueness guard for an API identifier
-KEYS               KEY#<kid>           signing-key record
-JTI#<jti>          #JTI                revoked token id, expires by TTL at its exp
-ISSUER#<id>        #ISSUER             trusted issuer (federation); gsi1pk ISSUER
-APP#<client_id>    FED#<id>            federated identity: issuer, subject, audience
-FEDSUB#<sha256>    APP#<client_id>     lookup: sha256(issuer \\n subject) -> app
-=================  ==================  =============================================
+======================  ==================  =============================================
+pk                      sk                  item
+======================  ==================  =============================================
+APP#<client_id>         #APP                app metadata (enabled, claims, lifetime cap)
+APP#<client_id>         SECRET#<secret_id>  secret hash and metadata
+APP#<client_id>         GRANT#<api_id>      grant: audience, scopes, token lifetime
+API#<api_id>            #API                API: identifier, name, scopes, lifetime
+APIIDENT#<ident>        #APIIDENT           uniqueness guard for an API identifier
+KEYS                    KEY#<kid>           signing-key record
+JTI#<jti>               #JTI                revoked token id, expires by TTL at its exp
+ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use), TTL at exp
+ISSUER#<issuer_id>      #ISSUER             trusted issuer (federation); gsi1pk ISSUER
+APP#<client_id>         FED#<id>            federated identity: issuer, subject, audience
+FEDSUB#<sha256>         APP#<client_id>     lookup sha256(issuer LF subject): one per app
+======================  ==================  =============================================
 
 Putting an app's secrets and grants in its own partition lets one ``Query``
 answer a token request. ``gsi1`` lists items of one kind (apps, APIs) for admin.

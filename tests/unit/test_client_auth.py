@@ -16,7 +16,7 @@ from chalicelib.oauth.client_auth import (
 )
 from chalicelib.oauth.request import JSON, IncomingRequest, parse_parameters
 from chalicelib.runtime import Services
-from tests.conftest import Demo, seed_demo
+from tests.conftest import ISSUER, Demo, seed_demo
 from tests.fakes import FakeClock
 from tests.unit.oauth_client import basic, form_request
 
@@ -154,7 +154,7 @@ def authenticate(
         request = form_request({"client_id": client_id, "client_secret": secret})
     else:
         request = form_request({}, basic(client_id, secret))
-    return authenticator.authenticate(request, parse_parameters(request))
+    return authenticator.authenticate(request, parse_parameters(request), ISSUER)
 
 
 @pytest.mark.parametrize("post", [False, True], ids=["basic", "post"])
@@ -164,6 +164,7 @@ def test_authenticates_with_the_issued_secret(
     client = authenticate(authenticator, demo.client_id, demo.client_secret, post=post)
 
     assert client.client_id == demo.client_id
+    assert client.secret is not None
     assert client.secret.secret_id == demo.secret_id
     assert client.method == ("client_secret_post" if post else "client_secret_basic")
 
@@ -252,4 +253,4 @@ def test_client_secret_with_lone_surrogate_is_rejected_not_a_crash(
     request = IncomingRequest(b'{"client_id": "unknown", "client_secret": "\\ud800"}', JSON)
 
     with pytest.raises((InvalidClient, InvalidRequest)):
-        authenticator.authenticate(request, parse_parameters(request))
+        authenticator.authenticate(request, parse_parameters(request), ISSUER)

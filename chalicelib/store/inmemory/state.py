@@ -26,6 +26,7 @@ class MemoryTables:
         self.api_identifiers: dict[str, str] = {}
         self.keys: dict[str, SigningKeyRecord] = {}
         self.revoked: dict[str, int] = {}
+        self.used_assertions: dict[tuple[str, str], int] = {}
         self.audit: list[AuditRecord] = []
         self.issuers: dict[str, TrustedIssuer] = {}
         self.federated: dict[str, dict[str, FederatedIdentity]] = {}

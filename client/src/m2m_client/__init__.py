@@ -1,12 +1,14 @@
 """Service-side client for the m2m-auth OAuth 2.0 authorization server.
 
-- `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4).
+- `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4),
+  with a client secret or, secretless, `credentials=` an `AssertionCredentials` source.
 - `Verifier`: verify RFC 9068 JWT access tokens in a resource server.
 - `make_lambda_authorizer`, `m2m_client.chalice_auth`: API Gateway and Chalice authorizers.
 """
 
 from __future__ import annotations
 
+from m2m_client.assertion import AssertionCredentials
 from m2m_client.claims import VerifiedToken
 from m2m_client.errors import (
     BearerTokenError,
@@ -36,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessToken",
+    "AssertionCredentials",
     "BearerTokenError",
     "CachePolicy",
     "DiscoveryError",

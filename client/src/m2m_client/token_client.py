@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import requests
 from requests.models import PreparedRequest
 
+from m2m_client.assertion import TOKEN_PATH, AssertionCredentials, discover_issuer
 from m2m_client.credentials import AuthMethod, ClientCredentials, ClientSecret
 from m2m_client.errors import TokenEndpointError, TokenError, TokenTransportError
 from m2m_client.retry import (
@@ -62,6 +63,12 @@ class _HasHeaders(Protocol):
 class TokenClient(requests.auth.AuthBase):
     """Fetches, caches and renews an access token with the client credentials grant.
 
+    The client authenticates with `client_secret` (RFC 6749 §2.3.1) or, with no secret
+    at all, with `credentials=` an assertion source (`PrivateKeyJwt`, ...; RFC 7521 §4.2)
+    that makes a fresh assertion for every request. An assertion names the server's
+    issuer identifier: `issuer=`, or discovered once from the server's RFC 8414 metadata
+    (whose `token_endpoint` must equal `token_url`).
+
     `get_token()` is thread-safe: concurrent callers share one request to the token
     endpoint. The instance is also a requests auth object (`session.get(url, auth=client)`)
     and, being callable and offering `auth_flow`, an httpx one.
@@ -75,11 +82,13 @@ class TokenClient(requests.auth.AuthBase):
         self,
         token_url: str,
         client_id: str,
-        client_secret: str,
-        audience: str,
+        client_secret: str | None = None,
+        audience: str = "",
         scope: str | Iterable[str] | None = None,
         *,
         auth_method: AuthMethod = "client_secret_basic",
+        credentials: AssertionCredentials | None = None,
+        issuer: str | None = None,
         session: requests.Session | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy = DEFAULT_RETRY,
@@ -94,7 +103,20 @@ class TokenClient(requests.auth.AuthBase):
         self.token_url = token_url
         self.audience = audience
         self.scope = " ".join(parse_scope(scope)) or None
-        self._credentials = ClientCredentials(client_id, ClientSecret(client_secret), auth_method)
+        if (client_secret is None) == (credentials is None):
+            raise ValueError("pass exactly one of client_secret and credentials")
+        if not client_id:
+            raise ValueError("client_id must not be empty")
+        self._client_id = client_id
+        self._credentials = (
+            ClientCredentials(client_id, ClientSecret(client_secret), auth_method)
+            if client_secret is not None
+            else None
+        )
+        self._assertion = credentials
+        self._issuer = issuer
+        if credentials is not None and issuer is None and not token_url.endswith(TOKEN_PATH):
+            raise ValueError("pass issuer= when token_url does not end with /oauth/token")
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._timeout = timeout
@@ -107,11 +129,12 @@ class TokenClient(requests.auth.AuthBase):
 
     @property
     def client_id(self) -> str:
-        return self._credentials.client_id
+        return self._client_id
 
     @property
-    def auth_method(self) -> AuthMethod:
-        return self._credentials.method
+    def auth_method(self) -> str:
+        """`client_secret_basic`, `client_secret_post`, or `client_assertion`."""
+        return self._credentials.method if self._credentials is not None else "client_assertion"
 
     def __repr__(self) -> str:
         return (
@@ -172,12 +195,18 @@ class TokenClient(requests.auth.AuthBase):
         form = {"grant_type": "client_credentials", "audience": self.audience}
         if self.scope:
             form["scope"] = self.scope
-        form.update(self._credentials.form_fields())
-        auth = self._credentials.requests_auth()
+        auth: requests.auth.AuthBase
+        if self._credentials is not None:
+            form.update(self._credentials.form_fields())
+            auth = self._credentials.requests_auth()
+        else:
+            auth = _NoAuth()
         for attempt in range(1, self._retry.max_attempts + 1):
             failure: TokenError
             status: int | None = None
             try:
+                if self._assertion is not None:
+                    form.update(self._assertion_fields(self._assertion))
                 response = self._session.post(
                     self.token_url,
                     data=form,
@@ -217,6 +246,16 @@ class TokenClient(requests.auth.AuthBase):
             )
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _assertion_fields(self, source: AssertionCredentials) -> dict[str, str]:
+        """A fresh assertion for each attempt (a retried one would be a replayed jti)."""
+        if self._issuer is None:
+            self._issuer = discover_issuer(self._session, self.token_url, self._timeout)
+        return {
+            "client_id": self.client_id,
+            "client_assertion_type": source.assertion_type,
+            "client_assertion": source.assertion(self._issuer),
+        }
 
     def _retry_delay(self, failure: TokenError, attempt: int) -> float | None:
         """Retry-After when the server gave one, else backoff; None when it asks too much."""
@@ -310,6 +349,13 @@ class TokenClient(requests.auth.AuthBase):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """Sends no Authorization header; passing it stops requests adding `.netrc` creds."""
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        return r
 
 
 def _fallback_error(status: int) -> str:

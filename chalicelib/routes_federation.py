@@ -117,5 +117,5 @@ def list_identities(client_id: str) -> Response:
                   authorizer=iam)
 @admin_endpoint
 def remove_identity(client_id: str, identity_id: str) -> Response:
-    _admin().remove_identity(client_id, identity_id, _actor())
+    _admin().remove_identity(client_id, identity_id, if_match(_request()), _actor())
     return no_content()

@@ -220,8 +220,16 @@ class FederationAdmin(UseCases):
     def list_identities(self, client_id: str) -> tuple[FederatedIdentity, ...]:
         return self.get_app(client_id).federated_identities
 
-    def remove_identity(self, client_id: str, identity_id: str, actor: Actor = SYSTEM) -> None:
+    def remove_identity(
+        self,
+        client_id: str,
+        identity_id: str,
+        if_match: int | None = None,
+        actor: Actor = SYSTEM,
+    ) -> None:
+        """``if_match`` names the app's version, which every addition bumps."""
         credentials = self.get_app(client_id)
+        check_if_match(if_match, credentials.app.version)
         identity = next(
             (i for i in credentials.federated_identities if i.identity_id == identity_id), None
         )

@@ -12,6 +12,7 @@ from m2m_client import __version__
 from m2m_client.admin_http import DEFAULT_TIMEOUT
 from m2m_client.cli.admin import apis, apps, audit, grants, keys, secrets
 from m2m_client.cli.common import M2MGroup, State, json_option
+from m2m_client.cli.federation import issuers
 from m2m_client.cli.tokens import decode, token
 
 
@@ -39,7 +40,7 @@ def cli(
     state.endpoint, state.profile, state.region, state.timeout = endpoint, profile, region, timeout
 
 
-for command in (apis, apps, grants, secrets, keys, audit, token, decode):
+for command in (apis, apps, grants, secrets, keys, audit, token, decode, issuers):
     cli.add_command(command)
 
 

@@ -183,6 +183,18 @@ def test_rejects_key_of_another_type_than_the_alg(setup: Setup) -> None:
         setup.authenticate(setup.token(kid="ec-1"))  # RS256 header, EC key
 
 
+def test_rejects_token_whose_alg_differs_from_the_key_alg(setup: Setup) -> None:
+    # GIVEN the issuer publishes its RSA key for RS512 only
+    setup.bind()
+    setup.issuer.served_keys = [{**k, "alg": "RS512"} if k["kid"] == "rsa-1" else k
+                                for k in setup.issuer.jwks()["keys"]]
+
+    # THEN an RS256 token under that kid is refused, an RS512 one accepted
+    with pytest.raises(InvalidClient):
+        setup.authenticate(setup.token(alg="RS256"))
+    assert setup.authenticate(setup.token(alg="RS512")) == APP_A
+
+
 def test_rejects_tampered_signature(setup: Setup) -> None:
     setup.bind()
     head, payload, signature = setup.token().split(".")

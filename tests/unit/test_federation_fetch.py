@@ -362,7 +362,7 @@ def test_refetches_after_cache_control_max_age(issuer: TestIssuer, clock: FakeCl
     assert len(issuer.behaviour.requests) == 2
 
 
-def test_discovery_naming_another_issuer_gives_no_keys(
+def test_issuer_without_a_discovery_document_is_unavailable(
     issuer: TestIssuer, clock: FakeClock,
 ) -> None:
     keys = IssuerKeys(SafeFetcher(local_mode=True), clock, local_mode=True)
@@ -370,6 +370,21 @@ def test_discovery_naming_another_issuer_gives_no_keys(
 
     with pytest.raises(KeysUnavailable):
         keys.key(other, "rsa-1")
+
+
+def test_discovery_document_of_another_issuer_is_refused(clock: FakeClock) -> None:
+    # GIVEN an issuer whose discovery document claims to be someone else
+    resolver = RecordingResolver({"issuer.example": [PUBLIC]})
+    connector = RecordingConnector({"/.well-known/openid-configuration": _json({
+        "issuer": "https://accounts.other.example",
+        "jwks_uri": "https://issuer.example/jwks",
+    })})
+    keys = IssuerKeys(SafeFetcher(False, resolver, connector), clock)
+
+    # THEN its jwks_uri is not used
+    with pytest.raises(FetchFailed, match="another issuer"):
+        keys.discover("https://issuer.example")
+    assert [t.path for t in connector.targets] == ["/.well-known/openid-configuration"]
 
 
 def test_discovered_jwks_uri_at_the_metadata_address_is_refused_without_a_request(

@@ -292,3 +292,23 @@ def test_token_of_a_deleted_issuer_is_refused(
     refused = token_with(http, issuer.token(SUBJECT, ISSUER, now=clock.now))
 
     assert refused.status_code == 401
+
+
+def test_workload_token_authenticates_introspection_too(
+    http: Any, services: runtime.Services, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    # GIVEN an app allowed to introspect, with a federated identity and no secret in use
+    services.provisioning.update_app(demo.client_id, {"permissions": ["introspect"]})
+    register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    access = json.loads(token_with(http, issuer.token(SUBJECT, ISSUER, now=clock.now)).body)
+
+    # WHEN it introspects its token authenticating with a workload token
+    answer = http.post("/oauth/introspect", headers=FORM, body=form(
+        token=access["access_token"], client_assertion_type=JWT_BEARER,
+        client_assertion=issuer.token(SUBJECT, ISSUER, now=clock.now),
+    ))
+
+    # THEN the token is reported active
+    assert answer.status_code == 200, answer.body
+    assert body_json(answer)["active"] is True

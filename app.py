@@ -29,11 +29,13 @@ from chalicelib.oauth.metadata import (
 )
 from chalicelib.routes_app_keys import app_keys
 from chalicelib.routes_aws_principals import aws_principals
+from chalicelib.routes_federation import federation
 
 app = Chalice(app_name="m2m-auth")
 app.register_blueprint(admin, url_prefix="/admin")
 app.register_blueprint(app_keys, url_prefix="/admin")
 app.register_blueprint(aws_principals, url_prefix="/admin")
+app.register_blueprint(federation, url_prefix="/admin")
 
 ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

@@ -19,8 +19,10 @@ from .config import Settings
 # Cold start: `import app` loads none of the services; build_services imports them
 # on the first request (bench/import_bench.py, tests/functional/test_cold_start.py).
 if TYPE_CHECKING:
+    from .admin.federation import FederationAdmin
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
+    from .federation.jwks_fetch import IssuerKeys
     from .oauth.assertion import AssertionMethod
     from .oauth.aws_sigv4 import StsCaller
     from .oauth.grant import ClientCredentialsGrant
@@ -46,6 +48,7 @@ class Services:
     provisioning: Provisioning
     keys: KeyAdmin
     rotation: ScheduledRotation | None
+    federation: FederationAdmin
 
 
 WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
@@ -66,14 +69,24 @@ def assertion_methods(
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
     from .oauth.aws_iam import AwsIamMethod
+    from .oauth.federated import FederatedTokenAuth
     from .oauth.private_key_jwt import PrivateKeyJwtMethod
     from .sts_http import HttpStsCaller
 
     return (
         PrivateKeyJwtMethod(store, store),
+        FederatedTokenAuth(store, issuer_keys(settings, clock)),
         AwsIamMethod(store, sts or HttpStsCaller(settings.sts_connect_to),
                      settings.aws_iam_regions),
     )
+
+
+def issuer_keys(settings: Settings, clock: Callable[[], float]) -> IssuerKeys:
+    """Trusted issuers' keys, cached per container, fetched through the address guard."""
+    from .federation.jwks_fetch import IssuerKeys
+    from .federation.safe_http import SafeFetcher
+
+    return IssuerKeys(SafeFetcher(settings.local_mode), clock, settings.local_mode)
 
 
 def build_services(
@@ -135,6 +148,9 @@ def build_services(
         provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,
         rotation=rotation,
+        federation=FederationAdmin(
+            store, clock, issuer_keys(settings, clock), settings.local_mode
+        ),
     )
 
 

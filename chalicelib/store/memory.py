@@ -13,6 +13,7 @@ from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.aws_principals import MemoryAwsPrincipalRepository
 from .inmemory.client_keys import MemoryClientKeyRepository
+from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
 from .inmemory.usage import MemoryUsageRepository
@@ -28,5 +29,7 @@ class MemoryStore(
     MemoryUsageRepository,
     MemoryAssertionReplayRepository,
     MemoryAwsPrincipalRepository,
+    MemoryIssuerRepository,
+    MemoryFederatedIdentityRepository,
 ):
     """All repositories over one shared state (``Store``)."""

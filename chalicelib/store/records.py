@@ -140,6 +140,25 @@ class ClientKey:
 
 
 @dataclass(frozen=True)
+class TrustedIssuer:
+    """A third-party token issuer an admin trusts for federated client authentication
+    (docs/federation.md). ``issuer_id`` is derived from ``issuer`` (one record per issuer)."""
+
+    issuer_id: str
+    issuer: str
+    """The ``iss`` its tokens carry; for SPIFFE ``spiffe://<trust domain>``."""
+    name: str
+    kind: str
+    """``oidc``, ``aws-outbound``, ``kubernetes``, ``github-actions`` or ``spiffe``."""
+    jwks_uri: str | None = None
+    """``None``: discovered from ``{issuer}/.well-known/openid-configuration``."""
+    max_token_lifetime: int = 3600
+    single_use_jti: bool = True
+    created_at: int = 0
+    version: int = 1
+
+
+@dataclass(frozen=True)
 class AwsPrincipal:
     """An IAM role or user that may authenticate as an app (docs/aws-iam-auth.md)."""
 
@@ -148,6 +167,18 @@ class AwsPrincipal:
     """As the admin registered it."""
     key: str
     """The normal form STS answers are compared in (``oauth.aws_arn.IamPrincipal.key``)."""
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
+class FederatedIdentity:
+    """A workload identity (issuer + subject) an app accepts instead of a secret."""
+
+    identity_id: str
+    issuer: str
+    subject: str
+    audience: str | None = None
+    """``None``: the presented token's ``aud`` must contain our issuer identifier."""
     created_at: int = 0
 
 
@@ -161,6 +192,7 @@ class AppCredentials:
     keys: tuple[ClientKey, ...] = ()
     """Public keys for private_key_jwt."""
     aws_principals: tuple[AwsPrincipal, ...] = ()
+    federated_identities: tuple[FederatedIdentity, ...] = ()
 
     def grant_for(self, audience: str) -> Grant | None:
         for grant in self.grants:

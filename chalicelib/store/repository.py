@@ -16,10 +16,12 @@ from .records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    FederatedIdentity,
     Grant,
     Page,
     Quota,
     SigningKeyRecord,
+    TrustedIssuer,
     Usage,
     UsageCount,
 )
@@ -190,6 +192,43 @@ class UsageRepository(Protocol):
         """Counts per hour for the last 48 hours and per day for the last 30 days."""
 
 
+class IssuerRepository(Protocol):
+    def add_issuer(self, issuer: TrustedIssuer, audit: AuditRecord | None = None) -> None:
+        """``ItemExists`` if this issuer is registered already."""
+
+    def get_issuer(self, issuer_id: str) -> TrustedIssuer | None: ...
+
+    def list_issuers(self, limit: int, cursor: str | None) -> Page: ...
+
+    def delete_issuer(
+        self, issuer_id: str, expected_version: int | None, audit: AuditRecord | None = None
+    ) -> None:
+        """``ItemMissing`` if not registered; ``ItemChanged`` if the version moved."""
+
+
+class FederatedIdentityRepository(Protocol):
+    def add_federated_identity(
+        self,
+        client_id: str,
+        identity: FederatedIdentity,
+        app_version: int,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """Store the identity in the app's partition and its lookup item in one
+        transaction, bumping the app's version from ``app_version`` (serialises
+        additions, so the per-app limit holds). ``ItemMissing`` if the app is gone,
+        ``ItemChanged`` if its version moved, ``ItemExists`` if the app already has
+        this issuer and subject."""
+
+    def delete_federated_identity(
+        self, client_id: str, identity: FederatedIdentity, audit: AuditRecord | None = None
+    ) -> None:
+        """Remove the identity and its lookup item; ``ItemMissing`` if not there."""
+
+    def apps_for_subject(self, issuer: str, subject: str) -> list[str]:
+        """The client ids of the apps that list this issuer and subject (one read)."""
+
+
 class AssertionReplayRepository(Protocol):
     def use_once(self, namespace: str, jti: str, expires_at: int) -> bool:
         """Record the assertion id ``jti`` in ``namespace`` (a client_id, a hash of an
@@ -210,6 +249,8 @@ class Store(
     UsageRepository,
     AssertionReplayRepository,
     AwsPrincipalRepository,
+    IssuerRepository,
+    FederatedIdentityRepository,
     Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

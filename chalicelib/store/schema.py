@@ -1,18 +1,5 @@
 """The single DynamoDB table's layout. ``infra/`` declares the same table.
 
-pk                 sk                  item
-=================  ==================  =============================================
-APP#<client_id>    #APP                app metadata (enabled, claims, lifetime cap)
-APP#<client_id>    SECRET#<secret_id>  secret hash and metadata
-APP#<client_id>    GRANT#<api_id>      grant: audience, scopes, token lifetime
-API#<api_id>       #API                API: identifier, name, scopes, lifetime
-APIIDENT#<ident>   #APIIDENT           uniqueness guard for an API identifier
-KEYS               KEY#<kid>           signing-key record
-JTI#<jti>          #JTI                revoked token id, expires by TTL at its exp
-USAGE#<client_id>  DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day_count, h00..h23),
-                                       expires by TTL 35 days after the day starts
-=================  ==================  =============================================
-=======
 ======================  ==================  =============================================
 pk                      sk                  item
 ======================  ==================  =============================================
@@ -27,12 +14,16 @@ APIIDENT#<ident>        #APIIDENT           uniqueness guard for an API identifi
 KEYS                    KEY#<kid>           signing-key record
 JTI#<jti>               #JTI                revoked token id, expires by TTL at its exp
 ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use), TTL at exp
+ISSUER#<issuer_id>      #ISSUER             trusted issuer (federation); gsi1pk ISSUER
+APP#<client_id>         FED#<id>            federated identity: issuer, subject, audience
+FEDSUB#<sha256>         APP#<client_id>     lookup sha256(issuer LF subject): one per app
 USAGE#<client_id>       DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day_count, h00..h23),
                                             expires by TTL 35 days after the day starts
 ======================  ==================  =============================================
 
-Putting an app's secrets, grants and keys in its own partition lets one ``Query``
-answer a token request. ``gsi1`` lists items of one kind (apps, APIs) for admin.
+Putting an app's secrets, grants, keys, AWS principals and federated identities in its
+own partition lets one ``Query`` answer a token request. ``gsi1`` lists items of one
+kind (apps, APIs, issuers) for admin.
 """
 
 from __future__ import annotations

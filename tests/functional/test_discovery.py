@@ -50,7 +50,10 @@ def test_metadata_advertises_endpoints_under_the_issuer(http: Any, demo: Demo) -
     assert doc["revocation_endpoint"] == issuer + "/oauth/revoke"
     assert doc["grant_types_supported"] == ["client_credentials"]
     assert doc["response_types_supported"] == []
-    methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "aws_sigv4"]
+    methods = [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "federated_jwt",
+        "aws_sigv4",
+    ]
     assert doc["token_endpoint_auth_methods_supported"] == methods
     assert doc["introspection_endpoint_auth_methods_supported"] == methods
     assert doc["revocation_endpoint_auth_methods_supported"] == methods

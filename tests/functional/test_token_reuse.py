@@ -406,3 +406,24 @@ def test_the_audit_record_shows_the_token_reuse_setting(http: Any) -> None:
     audit = body_json(admin(http, "GET", "/audit"))["items"]
     entry = next(a for a in audit if a["target"] == f"api/{created['id']}")
     assert entry["changes"]["token_reuse"] == 0.75
+
+
+@pytest.mark.parametrize("kind", ["keys", "aws-principals"])
+def test_after_removing_another_credential_of_the_app_the_next_request_gets_a_new_token(
+    http: Any, demo: Demo, kind: str
+) -> None:
+    # GIVEN the app also lists a client key (private_key_jwt) or an AWS principal
+    from tests.assertion_keys import new_key_pair
+
+    body = ({"jwk": new_key_pair("ES256").public_jwk} if kind == "keys"
+            else {"arn": "arn:aws:iam::123456789012:role/billing"})
+    added = body_json(admin(http, "POST", f"/apps/{demo.client_id}/{kind}", body))
+    first = token(http, demo)["access_token"]
+    assert token(http, demo)["access_token"] == first
+
+    # WHEN that credential is removed
+    item = added.get("kid") or added["id"]
+    admin(http, "DELETE", f"/apps/{demo.client_id}/{kind}/{item}")
+
+    # THEN nothing issued while it was listed is reused
+    assert token(http, demo)["access_token"] != first

@@ -14,12 +14,14 @@ from ..records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    FederatedIdentity,
     Grant,
     Page,
     Quota,
 )
 from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
 from .client_keys import KEY_PREFIX, item_to_client_key
+from .federation import FED_PREFIX, federated_lookup_keys, item_to_identity
 from .items import (
     Item,
     _get_fraction,
@@ -147,6 +149,7 @@ class DynamoAppRepository(Table):
         grants: list[Grant] = []
         keys: list[ClientKey] = []
         aws_principals: list[AwsPrincipal] = []
+        federated: list[FederatedIdentity] = []
         for item in items:
             sk = item["sk"]["S"]
             if sk == APP_SK:
@@ -159,11 +162,13 @@ class DynamoAppRepository(Table):
                 keys.append(item_to_client_key(item))
             elif sk.startswith(PRINCIPAL_PREFIX):
                 aws_principals.append(item_to_aws_principal(item))
+            elif sk.startswith(FED_PREFIX):
+                federated.append(item_to_identity(item))
         if app is None:
             return None
         return AppCredentials(
             app=app, secrets=tuple(secrets), grants=tuple(grants), keys=tuple(keys),
-            aws_principals=tuple(aws_principals),
+            aws_principals=tuple(aws_principals), federated_identities=tuple(federated),
         )
 
     def get_app(self, client_id: str) -> App | None:
@@ -207,10 +212,12 @@ class DynamoAppRepository(Table):
                 raise ItemMissing(f"app {client_id} does not exist") from None
             raise
         items = self._query_partition(app_pk(client_id))
-        # items of the partition, and the lookup items some of them own (lookup_pk/sk)
-        self._delete_items([(i["pk"]["S"], i["sk"]["S"]) for i in items]
-                           + [(i["lookup_pk"]["S"], i["lookup_sk"]["S"])
-                              for i in items if "lookup_pk" in i])
+        # items of the partition, and the lookup items some of them own (lookup_pk/sk
+        # on AWS principals; federated identities' lookups are derived from them)
+        keys = [(i["pk"]["S"], i["sk"]["S"]) for i in items]
+        keys += [(i["lookup_pk"]["S"], i["lookup_sk"]["S"]) for i in items if "lookup_pk" in i]
+        keys += federated_lookup_keys(client_id, items)
+        self._delete_items(list(dict.fromkeys(keys)))
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:
         items, next_cursor = self._query_page("APP", limit, cursor)

@@ -23,6 +23,7 @@ class MemoryAppRepository(MemoryTables):
                 grants=tuple(self.grants.get(client_id, {}).values()),
                 keys=tuple(self.client_keys.get(client_id, {}).values()),
                 aws_principals=tuple(self.aws_principals.get(client_id, {}).values()),
+                federated_identities=tuple(self.federated.get(client_id, {}).values()),
             )
 
     def get_app(self, client_id: str) -> App | None:
@@ -64,6 +65,7 @@ class MemoryAppRepository(MemoryTables):
             self.grants.pop(client_id, None)
             self.client_keys.pop(client_id, None)
             self.aws_principals.pop(client_id, None)
+            self.federated.pop(client_id, None)
             self._audit(audit)
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:

@@ -11,8 +11,10 @@ from ..records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    FederatedIdentity,
     Grant,
     SigningKeyRecord,
+    TrustedIssuer,
 )
 
 
@@ -31,6 +33,8 @@ class MemoryTables:
         self.used_assertions: dict[tuple[str, str], int] = {}
         self.audit: list[AuditRecord] = []
         self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
+        self.issuers: dict[str, TrustedIssuer] = {}
+        self.federated: dict[str, dict[str, FederatedIdentity]] = {}
         self.reads = 0
 
     def _audit(self, record: AuditRecord | None) -> None:

@@ -27,6 +27,7 @@ from m2m_client.errors import (
     TokenTransportError,
     Unauthorized,
 )
+from m2m_client.federated import FederatedToken
 from m2m_client.fetch import FetchError, HttpResponse, RequestsFetcher
 from m2m_client.introspection import Introspector
 from m2m_client.jwks import CachePolicy
@@ -46,6 +47,7 @@ __all__ = [
     "BearerTokenError",
     "CachePolicy",
     "DiscoveryError",
+    "FederatedToken",
     "FetchError",
     "HttpResponse",
     "InsufficientScope",

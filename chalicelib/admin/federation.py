@@ -1,0 +1,243 @@
+"""Admin use cases for federated workload identity: trusted issuers (with presets)
+and the federated identities each app accepts (docs/federation.md). No HTTP here."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import Conflict, FieldError, ItemExists, NotFound, ValidationFailed
+from ..federation.issuers import (
+    AWS_OUTBOUND_HOST,
+    DEFAULT_MAX_LIFETIME,
+    ISSUER_ID_SHAPE,
+    PRESETS,
+    TRUST_DOMAIN,
+    issuer_id_for,
+    spiffe_issuer,
+    subject_problem,
+)
+from ..federation.jwks_fetch import IssuerKeys
+from ..federation.safe_http import FetchFailed, FetchRefused, check_url
+from ..store.records import FederatedIdentity, Page, TrustedIssuer
+from ..store.repository import Store
+from . import validation as v
+from .audit import SYSTEM, Actor, log_record, new_record
+from .usecase import UseCases, check_if_match, stored
+
+ISSUER_FIELDS = {
+    "preset", "issuer", "name", "jwks_uri", "trust_domain", "bundle_endpoint",
+    "max_token_lifetime", "single_use_jti",
+}
+IDENTITY_FIELDS = {"issuer", "subject", "audience"}
+MAX_IDENTITIES_PER_APP = 20
+MAX_ISSUER_LENGTH = 512
+MAX_SUBJECT_LENGTH = 2048
+MIN_LIFETIME, MAX_LIFETIME = 60, 86400
+
+
+def _url(errors: v.Errors, field: str, value: Any, local_mode: bool) -> str | None:
+    if not isinstance(value, str) or len(value) > MAX_ISSUER_LENGTH:
+        errors.add(field, f"must be an https URL of at most {MAX_ISSUER_LENGTH} characters")
+        return None
+    try:
+        check_url(value, local_mode)
+    except FetchRefused as exc:
+        errors.add(field, f"{exc} (https, public host; local mode also http://127.0.0.1)")
+        return None
+    return value
+
+
+class FederationAdmin(UseCases):
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        keys: IssuerKeys,
+        local_mode: bool = False,
+    ) -> None:
+        super().__init__(store, clock)
+        self._keys = keys
+        self._local_mode = local_mode
+
+    # ---- trusted issuers -----------------------------------------------------------
+
+    def add_issuer(self, body: Mapping[str, Any], actor: Actor = SYSTEM) -> TrustedIssuer:
+        v.only_fields(body, ISSUER_FIELDS)
+        errors = v.Errors()
+        preset_name = body.get("preset", "oidc")
+        preset = PRESETS.get(preset_name) if isinstance(preset_name, str) else None
+        if preset is None:
+            errors.add("preset", f"must be one of {', '.join(sorted(PRESETS))}")
+            errors.raise_if_any()
+        assert preset is not None  # noqa: S101 - raised above
+        issuer, jwks_uri = self._issuer_and_keys(errors, preset.kind, preset.fixed_issuer, body)
+        name = v.name(errors, "name", body.get("name", preset.name))
+        lifetime = body.get("max_token_lifetime", DEFAULT_MAX_LIFETIME)
+        if (not isinstance(lifetime, int) or isinstance(lifetime, bool)
+                or not MIN_LIFETIME <= lifetime <= MAX_LIFETIME):
+            errors.add("max_token_lifetime",
+                       f"must be an integer from {MIN_LIFETIME} to {MAX_LIFETIME}")
+        single_use = body.get("single_use_jti", preset.single_use_jti)
+        if not isinstance(single_use, bool):
+            errors.add("single_use_jti", "must be true or false")
+        errors.raise_if_any()
+        if jwks_uri is None and preset.kind != "spiffe":
+            jwks_uri = self._discover(issuer)
+        now = self._now()
+        record = TrustedIssuer(
+            issuer_id=issuer_id_for(issuer), issuer=issuer, name=name, kind=preset.kind,
+            jwks_uri=jwks_uri, max_token_lifetime=int(lifetime),
+            single_use_jti=bool(single_use), created_at=now,
+        )
+        audit = new_record(actor, "issuer.add", f"issuer/{record.issuer_id}", {
+            "issuer": issuer, "name": name, "kind": record.kind, "jwks_uri": jwks_uri,
+            "max_lifetime": record.max_token_lifetime, "single_use_jti": record.single_use_jti,
+        }, now)
+        try:
+            self._store.add_issuer(record, audit)
+        except ItemExists as exc:
+            raise Conflict(f"The issuer {issuer} is registered already.") from exc
+        log_record(audit)
+        return record
+
+    def _issuer_and_keys(
+        self, errors: v.Errors, kind: str, fixed: str | None, body: Mapping[str, Any]
+    ) -> tuple[str, str | None]:
+        local = self._local_mode
+        if kind == "spiffe":
+            if "issuer" in body:
+                errors.add("issuer", "is spiffe://<trust_domain> for the spiffe preset")
+            domain = body.get("trust_domain")
+            if not isinstance(domain, str) or not TRUST_DOMAIN.fullmatch(domain):
+                errors.add("trust_domain", "must be a SPIFFE trust domain such as prod.acme.com")
+                domain = ""
+            endpoint = body.get("bundle_endpoint", body.get("jwks_uri"))
+            bundle = _url(errors, "bundle_endpoint", endpoint, local)
+            return spiffe_issuer(domain), bundle
+        for only_spiffe in ("trust_domain", "bundle_endpoint"):
+            if only_spiffe in body:
+                errors.add(only_spiffe, "is for the spiffe preset only")
+        raw = body.get("issuer", fixed)
+        if fixed is not None and raw != fixed:
+            errors.add("issuer", f"is {fixed} for this preset")
+        issuer = _url(errors, "issuer", raw, local) or ""
+        if issuer:
+            parts = urlsplit(issuer)
+            if parts.query or issuer.endswith("/"):
+                errors.add("issuer", "must have no query and no trailing slash")
+            if kind == "aws-outbound" and (
+                not AWS_OUTBOUND_HOST.fullmatch(parts.hostname or "") or parts.path not in ("",)
+            ):
+                errors.add("issuer", "must be https://<id>.tokens.sts.global.api.aws")
+        jwks_uri = (
+            _url(errors, "jwks_uri", body["jwks_uri"], local) if "jwks_uri" in body else None
+        )
+        return issuer, jwks_uri
+
+    def _discover(self, issuer: str) -> str | None:
+        """The issuer's ``jwks_uri`` now; ``None`` (discovered at first use) when the
+        issuer cannot be reached; 400 when its answer breaks the fetch rules."""
+        try:
+            return self._keys.discover(issuer)
+        except FetchRefused as exc:
+            raise ValidationFailed(
+                "The issuer's discovery document points where the server never fetches.",
+                [FieldError("issuer", str(exc))],
+            ) from exc
+        except FetchFailed:
+            return None
+
+    def list_issuers(self, limit: int, cursor: str | None) -> Page:
+        return self._store.list_issuers(limit, cursor)
+
+    def get_issuer(self, issuer_id: str) -> TrustedIssuer:
+        found = self._store.get_issuer(issuer_id) if ISSUER_ID_SHAPE.fullmatch(issuer_id) else None
+        if found is None:
+            raise NotFound(f"No trusted issuer with id {issuer_id[:64]!r}.")
+        return found
+
+    def delete_issuer(
+        self, issuer_id: str, if_match: int | None = None, actor: Actor = SYSTEM
+    ) -> None:
+        record = self.get_issuer(issuer_id)
+        check_if_match(if_match, record.version)
+        audit = new_record(actor, "issuer.delete", f"issuer/{issuer_id}",
+                           {"issuer": record.issuer}, self._now())
+        with stored(f"No trusted issuer with id {issuer_id!r}.", if_match):
+            self._store.delete_issuer(issuer_id, record.version, audit)
+        log_record(audit)
+
+    # ---- federated identities of an app ----------------------------------------------
+
+    def add_identity(
+        self, client_id: str, body: Mapping[str, Any], actor: Actor = SYSTEM
+    ) -> FederatedIdentity:
+        v.only_fields(body, IDENTITY_FIELDS, frozenset({"issuer", "subject"}))
+        credentials = self.get_app(client_id)
+        errors = v.Errors()
+        issuer = body["issuer"]
+        record = (
+            self._store.get_issuer(issuer_id_for(issuer))
+            if isinstance(issuer, str) and 0 < len(issuer) <= MAX_ISSUER_LENGTH else None
+        )
+        if record is None or record.issuer != issuer:
+            errors.add("issuer", "must be a registered trusted issuer (POST /admin/issuers)")
+        subject = body["subject"]
+        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+            errors.add("subject", f"must be a string of 1-{MAX_SUBJECT_LENGTH} characters")
+        elif record is not None and (problem := subject_problem(record.kind, issuer, subject)):
+            errors.add("subject", problem)
+        audience = body.get("audience")
+        if audience is not None:
+            audience = v.identifier(errors, "audience", audience)
+        errors.raise_if_any()
+        if len(credentials.federated_identities) >= MAX_IDENTITIES_PER_APP:
+            raise Conflict(
+                f"The app lists {MAX_IDENTITIES_PER_APP} federated identities, the most it may."
+            )
+        now = self._now()
+        identity = FederatedIdentity(
+            identity_id="fed_" + secrets.token_hex(8), issuer=issuer, subject=subject,
+            audience=audience, created_at=now,
+        )
+        audit = new_record(actor, "app.federate", f"app/{client_id}", {
+            "identity_id": identity.identity_id, "issuer": issuer, "subject": subject,
+            "audience": audience,
+        }, now)
+        try:
+            with stored(f"No app with client_id {client_id!r}."):
+                self._store.add_federated_identity(
+                    client_id, identity, credentials.app.version, audit
+                )
+        except ItemExists as exc:
+            raise Conflict("The app lists this issuer and subject already.") from exc
+        log_record(audit)
+        return identity
+
+    def list_identities(self, client_id: str) -> tuple[FederatedIdentity, ...]:
+        return self.get_app(client_id).federated_identities
+
+    def remove_identity(
+        self,
+        client_id: str,
+        identity_id: str,
+        if_match: int | None = None,
+        actor: Actor = SYSTEM,
+    ) -> None:
+        """``if_match`` names the app's version, which every addition bumps."""
+        credentials = self.get_app(client_id)
+        check_if_match(if_match, credentials.app.version)
+        identity = next(
+            (i for i in credentials.federated_identities if i.identity_id == identity_id), None
+        )
+        if identity is None:
+            raise NotFound(f"The app has no federated identity {identity_id[:64]!r}.")
+        audit = new_record(actor, "app.unfederate", f"app/{client_id}", {
+            "identity_id": identity_id, "issuer": identity.issuer, "subject": identity.subject,
+        }, self._now())
+        with stored(f"The app has no federated identity {identity_id!r}."):
+            self._store.delete_federated_identity(client_id, identity, audit)
+        log_record(audit)

@@ -1,0 +1,121 @@
+"""Admin routes for federated workload identity (docs/federation.md): trusted issuers
+and apps' federated identities. Thin views over chalicelib.admin.federation, behind
+API Gateway IAM auth like every admin route. Registered under /admin by app.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+
+from . import runtime
+from .admin.audit import Actor
+from .admin.federation import FederationAdmin
+from .admin.views import timestamp
+from .http import (
+    admin_endpoint,
+    admin_json,
+    caller,
+    etag,
+    if_match,
+    no_content,
+    page_params,
+    read_json_object,
+)
+from .store.paging import page
+from .store.records import FederatedIdentity, TrustedIssuer
+
+federation = Blueprint(__name__)
+iam = IAMAuthorizer()
+ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
+
+
+def issuer_view(issuer: TrustedIssuer) -> dict[str, Any]:
+    return {
+        "id": issuer.issuer_id,
+        "issuer": issuer.issuer,
+        "name": issuer.name,
+        "kind": issuer.kind,
+        "jwks_uri": issuer.jwks_uri,
+        "max_token_lifetime": issuer.max_token_lifetime,
+        "single_use_jti": issuer.single_use_jti,
+        "created_at": timestamp(issuer.created_at),
+        "version": issuer.version,
+    }
+
+
+def identity_view(identity: FederatedIdentity) -> dict[str, Any]:
+    return {
+        "id": identity.identity_id,
+        "issuer": identity.issuer,
+        "subject": identity.subject,
+        "audience": identity.audience,
+        "created_at": timestamp(identity.created_at),
+    }
+
+
+def _request() -> Request:
+    request = federation.current_request
+    if request is None:  # Chalice sets it before every view runs
+        raise RuntimeError("no current request")
+    return request
+
+
+def _admin() -> FederationAdmin:
+    return runtime.services().federation
+
+
+def _actor() -> Actor:
+    return caller(_request(), runtime.services().settings.local_mode)
+
+
+@federation.route("/issuers", methods=["POST"], authorizer=iam, content_types=ANY)
+@admin_endpoint
+def add_issuer() -> Response:
+    issuer = _admin().add_issuer(read_json_object(_request()), _actor())
+    return admin_json(issuer_view(issuer), 201, etag(issuer.version))
+
+
+@federation.route("/issuers", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_issuers() -> Response:
+    found = _admin().list_issuers(*page_params(_request()))
+    return admin_json({"items": [issuer_view(i) for i in found.items], "next": found.next})
+
+
+@federation.route("/issuers/{issuer_id}", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def get_issuer(issuer_id: str) -> Response:
+    issuer = _admin().get_issuer(issuer_id)
+    return admin_json(issuer_view(issuer), headers=etag(issuer.version))
+
+
+@federation.route("/issuers/{issuer_id}", methods=["DELETE"], authorizer=iam)
+@admin_endpoint
+def delete_issuer(issuer_id: str) -> Response:
+    _admin().delete_issuer(issuer_id, if_match(_request()), _actor())
+    return no_content()
+
+
+@federation.route("/apps/{client_id}/federated-identities", methods=["POST"], authorizer=iam,
+                  content_types=ANY)
+@admin_endpoint
+def add_identity(client_id: str) -> Response:
+    identity = _admin().add_identity(client_id, read_json_object(_request()), _actor())
+    return admin_json(identity_view(identity), 201)
+
+
+@federation.route("/apps/{client_id}/federated-identities", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_identities(client_id: str) -> Response:
+    listed = page(_admin().list_identities(client_id), lambda i: i.identity_id,
+                  *page_params(_request()))
+    return admin_json({"items": [identity_view(i) for i in listed.items], "next": listed.next})
+
+
+@federation.route("/apps/{client_id}/federated-identities/{identity_id}", methods=["DELETE"],
+                  authorizer=iam)
+@admin_endpoint
+def remove_identity(client_id: str, identity_id: str) -> Response:
+    _admin().remove_identity(client_id, identity_id, if_match(_request()), _actor())
+    return no_content()

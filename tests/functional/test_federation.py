@@ -1,0 +1,314 @@
+"""Federated workload identity through the Chalice app on moto: the trusted-issuer and
+federated-identity admin routes (problem+json, If-Match, audit) and the token endpoint
+accepting a workload token from a test OpenID provider on loopback (local mode)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import runtime
+from chalicelib.admin.federation import FederationAdmin
+from chalicelib.federation.jwks_fetch import IssuerKeys
+from chalicelib.federation.safe_http import FetchFailed, SafeFetcher
+from chalicelib.oauth.assertion import JWT_BEARER
+from chalicelib.store.records import KeyState
+from tests.conftest import AUDIENCE, ISSUER, TABLE, AwsBackend, Demo, make_settings, seed_demo
+from tests.fakes import FakeClock
+from tests.functional.admin_helpers import audit_log, error_fields, expect, problem, send
+from tests.functional.conftest import FORM, JSON, basic, body_json, form
+from tests.oidc_issuer import TestIssuer, serve_issuer
+
+SUBJECT = "system:serviceaccount:billing:invoicer"
+
+
+class NoDns:
+    """Public names never resolve here (the tests send traffic to loopback only)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        raise FetchFailed("no DNS in tests")
+
+
+@pytest.fixture
+def issuer() -> Iterator[TestIssuer]:
+    with serve_issuer() as served:
+        yield served
+
+
+@pytest.fixture
+def dns() -> NoDns:
+    return NoDns()
+
+
+@pytest.fixture
+def services(aws: AwsBackend, clock: FakeClock, dns: NoDns) -> runtime.Services:
+    """Local mode (loopback issuers allowed) on moto; public names never resolve."""
+    from chalicelib.store.dynamodb import DynamoDBStore
+    from chalicelib.tokens.signer import KmsSigner
+
+    built = runtime.build_services(
+        make_settings(M2M_LOCAL_MODE="1"), DynamoDBStore(aws.dynamodb, TABLE),
+        KmsSigner(aws.kms), clock,
+    )
+    built.keyring.register(aws.key_arn, "RS256", KeyState.CURRENT)
+    fetcher = SafeFetcher(True, resolver=dns)  # only 127.0.0.1 literals get connected
+    return replace(built, federation=FederationAdmin(
+        built.store, clock, IssuerKeys(fetcher, clock, True), local_mode=True,
+    ))
+
+
+@pytest.fixture
+def http(services: runtime.Services) -> Iterator[Any]:
+    import app as chalice_app
+
+    runtime.install(services)
+    with Client(chalice_app.app) as client:
+        yield client.http
+
+
+@pytest.fixture
+def demo(services: runtime.Services) -> Demo:
+    return seed_demo(services)
+
+
+def register(http: Any, issuer: TestIssuer, **fields: Any) -> dict[str, Any]:
+    body = {"preset": "kubernetes", "issuer": issuer.issuer, "name": "Test cluster", **fields}
+    created: dict[str, Any] = expect(send(http, "POST", "/admin/issuers", body), 201)
+    return created
+
+
+def federate(http: Any, client_id: str, issuer: str, subject: str = SUBJECT,
+             **fields: Any) -> Any:
+    return send(http, "POST", f"/admin/apps/{client_id}/federated-identities",
+                {"issuer": issuer, "subject": subject, **fields})
+
+
+def token_with(http: Any, assertion: str, as_json: bool = False, **extra: str) -> Any:
+    params = {"grant_type": "client_credentials", "audience": AUDIENCE,
+              "client_assertion_type": JWT_BEARER, "client_assertion": assertion, **extra}
+    if as_json:
+        return http.post("/oauth/token", headers=JSON, body=json.dumps(params))
+    return http.post("/oauth/token", headers=FORM, body=form(**params))
+
+
+# -- trusted issuers ----------------------------------------------------------------------
+
+
+def test_register_issuer_discovers_its_jwks_uri(http: Any, issuer: TestIssuer) -> None:
+    created = register(http, issuer)
+
+    assert created["issuer"] == issuer.issuer
+    assert created["jwks_uri"] == issuer.jwks_uri
+    assert created["kind"] == "kubernetes"
+    assert created["single_use_jti"] is False
+    assert created["max_token_lifetime"] == 3600
+    assert created["id"].startswith("iss_")
+    fetched = http.get(f"/admin/issuers/{created['id']}")
+    assert body_json(fetched) == created
+    assert fetched.headers["ETag"] == '"1"'
+    assert expect(http.get("/admin/issuers"))["items"] == [created]
+
+
+def test_presets_fill_issuer_and_single_use(http: Any, dns: NoDns) -> None:
+    github = expect(send(http, "POST", "/admin/issuers", {"preset": "github-actions"}), 201)
+    aws = expect(send(http, "POST", "/admin/issuers", {
+        "preset": "aws-outbound",
+        "issuer": "https://abc123-def4-5678.tokens.sts.global.api.aws",
+    }), 201)
+    spiffe = expect(send(http, "POST", "/admin/issuers", {
+        "preset": "spiffe", "trust_domain": "prod.acme.example",
+        "bundle_endpoint": "https://spire.acme.example/bundle",
+    }), 201)
+
+    assert (github["issuer"], github["single_use_jti"]) == (
+        "https://token.actions.githubusercontent.com", True)
+    assert github["jwks_uri"] is None  # unreachable now: discovered at first use
+    assert aws["single_use_jti"] is True and aws["kind"] == "aws-outbound"
+    assert (spiffe["issuer"], spiffe["jwks_uri"], spiffe["single_use_jti"]) == (
+        "spiffe://prod.acme.example", "https://spire.acme.example/bundle", False)
+    assert "spire.acme.example" not in dns.asked  # a bundle endpoint is not fetched now
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"issuer": "http://issuer.example"}, "issuer"),
+    ({"issuer": "https://169.254.169.254"}, "issuer"),
+    ({"issuer": "https://issuer.example", "jwks_uri": "https://10.0.0.1/jwks"}, "jwks_uri"),
+    ({"issuer": "https://issuer.example/"}, "issuer"),
+    ({"preset": "nope", "issuer": "https://issuer.example"}, "preset"),
+    ({"preset": "github-actions", "issuer": "https://evil.example"}, "issuer"),
+    ({"preset": "aws-outbound", "issuer": "https://sts.amazonaws.com"}, "issuer"),
+    ({"preset": "spiffe", "trust_domain": "Prod Domain"}, "trust_domain"),
+    ({"preset": "spiffe", "trust_domain": "td.example"}, "bundle_endpoint"),
+    ({"issuer": "https://issuer.example", "max_token_lifetime": 10}, "max_token_lifetime"),
+    ({"issuer": "https://issuer.example", "single_use_jti": "yes"}, "single_use_jti"),
+])
+def test_rejects_invalid_issuer_registration(
+    http: Any, dns: NoDns, body: dict[str, Any], field: str,
+) -> None:
+    refused = problem(send(http, "POST", "/admin/issuers", body), 400, "validation")
+
+    assert field in error_fields(refused)
+    assert "169.254.169.254" not in dns.asked and "10.0.0.1" not in dns.asked
+
+
+def test_register_same_issuer_twice_is_conflict(http: Any, issuer: TestIssuer) -> None:
+    register(http, issuer)
+
+    problem(send(http, "POST", "/admin/issuers",
+                 {"preset": "kubernetes", "issuer": issuer.issuer}), 409, "conflict")
+
+
+def test_delete_issuer_honours_if_match_and_is_audited(http: Any, issuer: TestIssuer) -> None:
+    created = register(http, issuer)
+    path = f"/admin/issuers/{created['id']}"
+
+    problem(http.request("DELETE", path, headers={"If-Match": '"9"'}), 412,
+            "precondition-failed")
+    assert http.request("DELETE", path, headers={"If-Match": '"1"'}).status_code == 204
+    problem(http.get(path), 404, "not-found")
+    problem(http.get("/admin/issuers/not-an-id"), 404, "not-found")
+    actions = [r["action"] for r in audit_log(http)]
+    assert actions[:2] == ["issuer.delete", "issuer.add"]
+
+
+# -- federated identities -----------------------------------------------------------------
+
+
+def test_add_list_and_remove_federated_identities(
+    http: Any, issuer: TestIssuer, demo: Demo,
+) -> None:
+    register(http, issuer)
+    base = f"/admin/apps/{demo.client_id}/federated-identities"
+
+    added = expect(federate(http, demo.client_id, issuer.issuer, audience="urn:billing"), 201)
+    assert (added["issuer"], added["subject"], added["audience"]) == (
+        issuer.issuer, SUBJECT, "urn:billing")
+    assert expect(http.get(base))["items"] == [added]
+    problem(federate(http, demo.client_id, issuer.issuer), 409, "conflict")
+
+    version = http.get(f"/admin/apps/{demo.client_id}").headers["ETag"]
+    problem(http.request("DELETE", f"{base}/{added['id']}", headers={"If-Match": '"1"'}),
+            412, "precondition-failed")
+    assert http.request("DELETE", f"{base}/{added['id']}",
+                        headers={"If-Match": version}).status_code == 204
+    assert expect(http.get(base))["items"] == []
+    problem(http.request("DELETE", f"{base}/{added['id']}"), 404, "not-found")
+    actions = [r["action"] for r in audit_log(http)]
+    assert actions[:2] == ["app.unfederate", "app.federate"]
+
+
+def test_rejects_identity_of_unregistered_issuer_or_wrong_subject_shape(
+    http: Any, issuer: TestIssuer, demo: Demo,
+) -> None:
+    register(http, issuer)
+
+    unknown = problem(federate(http, demo.client_id, "https://other.example"), 400,
+                      "validation")
+    shape = problem(federate(http, demo.client_id, issuer.issuer, "repo:acme/x"), 400,
+                    "validation")
+    assert error_fields(unknown) == ["issuer"]
+    assert error_fields(shape) == ["subject"]
+    problem(federate(http, "a" * 26, issuer.issuer), 404, "not-found")
+
+
+def test_an_app_lists_at_most_20_identities(http: Any, issuer: TestIssuer, demo: Demo) -> None:
+    register(http, issuer)
+    for n in range(20):
+        expect(federate(http, demo.client_id, issuer.issuer, f"{SUBJECT}{n}"), 201)
+
+    problem(federate(http, demo.client_id, issuer.issuer, f"{SUBJECT}x"), 409, "conflict")
+
+
+# -- the token endpoint -------------------------------------------------------------------
+
+
+def test_workload_token_gets_an_access_token(
+    http: Any, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    register(http, issuer, single_use_jti=True)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    workload = issuer.token(SUBJECT, ISSUER, now=clock.now)
+
+    issued = token_with(http, workload)
+
+    assert issued.status_code == 200, issued.body
+    claims = json.loads(issued.body)
+    assert claims["token_type"] == "Bearer"
+    replayed = token_with(http, workload, as_json=True)
+    assert replayed.status_code == 401
+    assert body_json(replayed) == {"error": "invalid_client",
+                                   "error_description": "Client authentication failed."}
+    assert replayed.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_json_body_and_client_id_naming_the_app_are_accepted(
+    http: Any, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+
+    issued = token_with(http, issuer.token(SUBJECT, ISSUER, now=clock.now), as_json=True,
+                        client_id=demo.client_id)
+    other = token_with(http, issuer.token(SUBJECT, ISSUER, now=clock.now),
+                       client_id="b" * 26)
+
+    assert issued.status_code == 200, issued.body
+    assert other.status_code == 401
+
+
+def test_assertion_with_a_secret_as_well_is_invalid_request(
+    http: Any, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    params = {"grant_type": "client_credentials", "audience": AUDIENCE,
+              "client_assertion_type": JWT_BEARER,
+              "client_assertion": issuer.token(SUBJECT, ISSUER, now=clock.now)}
+
+    mixed = http.post("/oauth/token",
+                      headers={**FORM, **basic(demo.client_id, demo.client_secret)},
+                      body=form(**params))
+
+    assert mixed.status_code == 400
+    assert body_json(mixed)["error"] == "invalid_request"
+
+
+def test_token_of_a_deleted_issuer_is_refused(
+    http: Any, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    created = register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    http.request("DELETE", f"/admin/issuers/{created['id']}")
+
+    refused = token_with(http, issuer.token(SUBJECT, ISSUER, now=clock.now))
+
+    assert refused.status_code == 401
+
+
+def test_workload_token_authenticates_introspection_too(
+    http: Any, services: runtime.Services, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    # GIVEN an app allowed to introspect, with a federated identity and no secret in use
+    services.provisioning.update_app(demo.client_id, {"permissions": ["introspect"]})
+    register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    access = json.loads(token_with(http, issuer.token(SUBJECT, ISSUER, now=clock.now)).body)
+
+    # WHEN it introspects its token authenticating with a workload token
+    answer = http.post("/oauth/introspect", headers=FORM, body=form(
+        token=access["access_token"], client_assertion_type=JWT_BEARER,
+        client_assertion=issuer.token(SUBJECT, ISSUER, now=clock.now),
+    ))
+
+    # THEN the token is reported active
+    assert answer.status_code == 200, answer.body
+    assert body_json(answer)["active"] is True

@@ -45,14 +45,14 @@ def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict
                    + ", ".join(private))
         return "", "", {}
     kty = value.get("kty")
-    if kty not in PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
         errors.add(f"{field}.kty", "must be RSA, EC or OKP")
         return "", "", {}
     kid = value.get("kid")
     if not isinstance(kid, str) or not KID_SHAPE.fullmatch(kid):
         errors.add(f"{field}.kid", "is required: 1 to 128 characters of A-Z a-z 0-9 . _ ~ -")
     alg = value.get("alg", DEFAULT_ALG.get(str(kty)))
-    if alg not in SIGNING_ALGS:
+    if not isinstance(alg, str) or alg not in SIGNING_ALGS:
         errors.add(f"{field}.alg", "must be one of " + ", ".join(SIGNING_ALGS)
                    + (" (required for RSA keys)" if kty == "RSA" else ""))
         return "", "", {}

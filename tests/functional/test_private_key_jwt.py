@@ -129,9 +129,12 @@ def test_refuses_a_private_jwk_with_400_and_never_echoes_or_stores_it(http: Any)
         ({**new_key_pair("ES256").public_jwk, "use": "enc"}, "jwk.use"),
         ({**new_key_pair("ES256").public_jwk, "x": "AAAA"}, "jwk"),
         ("not an object", "jwk"),
+        ({**new_key_pair("ES256").public_jwk, "kty": {"EC": 1}}, "jwk.kty"),
+        ({**new_key_pair("ES256").public_jwk, "alg": ["ES256"]}, "jwk.alg"),
     ],
     ids=["oct", "rsa-without-alg", "hmac-alg", "none-alg", "alg-kty-mismatch", "p384",
-         "no-kid", "kid-with-slash", "use-enc", "bad-point", "not-object"],
+         "no-kid", "kid-with-slash", "use-enc", "bad-point", "not-object", "kty-object",
+         "alg-array"],
 )
 def test_refuses_keys_that_cannot_verify_our_assertions(http: Any, jwk: Any, field: str) -> None:
     app = new_app(http)
@@ -264,16 +267,25 @@ def test_a_private_key_jwt_token_request_makes_one_query_one_put_and_one_sign(
     http: Any, keyed: tuple[str, ClientKeyPair], clock: FakeClock, aws: AwsBackend
 ) -> None:
     client_id, pair = keyed
-    token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
+    first = token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
     aws.counter.reset()  # warm: signing keys cached
 
-    response = token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
+    # a repeated request: the assertion's jti is spent (PutItem), the token reused
+    reused = token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
 
-    assert response.status_code == 200, response.body
+    assert reused.status_code == 200, reused.body
+    assert json.loads(reused.body)["access_token"] == json.loads(first.body)["access_token"]
+    assert dict(aws.counter.calls) == {"dynamodb:Query": 1, "dynamodb:PutItem": 1}
+
+    # a fresh token: also the usage counter (UpdateItem) and one signature
+    send(http, "POST", f"/admin/apps/{client_id}/revoke-tokens", {})
+    aws.counter.reset()
+    fresh = token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
+
+    assert fresh.status_code == 200, fresh.body
     assert dict(aws.counter.calls) == {
-        "dynamodb:Query": 1, "dynamodb:PutItem": 1, "kms:Sign": 1,
+        "dynamodb:Query": 1, "dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1, "kms:Sign": 1,
     }
-
 
 
 def test_an_app_with_a_secret_and_a_key_may_use_either(

@@ -9,7 +9,6 @@ from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
 from . import runtime
 from .admin import validation as v
-from .admin.apps import STAGE_DEFAULT
 from .admin.audit import Actor
 from .admin.views import (
     api_view,
@@ -116,7 +115,8 @@ def create_app() -> Response:
     fields: dict[str, Any] = {
         k: body.get(k) for k in ("description", "claims", "token_lifetime", "permissions")
     }
-    fields["quota"] = body.get("quota", STAGE_DEFAULT)
+    if "quota" in body:  # omitted: the stage default (DEFAULT_APP_QUOTA)
+        fields["quota"] = body["quota"]
     provisioning = runtime.services().provisioning
     errors = v.Errors()
     with_secret = v.enabled(errors, "secret", body.get("secret", True))

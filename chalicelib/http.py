@@ -36,7 +36,6 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from .oauth.client_auth import extract_credentials, loggable_client_id
 from .oauth.request import IncomingRequest, parse_parameters
 
 log = logging.getLogger(__name__)
@@ -131,6 +130,8 @@ def _record_outcome(
 def presented_client_id(request: Request) -> str | None:
     """The client id the request presented (Basic or body), as it may be logged; None
     if it presented none."""
+    from .oauth.client_auth import extract_credentials, loggable_client_id  # not at cold start
+
     try:
         parsed = incoming(request)
         client_id = extract_credentials(parsed, parse_parameters(parsed)).client_id

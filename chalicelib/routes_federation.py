@@ -4,13 +4,12 @@ API Gateway IAM auth like every admin route. Registered under /admin by app.py."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
 from . import runtime
 from .admin.audit import Actor
-from .admin.federation import FederationAdmin
 from .admin.views import timestamp
 from .http import (
     admin_endpoint,
@@ -24,6 +23,9 @@ from .http import (
 )
 from .store.paging import page
 from .store.records import FederatedIdentity, TrustedIssuer
+
+if TYPE_CHECKING:  # the issuers' key fetching loads on the first request, not at cold start
+    from .admin.federation import FederationAdmin
 
 federation = Blueprint(__name__)
 iam = IAMAuthorizer()

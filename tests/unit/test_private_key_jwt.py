@@ -274,6 +274,18 @@ def test_refuses_malformed_or_future_claims(
     refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **claims))
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")],
+                         ids=["Infinity", "-Infinity", "NaN"])
+def test_refuses_non_finite_time_claims_with_invalid_client_not_a_crash(
+    authenticator: ClientAuthenticator, key: ClientKeyPair, demo: Demo, clock: FakeClock,
+    claim: str, value: float,
+) -> None:
+    # Python's JSON reads Infinity, NaN and 1e400 as floats that int() cannot convert:
+    # a key holder's assertion must not turn into a 500
+    refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **{claim: value}))
+
+
 def test_refuses_an_assertion_issued_in_the_future(
     authenticator: ClientAuthenticator, key: ClientKeyPair, demo: Demo, clock: FakeClock
 ) -> None:

@@ -259,8 +259,8 @@ class SafeFetcher:
                 raise FetchFailed(f"HTTP {response.status}")
             try:
                 document = json.loads(response.body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise FetchFailed("not JSON") from exc
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                raise FetchFailed("not JSON") from exc  # RecursionError: nested too deep
             if not isinstance(document, dict):
                 raise FetchFailed("not a JSON object")
             return document, response.headers

@@ -213,6 +213,16 @@ def test_rejects_error_status_and_non_object_bodies(response: Response) -> None:
         fetcher.get_json("https://i.example/jwks")
 
 
+def test_rejects_a_deeply_nested_body_as_not_json_rather_than_crashing() -> None:
+    # 10,000 nested arrays fit the size cap and exhaust Python's JSON recursion limit
+    nested = Response(200, {}, b"[" * 10_000 + b"]" * 10_000)
+    fetcher = SafeFetcher(False, RecordingResolver({"i.example": [PUBLIC]}),
+                          RecordingConnector({"/jwks": nested}))
+
+    with pytest.raises(FetchFailed, match="not JSON"):
+        fetcher.get_json("https://i.example/jwks")
+
+
 # -- the real connector against a loopback issuer -------------------------------------
 
 

@@ -289,7 +289,7 @@ def test_no_assertion_signature_or_session_token_reaches_any_log(
     new_app_with_principal(services, ROLE_ARN)
     headers = sign()
     assertion = assertion_of(headers)
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="chalicelib"):
         access_token = body_json(token(http, assertion))["access_token"]
         token(http, assertion)  # replay: a failure path
         token(http, assertion_of(sign(issuer="https://other.example")))

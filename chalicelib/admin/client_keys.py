@@ -3,8 +3,9 @@ remove; at most five per app, so keys can be rotated with overlap. No HTTP here.
 
 The JWK is validated here and only here: a public key (RFC 7517 §4, RFC 7518 §6) of
 RSA (2048 bits or more; ``alg`` RS256 or PS256, which the JWK must name), EC P-256
-(ES256) or OKP Ed25519 (EdDSA, not a point of small order), with a ``kid``. A JWK holding any private member is
-refused and never stored or echoed; only the public members are kept.
+(ES256) or OKP Ed25519 (EdDSA, not a point of small order), with a ``kid``. A JWK
+holding any private member is refused and never stored or echoed; only the public
+members are kept.
 """
 
 from __future__ import annotations

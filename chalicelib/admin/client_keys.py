@@ -3,8 +3,9 @@ remove; at most five per app, so keys can be rotated with overlap. No HTTP here.
 
 The JWK is validated here and only here: a public key (RFC 7517 §4, RFC 7518 §6) of
 RSA (2048 bits or more; ``alg`` RS256 or PS256, which the JWK must name), EC P-256
-(ES256) or OKP Ed25519 (EdDSA), with a ``kid``. A JWK holding any private member is
-refused and never stored or echoed; only the public members are kept.
+(ES256) or OKP Ed25519 (EdDSA, not a point of small order), with a ``kid``. A JWK
+holding any private member is refused and never stored or echoed; only the public
+members are kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from ..errors import Conflict, NotFound
 from ..oauth.client_secret import CLIENT_ID_SHAPE
@@ -32,6 +34,23 @@ PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 PUBLIC_MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}
 DEFAULT_ALG = {"EC": "ES256", "OKP": "EdDSA"}
 CURVES = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
+ED25519_SMALL_ORDER = frozenset(bytes.fromhex(h) for h in (
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+))
+"""Ed25519 encodings of small-order points (libsodium's list; the sign bit is ignored).
+With one as the public key, OpenSSL's cofactorless check accepts ``R`` = the point and
+``s`` = 0 as a signature of any message: anyone could sign the app's assertions."""
+
+
+def _small_order(key: ed25519.Ed25519PublicKey) -> bool:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw[:31] + bytes([raw[31] & 0x7F]) in ED25519_SMALL_ORDER
 
 
 def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict[str, Any]]:
@@ -77,6 +96,8 @@ def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict
         return "", "", {}
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         errors.add(field, f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    if isinstance(key, ed25519.Ed25519PublicKey) and _small_order(key):
+        errors.add(field, "is an Ed25519 point of small order, for which anyone can sign")
     return str(kid), str(alg), {**kept, "kid": kid, "alg": alg, "use": "sig"}
 
 

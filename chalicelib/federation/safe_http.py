@@ -13,12 +13,14 @@ was asked without opening a connection to anything but loopback.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
 import logging
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,26 +139,71 @@ def check_url(url: str, local_mode: bool) -> ParsedUrl:
     return ParsedUrl(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
 
 
+class _Watchdog:
+    """Shuts the connection down when the exchange's deadline passes. A per-read socket
+    timeout alone never fires against a peer that sends one byte a second, in the TLS
+    handshake, the status line or the headers (the body loop checks its own deadline)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._watched: socket.socket | None = None
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Watch a duplicate of the socket's descriptor: it outlives the TLS wrapping
+        (which detaches the original) and shutting it down ends every read on it."""
+        with self._lock:
+            self._watched = sock.dup()
+            if self.fired:
+                self._shut()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._watched is not None:
+            with contextlib.suppress(OSError):  # already closed
+                self._watched.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if self._watched is not None:
+                self._watched.close()
+                self._watched = None
+
+
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """Connects to the checked address, verifies the certificate for the host name."""
 
-    def __init__(self, target: Target, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(
+        self, target: Target, timeout: float, context: ssl.SSLContext, watchdog: _Watchdog
+    ) -> None:
         super().__init__(target.host, target.port, timeout=timeout, context=context)
         self._address = target.address
         self._tls = context
+        self._watchdog = watchdog
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        self._watchdog.watch(sock)
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, target: Target, timeout: float) -> None:
+    def __init__(self, target: Target, timeout: float, watchdog: _Watchdog) -> None:
         super().__init__(target.host, target.port, timeout=timeout)
         self._address = target.address
+        self._watchdog = watchdog
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self._watchdog.watch(self.sock)
 
 
 class HttpConnector:
@@ -169,9 +216,10 @@ class HttpConnector:
 
     def __call__(self, target: Target, timeout: float, max_bytes: int) -> Response:
         deadline = self._clock() + timeout
+        watchdog = _Watchdog(timeout)
         connection: http.client.HTTPConnection = (
-            _PinnedHTTPSConnection(target, timeout, self._tls)
-            if target.scheme == "https" else _PinnedHTTPConnection(target, timeout)
+            _PinnedHTTPSConnection(target, timeout, self._tls, watchdog)
+            if target.scheme == "https" else _PinnedHTTPConnection(target, timeout, watchdog)
         )
         try:
             connection.request("GET", target.path, headers={
@@ -193,10 +241,13 @@ class HttpConnector:
                 body.extend(chunk)
                 if len(body) > max_bytes:
                     raise FetchFailed("response too large")
+            if watchdog.fired:  # the body ended because the deadline cut it short
+                raise FetchFailed("response too slow")
             return Response(reply.status, headers, bytes(body))
         except (OSError, http.client.HTTPException) as exc:
             raise FetchFailed(f"fetch failed: {type(exc).__name__}") from exc
         finally:
+            watchdog.stop()
             connection.close()
 
 
@@ -259,8 +310,8 @@ class SafeFetcher:
                 raise FetchFailed(f"HTTP {response.status}")
             try:
                 document = json.loads(response.body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise FetchFailed("not JSON") from exc
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                raise FetchFailed("not JSON") from exc  # RecursionError: nested too deep
             if not isinstance(document, dict):
                 raise FetchFailed("not a JSON object")
             return document, response.headers

@@ -25,6 +25,7 @@ against our clock and every one answered with the same ``invalid_client``:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +60,8 @@ def _int_claim(claims: Mapping[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Refused(f"{name} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Refused(f"{name} is not finite")  # JSON's Infinity, NaN, 1e400
     return int(value)
 
 

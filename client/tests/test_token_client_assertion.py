@@ -101,6 +101,21 @@ def test_refuses_metadata_that_names_another_token_endpoint() -> None:
     assert [r.url for r in adapter.sent] == [METADATA_URL]
 
 
+def test_refuses_metadata_that_names_another_servers_issuer() -> None:
+    # Audience injection (CVE-2025-27370/27371): a server the client was pointed at by
+    # mistake names an honest server's issuer; an assertion made for it (aud, or the AWS
+    # server-identity header) would be replayable there. RFC 8414 §3.3: the issuer must
+    # be the one the metadata URL was made from.
+    adapter = ScriptedAdapter(metadata_reply(issuer="https://auth.victim.example"))
+    source = CountingAssertions()
+    client = make_client(adapter, source)
+
+    with pytest.raises(TokenTransportError):
+        client.get_token()
+    assert source.issuers == []
+    assert [r.url for r in adapter.sent] == [METADATA_URL]
+
+
 def test_invalid_client_with_an_assertion_is_raised_after_one_request() -> None:
     adapter = ScriptedAdapter(Reply(401, {"error": "invalid_client"}))
     client = make_client(adapter, CountingAssertions(), issuer=ISSUER)

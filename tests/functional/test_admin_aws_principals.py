@@ -88,6 +88,11 @@ def test_remove_deletes_the_principal(http: Any) -> None:
         "role/Billing",
         "arn:aws:iam::123456789012:role/" + "x" * 65,
         "arn:aws:iam::123456789012:role/Bill ing",
+        # IAM names are ASCII: a Kelvin sign lower-cases to "k", so this would be bound
+        # to the role "keys" while the admin sees another name; digits of other scripts
+        "arn:aws:iam::123456789012:role/\u212aeys",
+        "arn:aws:iam::123456789012:user/D\u00e9ploy",
+        "arn:aws:iam::\u0661\u0662\u0663456789012:role/Billing",
         "",
         42,
         None,

@@ -180,6 +180,19 @@ def test_rejects_a_replayed_assertion(services: runtime.Services, http: Any,
     assert len(sts.calls) == 1
 
 
+def test_an_assertion_spent_at_the_token_endpoint_is_refused_at_introspection_and_revocation(
+    services: runtime.Services, http: Any, sts: SignatureCheckingSts
+) -> None:
+    new_app_with_principal(services, ROLE_ARN)
+    assertion = assertion_of(sign())
+    access_token = body_json(token(http, assertion))["access_token"]
+
+    for path in ("/oauth/introspect", "/oauth/revoke"):
+        refused(http.post(path, headers=FORM, body=form(
+            token=access_token, client_assertion_type=AWS_SIGV4, client_assertion=assertion)))
+    assert len(sts.calls) == 1
+
+
 def test_two_assertions_signed_in_the_same_second_both_work(
     services: runtime.Services, http: Any
 ) -> None:
@@ -289,7 +302,7 @@ def test_no_assertion_signature_or_session_token_reaches_any_log(
     new_app_with_principal(services, ROLE_ARN)
     headers = sign()
     assertion = assertion_of(headers)
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="chalicelib"):
         access_token = body_json(token(http, assertion))["access_token"]
         token(http, assertion)  # replay: a failure path
         token(http, assertion_of(sign(issuer="https://other.example")))

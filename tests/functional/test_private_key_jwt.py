@@ -444,6 +444,25 @@ def test_introspection_and_revocation_accept_an_assertion(
     assert body_json(call("/oauth/introspect")) == {"active": False}
 
 
+def test_an_assertion_spent_at_one_endpoint_is_refused_at_the_others(
+    http: Any, keyed: tuple[str, ClientKeyPair], clock: FakeClock
+) -> None:
+    # aud is our issuer at all three endpoints, so one jti store must cover them all
+    client_id, pair = keyed
+    token = body_json(token_with(http, assertion_params(
+        assertion(pair, client_id, ISSUER, now(clock)))))["access_token"]
+    spent = assertion_params(assertion(pair, client_id, ISSUER, now(clock)))
+    introspected = http.post("/oauth/introspect", headers=FORM,
+                             body=form(token=token, **spent))
+    assert body_json(introspected)["active"] is True
+
+    assert_bare_invalid_client(token_with(http, spent))
+    assert_bare_invalid_client(
+        http.post("/oauth/revoke", headers=FORM, body=form(token=token, **spent)))
+    assert_bare_invalid_client(
+        http.post("/oauth/introspect", headers=FORM, body=form(token=token, **spent)))
+
+
 def test_introspection_refuses_a_bad_assertion_with_invalid_client(
     http: Any, keyed: tuple[str, ClientKeyPair], clock: FakeClock
 ) -> None:

@@ -169,6 +169,29 @@ def test_rejects_hs256_signed_with_the_issuer_public_key(setup: Setup) -> None:
         setup.authenticate(forged.decode())
 
 
+def test_rejects_a_token_signed_by_another_registered_issuer_with_the_same_kid(
+    setup: Setup,
+) -> None:
+    # GIVEN a second trusted issuer whose key has the same kid ("rsa-1") as the first's,
+    # its keys already cached after one of its own tokens was accepted
+    with serve_issuer() as other:
+        setup.store.add_issuer(TrustedIssuer(
+            issuer_id_for(other.issuer), other.issuer, "Dev cluster", "kubernetes", None,
+            max_token_lifetime=3600, single_use_jti=True,
+        ))
+        setup.bind(APP_B, issuer=other.issuer)
+        setup.bind(APP_A)
+        assert setup.authenticate(other.token(SUBJECT, US, now=setup.clock.now)) == APP_B
+        assert other.kids["rsa"] == setup.issuer.kids["rsa"]
+
+        # WHEN that issuer signs a token claiming to be the first issuer
+        forged = other.token(SUBJECT, US, now=setup.clock.now, iss=setup.issuer.issuer)
+
+        # THEN the first issuer's own key is used, and the signature does not verify
+        with pytest.raises(InvalidClient):
+            setup.authenticate(forged)
+
+
 def test_rejects_unknown_kid(setup: Setup) -> None:
     setup.bind()
 

@@ -213,6 +213,16 @@ def test_rejects_error_status_and_non_object_bodies(response: Response) -> None:
         fetcher.get_json("https://i.example/jwks")
 
 
+def test_rejects_a_deeply_nested_body_as_not_json_rather_than_crashing() -> None:
+    # 10,000 nested arrays fit the size cap and exhaust Python's JSON recursion limit
+    nested = Response(200, {}, b"[" * 10_000 + b"]" * 10_000)
+    fetcher = SafeFetcher(False, RecordingResolver({"i.example": [PUBLIC]}),
+                          RecordingConnector({"/jwks": nested}))
+
+    with pytest.raises(FetchFailed, match="not JSON"):
+        fetcher.get_json("https://i.example/jwks")
+
+
 # -- the real connector against a loopback issuer -------------------------------------
 
 
@@ -282,6 +292,49 @@ def test_rejects_issuer_that_does_not_answer_within_the_timeout() -> None:
             SafeFetcher(local_mode=True, timeout=0.2).get_json(f"http://127.0.0.1:{port}/jwks")
     finally:
         listener.close()
+
+
+def test_gives_up_on_headers_that_trickle_in_past_the_deadline() -> None:
+    import socket
+    import threading
+    import time
+
+    # GIVEN an issuer that sends its status line, then one header byte at a time, each
+    # well within the per-read timeout (a slowloris on the header phase, which the
+    # body loop's deadline check never sees)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    sent = {"bytes": 0, "hung_up": False}
+    header_bytes = 400  # 0.02 s apart: 8 s unless the client hangs up
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            try:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(header_bytes):
+                    connection.sendall(b"a")
+                    sent["bytes"] += 1
+                    time.sleep(0.02)
+                connection.sendall(b"\r\nContent-Length: 11\r\n\r\n{\"keys\":[]}")
+            except OSError:
+                sent["hung_up"] = True
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    try:
+        port = listener.getsockname()[1]
+        # WHEN the key set is fetched with a 0.3 s deadline
+        with pytest.raises(FetchFailed):
+            SafeFetcher(local_mode=True, timeout=0.3).get_json(f"http://127.0.0.1:{port}/jwks")
+        server.join(timeout=30)
+    finally:
+        listener.close()
+
+    # THEN the client hung up long before the issuer finished dripping
+    assert sent["hung_up"] and sent["bytes"] < header_bytes
 
 
 # -- the key cache --------------------------------------------------------------------

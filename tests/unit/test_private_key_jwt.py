@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from chalicelib.errors import InvalidClient, InvalidRequest
+from chalicelib.errors import InvalidClient, InvalidRequest, ValidationFailed
 from chalicelib.oauth.client_auth import AuthenticatedClient, ClientAuthenticator
 from chalicelib.oauth.private_key_jwt import CLOCK_SKEW, MAX_LIFETIME, PrivateKeyJwtMethod
 from chalicelib.oauth.request import JSON, IncomingRequest, parse_parameters
@@ -274,6 +274,18 @@ def test_refuses_malformed_or_future_claims(
     refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **claims))
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")],
+                         ids=["Infinity", "-Infinity", "NaN"])
+def test_refuses_non_finite_time_claims_with_invalid_client_not_a_crash(
+    authenticator: ClientAuthenticator, key: ClientKeyPair, demo: Demo, clock: FakeClock,
+    claim: str, value: float,
+) -> None:
+    # Python's JSON reads Infinity, NaN and 1e400 as floats that int() cannot convert:
+    # a key holder's assertion must not turn into a 500
+    refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **{claim: value}))
+
+
 def test_refuses_an_assertion_issued_in_the_future(
     authenticator: ClientAuthenticator, key: ClientKeyPair, demo: Demo, clock: FakeClock
 ) -> None:
@@ -451,3 +463,33 @@ def test_never_logs_the_assertion_and_logs_why_it_failed(
     assert token not in caplog.text
     assert token.split(".")[2] not in caplog.text
     assert "reason=aud" in caplog.text
+
+
+# -- registered keys that anyone could sign for -------------------------------------------
+
+# The Ed25519 points of small order (libsodium's blocklist), with the sign bit clear and set.
+_SMALL_ORDER = [bytes.fromhex(h) for h in (
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+)]
+SMALL_ORDER_POINTS = _SMALL_ORDER + [p[:31] + bytes([p[31] | 0x80]) for p in _SMALL_ORDER]
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER_POINTS, ids=lambda p: p.hex()[:8] + p.hex()[-2:])
+def test_refuses_to_register_an_ed25519_key_of_small_order(
+    memory_services: Services, demo: Demo, point: bytes
+) -> None:
+    # With such a public key the cofactorless check OpenSSL does accepts R = the point,
+    # s = 0 as a signature of every message: anyone could sign the app's assertions.
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64(point), "kid": "weak", "alg": "EdDSA"}
+
+    with pytest.raises(ValidationFailed):
+        memory_services.provisioning.add_client_key(demo.client_id, jwk)
+
+    assert memory_services.store.get_credentials(demo.client_id).keys == ()  # type: ignore[union-attr]
+

@@ -39,14 +39,18 @@ def discover_issuer(session: requests.Session, token_url: str, timeout: float) -
 
     m2m-auth serves its token endpoint at `{issuer}/oauth/token` and its RFC 8414
     metadata at `{issuer}/.well-known/oauth-authorization-server`; the metadata's
-    `token_endpoint` must be `token_url` exactly, so an assertion is never made for an
-    issuer the token URL does not belong to. Pass `issuer=` to skip this request.
+    `token_endpoint` must be `token_url` exactly and its `issuer` the URL the metadata
+    was fetched from (RFC 8414 §3.3), so an assertion is never made for an issuer the
+    token URL does not belong to: a server that named another one's issuer would get an
+    assertion it could replay there (audience injection, CVE-2025-27370/27371). Pass
+    `issuer=` to skip this request.
     """
     if not token_url.endswith(TOKEN_PATH) or urlsplit(token_url).query:
         raise ValueError(
             f"cannot derive the issuer from {token_url!r}; pass issuer= to TokenClient"
         )
-    url = token_url[: -len(TOKEN_PATH)] + WELL_KNOWN_SUFFIX
+    expected_issuer = token_url[: -len(TOKEN_PATH)]
+    url = expected_issuer + WELL_KNOWN_SUFFIX
     try:
         with session.get(
             url, headers={"Accept": "application/json"}, timeout=timeout, allow_redirects=False
@@ -66,4 +70,6 @@ def discover_issuer(session: requests.Session, token_url: str, timeout: float) -
     issuer = document.get("issuer")
     if not isinstance(issuer, str) or not issuer:
         raise TokenTransportError("server metadata has no issuer")
+    if issuer != expected_issuer:
+        raise TokenTransportError("server metadata names another issuer")
     return issuer

@@ -23,11 +23,13 @@ _NAME = r"[\w+=,.@-]{1,128}"
 _PATH = r"/(?:[\x21-\x7e]*/)?"
 _IAM = re.compile(
     rf"arn:(?P<partition>{'|'.join(PARTITIONS)}):iam::(?P<account>\d{{12}}):"
-    rf"(?P<kind>role|user)(?P<path>{_PATH})(?P<name>{_NAME})"
+    rf"(?P<kind>role|user)(?P<path>{_PATH})(?P<name>{_NAME})",
+    re.ASCII,  # IAM names are ASCII: no Unicode letters or digits under \w and \d
 )
 _ASSUMED = re.compile(
     rf"arn:(?P<partition>{'|'.join(PARTITIONS)}):sts::(?P<account>\d{{12}}):"
-    rf"assumed-role/(?P<name>{_NAME})/(?P<session>[\w+=,.@-]{{2,64}})"
+    rf"assumed-role/(?P<name>{_NAME})/(?P<session>[\w+=,.@-]{{2,64}})",
+    re.ASCII,
 )
 
 

@@ -88,6 +88,8 @@ def test_remove_deletes_the_principal(http: Any) -> None:
         "role/Billing",
         "arn:aws:iam::123456789012:role/" + "x" * 65,
         "arn:aws:iam::123456789012:role/Bill ing",
+        "arn:aws:iam::123456789012:role/Bill\u00e9",  # IAM names are ASCII (openapi.json)
+        "arn:aws:iam::\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662:role/B",
         "",
         42,
         None,

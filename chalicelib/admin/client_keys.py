@@ -76,14 +76,17 @@ def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict
                    + (" (required for RSA keys)" if kty == "RSA" else ""))
         return "", "", {}
     expected_kty, expected_crv = CURVES.get(str(alg), ("RSA", None))
-    if kty != expected_kty or value.get("crv") != expected_crv:
+    # an RSA key has no crv member at all (not even null)
+    if kty != expected_kty or ("crv" in value) != (expected_crv is not None) or (
+        value.get("crv") != expected_crv
+    ):
         errors.add(f"{field}.alg", f"{alg} needs a {expected_kty} key"
                    + (f" on {expected_crv}" if expected_crv else ""))
         return "", "", {}
     if value.get("use", "sig") != "sig":
         errors.add(f"{field}.use", "must be sig")
-    ops = value.get("key_ops")
-    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+    ops = value.get("key_ops", ["verify"])
+    if not isinstance(ops, list) or "verify" not in ops:
         errors.add(f"{field}.key_ops", "must include verify")
     kept = {name: value.get(name) for name in ("kty", *PUBLIC_MEMBERS[str(kty)])}
     if not all(isinstance(member, str) and member for member in kept.values()):

@@ -3,16 +3,20 @@ and the federated identities each app accepts (docs/federation.md). No HTTP here
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..errors import Conflict, FieldError, ItemExists, NotFound, ValidationFailed
 from ..federation.issuers import (
-    AWS_OUTBOUND_HOST,
+    AWS_OUTBOUND_ISSUER,
     DEFAULT_MAX_LIFETIME,
     ISSUER_ID_SHAPE,
+    ISSUER_URL,
+    KEYS_URL,
+    LOCAL_ISSUER_URL,
+    LOCAL_KEYS_URL,
     PRESETS,
     TRUST_DOMAIN,
     issuer_id_for,
@@ -38,9 +42,19 @@ MAX_SUBJECT_LENGTH = 2048
 MIN_LIFETIME, MAX_LIFETIME = 60, 86400
 
 
-def _url(errors: v.Errors, field: str, value: Any, local_mode: bool) -> str | None:
-    if not isinstance(value, str) or len(value) > MAX_ISSUER_LENGTH:
-        errors.add(field, f"must be an https URL of at most {MAX_ISSUER_LENGTH} characters")
+def _url(
+    errors: v.Errors, field: str, value: Any, local_mode: bool, issuer: bool = False
+) -> str | None:
+    """An https URL of the shape openapi.json states (an issuer: no query, no trailing
+    slash), and one the fetcher may fetch (a literal address must be public)."""
+    shapes = (ISSUER_URL, LOCAL_ISSUER_URL) if issuer else (KEYS_URL, LOCAL_KEYS_URL)
+    if not (isinstance(value, str) and len(value) <= MAX_ISSUER_LENGTH
+            and re.fullmatch(shapes[0], value, re.ASCII)
+            or local_mode and isinstance(value, str)
+            and re.fullmatch(shapes[1], value, re.ASCII)):
+        errors.add(field, f"must be an https URL of at most {MAX_ISSUER_LENGTH} characters: "
+                   "a DNS name, an optional port, no user info or fragment"
+                   + (", no query and no trailing slash" if issuer else ""))
         return None
     try:
         check_url(value, local_mode)
@@ -75,9 +89,8 @@ class FederationAdmin(UseCases):
         assert preset is not None  # noqa: S101 - raised above
         issuer, jwks_uri = self._issuer_and_keys(errors, preset.kind, preset.fixed_issuer, body)
         name = v.name(errors, "name", body.get("name", preset.name))
-        lifetime = body.get("max_token_lifetime", DEFAULT_MAX_LIFETIME)
-        if (not isinstance(lifetime, int) or isinstance(lifetime, bool)
-                or not MIN_LIFETIME <= lifetime <= MAX_LIFETIME):
+        lifetime = v.integer(body.get("max_token_lifetime", DEFAULT_MAX_LIFETIME))
+        if lifetime is None or not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
             errors.add("max_token_lifetime",
                        f"must be an integer from {MIN_LIFETIME} to {MAX_LIFETIME}")
         single_use = body.get("single_use_jti", preset.single_use_jti)
@@ -89,7 +102,7 @@ class FederationAdmin(UseCases):
         now = self._now()
         record = TrustedIssuer(
             issuer_id=issuer_id_for(issuer), issuer=issuer, name=name, kind=preset.kind,
-            jwks_uri=jwks_uri, max_token_lifetime=int(lifetime),
+            jwks_uri=jwks_uri, max_token_lifetime=lifetime or DEFAULT_MAX_LIFETIME,
             single_use_jti=bool(single_use), created_at=now,
         )
         audit = new_record(actor, "issuer.add", f"issuer/{record.issuer_id}", {
@@ -114,8 +127,10 @@ class FederationAdmin(UseCases):
             if not isinstance(domain, str) or not TRUST_DOMAIN.fullmatch(domain):
                 errors.add("trust_domain", "must be a SPIFFE trust domain such as prod.acme.com")
                 domain = ""
-            endpoint = body.get("bundle_endpoint", body.get("jwks_uri"))
-            bundle = _url(errors, "bundle_endpoint", endpoint, local)
+            if "bundle_endpoint" in body and "jwks_uri" in body:
+                errors.add("jwks_uri", "is an alias of bundle_endpoint: give one, not both")
+            field = "jwks_uri" if "jwks_uri" in body else "bundle_endpoint"
+            bundle = _url(errors, field, body.get(field), local)
             return spiffe_issuer(domain), bundle
         for only_spiffe in ("trust_domain", "bundle_endpoint"):
             if only_spiffe in body:
@@ -123,15 +138,9 @@ class FederationAdmin(UseCases):
         raw = body.get("issuer", fixed)
         if fixed is not None and raw != fixed:
             errors.add("issuer", f"is {fixed} for this preset")
-        issuer = _url(errors, "issuer", raw, local) or ""
-        if issuer:
-            parts = urlsplit(issuer)
-            if parts.query or issuer.endswith("/"):
-                errors.add("issuer", "must have no query and no trailing slash")
-            if kind == "aws-outbound" and (
-                not AWS_OUTBOUND_HOST.fullmatch(parts.hostname or "") or parts.path not in ("",)
-            ):
-                errors.add("issuer", "must be https://<id>.tokens.sts.global.api.aws")
+        issuer = _url(errors, "issuer", raw, local, issuer=True) or ""
+        if issuer and kind == "aws-outbound" and not AWS_OUTBOUND_ISSUER.fullmatch(issuer):
+            errors.add("issuer", "must be https://<id>.tokens.sts.global.api.aws")
         jwks_uri = (
             _url(errors, "jwks_uri", body["jwks_uri"], local) if "jwks_uri" in body else None
         )

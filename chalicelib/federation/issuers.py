@@ -11,11 +11,32 @@ from dataclasses import dataclass
 DEFAULT_MAX_LIFETIME = 3600
 GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com"
 
-AWS_OUTBOUND_HOST = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\.tokens\.sts\.global\.api\.aws")
+AWS_OUTBOUND_ISSUER = re.compile(
+    r"https://[a-z0-9][a-z0-9-]{0,62}\.tokens\.sts\.global\.api\.aws", re.ASCII
+)
+
+# The URLs an admin registers (issuer, jwks_uri, bundle_endpoint), as openapi.json states
+# them: https, a DNS name (or IPv4 literal, which must then be public), an optional port,
+# printable ASCII without spaces, no user info and no fragment. An issuer has no query
+# and no trailing slash. Local mode also takes http://127.0.0.1[:port].
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = (  # 1-65535
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+    r"|[1-9][0-9]{0,3}))?"
+)
+_ORIGIN = rf"https://{_LABEL}(?:\.{_LABEL})*{_PORT}"
+_LOCAL_ORIGIN = rf"http://127\.0\.0\.1{_PORT}"
+_PATH_CHAR = r"[\x21\x22\x24-\x3e\x40-\x7e]"  # printable ASCII but '#' and '?'
+_ISSUER_PATH = r"(?:/[\x21\x22\x24-\x3e\x40-\x7e]*[\x21\x22\x24-\x2e\x30-\x3e\x40-\x7e])?"
+_KEYS_PATH = rf"(?:/{_PATH_CHAR}*)?(?:\?[\x21\x22\x24-\x7e]*)?"
+ISSUER_URL = _ORIGIN + _ISSUER_PATH
+KEYS_URL = _ORIGIN + _KEYS_PATH
+LOCAL_ISSUER_URL = _LOCAL_ORIGIN + _ISSUER_PATH
+LOCAL_KEYS_URL = _LOCAL_ORIGIN + _KEYS_PATH
 KUBERNETES_SUBJECT = re.compile(
     r"system:serviceaccount:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?"
 )
-TRUST_DOMAIN = re.compile(r"[a-z0-9._-]{1,255}")
+TRUST_DOMAIN = re.compile(r"[a-z0-9._-]{1,255}", re.ASCII)
 SPIFFE_ID = re.compile(r"spiffe://([a-z0-9._-]{1,255})(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 AWS_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 

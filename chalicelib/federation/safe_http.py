@@ -116,7 +116,10 @@ def check_url(url: str, local_mode: bool) -> ParsedUrl:
         raise FetchRefused("not a URL the server fetches")
     if any(c.isspace() or ord(c) < 0x20 for c in url):
         raise FetchRefused("not a URL the server fetches")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)  # ValueError on a bracketed host that is no IPv6 address
+    except ValueError as exc:
+        raise FetchRefused("not a URL the server fetches") from exc
     try:
         port = parts.port
     except ValueError as exc:

@@ -93,6 +93,8 @@ def test_remove_deletes_the_principal(http: Any) -> None:
         "arn:aws:iam::123456789012:role/\u212aeys",
         "arn:aws:iam::123456789012:user/D\u00e9ploy",
         "arn:aws:iam::\u0661\u0662\u0663456789012:role/Billing",
+        "arn:aws:iam::123456789012:role/Bill\u00e9",  # IAM names are ASCII (openapi.json)
+        "arn:aws:iam::\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662:role/B",
         "",
         42,
         None,

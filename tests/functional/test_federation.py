@@ -150,6 +150,24 @@ def test_presets_fill_issuer_and_single_use(http: Any, dns: NoDns) -> None:
     ({"preset": "spiffe", "trust_domain": "td.example"}, "bundle_endpoint"),
     ({"issuer": "https://issuer.example", "max_token_lifetime": 10}, "max_token_lifetime"),
     ({"issuer": "https://issuer.example", "single_use_jti": "yes"}, "single_use_jti"),
+    # the shapes openapi.json states (found by Schemathesis): urlsplit raised on these
+    ({"issuer": "https://[issuer.example"}, "issuer"),
+    ({"issuer": "https://issuer.example", "jwks_uri": "https://[jwks]/keys"}, "jwks_uri"),
+    ({"issuer": "HTTPS://issuer.example"}, "issuer"),
+    ({"issuer": "https://[2001:db8::1]"}, "issuer"),
+    ({"issuer": "https://issuer!.example"}, "issuer"),
+    ({"issuer": "https://issuer.example:"}, "issuer"),
+    ({"issuer": "https://issuer.example/\x7f"}, "issuer"),
+    ({"issuer": "https://issuer.example", "jwks_uri": ""}, "jwks_uri"),
+    ({"issuer": "https://issuer.example", "name": ""}, "name"),
+    ({"issuer": "https://issuer.example", "trust_domain": "td.example"}, "trust_domain"),
+    ({"preset": "aws-outbound", "issuer": "https://abc.tokens.sts.global.api.aws:8443"},
+     "issuer"),
+    ({"preset": "aws-outbound", "issuer": "https://ABC.tokens.sts.global.api.aws"}, "issuer"),
+    ({"preset": "spiffe", "trust_domain": "td.example", "issuer": "spiffe://td.example",
+      "bundle_endpoint": "https://spire.example/bundle"}, "issuer"),
+    ({"preset": "spiffe", "trust_domain": "td.example", "jwks_uri": "https://a.example/b",
+      "bundle_endpoint": "https://spire.example/bundle"}, "jwks_uri"),
 ])
 def test_rejects_invalid_issuer_registration(
     http: Any, dns: NoDns, body: dict[str, Any], field: str,
@@ -158,6 +176,23 @@ def test_rejects_invalid_issuer_registration(
 
     assert field in error_fields(refused)
     assert "169.254.169.254" not in dns.asked and "10.0.0.1" not in dns.asked
+
+
+def test_accepts_an_integral_number_as_max_token_lifetime(http: Any, dns: NoDns) -> None:
+    # JSON Schema's integer (openapi.json) includes 600.0
+    created = expect(send(http, "POST", "/admin/issuers", {
+        "issuer": "https://issuer.example", "max_token_lifetime": 600.0,
+    }), 201)
+
+    assert created["max_token_lifetime"] == 600
+
+
+def test_spiffe_takes_jwks_uri_as_the_bundle_endpoint(http: Any, dns: NoDns) -> None:
+    created = expect(send(http, "POST", "/admin/issuers", {
+        "preset": "spiffe", "trust_domain": "td.example", "jwks_uri": "https://spire.example/b",
+    }), 201)
+
+    assert created["jwks_uri"] == "https://spire.example/b"
 
 
 def test_register_same_issuer_twice_is_conflict(http: Any, issuer: TestIssuer) -> None:

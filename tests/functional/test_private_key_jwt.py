@@ -131,10 +131,12 @@ def test_refuses_a_private_jwk_with_400_and_never_echoes_or_stores_it(http: Any)
         ("not an object", "jwk"),
         ({**new_key_pair("ES256").public_jwk, "kty": {"EC": 1}}, "jwk.kty"),
         ({**new_key_pair("ES256").public_jwk, "alg": ["ES256"]}, "jwk.alg"),
+        ({**new_key_pair("RS256").public_jwk, "crv": None}, "jwk.alg"),
+        ({**new_key_pair("ES256").public_jwk, "key_ops": None}, "jwk.key_ops"),
     ],
     ids=["oct", "rsa-without-alg", "hmac-alg", "none-alg", "alg-kty-mismatch", "p384",
          "no-kid", "kid-with-slash", "use-enc", "bad-point", "not-object", "kty-object",
-         "alg-array"],
+         "alg-array", "rsa-with-null-crv", "null-key-ops"],
 )
 def test_refuses_keys_that_cannot_verify_our_assertions(http: Any, jwk: Any, field: str) -> None:
     app = new_app(http)

@@ -86,6 +86,9 @@ def _json(document: Any, **headers: str) -> Response:
     "https:///jwks",
     "https://issuer.example:99999/jwks",
     "https://issuer.example/jw ks",
+    "https://[issuer.example/jwks",  # urlsplit raises ValueError (was a 500)
+    "https://[not-an-address]/jwks",
+    "https://issuer.example]/jwks",
 ])
 def test_rejects_url_outside_the_rules_without_a_lookup(url: str) -> None:
     resolver = RecordingResolver({})
@@ -454,6 +457,19 @@ def test_discovered_jwks_uri_at_the_metadata_address_is_refused_without_a_reques
         keys.discover("https://issuer.example")
 
     assert [t.path for t in connector.targets] == ["/.well-known/openid-configuration"]
+
+
+def test_discovered_jwks_uri_that_is_no_url_is_refused_not_raised(clock: FakeClock) -> None:
+    # GIVEN a discovery document whose jwks_uri urlsplit cannot parse
+    resolver = RecordingResolver({"issuer.example": [PUBLIC]})
+    connector = RecordingConnector({"/.well-known/openid-configuration": _json({
+        "issuer": "https://issuer.example", "jwks_uri": "https://[jwks.example/keys",
+    })})
+    keys = IssuerKeys(SafeFetcher(False, resolver, connector), clock)
+
+    # THEN registration gets a refusal it turns into a 400, not a ValueError (a 500)
+    with pytest.raises(FetchRefused):
+        keys.discover("https://issuer.example")
 
 
 @pytest.mark.parametrize(("control", "expected"), [

@@ -39,7 +39,7 @@ class DocumentError(Exception):
 
     def __init__(self, errors: list[str]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} problem(s) in the file")
+        super().__init__(f"{len(errors)} problem(s) in the file: " + "; ".join(errors[:3]))
 
 
 def child(path: str, key: str | int) -> str:
@@ -218,7 +218,7 @@ def _issuer(check: _Checker, path: str, item: Any, issuers: dict[str, Any]) -> N
     record["kind"] = "kubernetes" if kind == "eks" else kind
     if "name" in body:
         record["name"] = check.text(child(path, "name"), body["name"])
-    if "jwks_uri" in body:
+    if body.get("jwks_uri") is not None:
         record["jwks_uri"] = check.text(child(path, "jwks_uri"), body["jwks_uri"])
     if "max_token_lifetime" in body:
         record["max_token_lifetime"] = check.integer(
@@ -255,7 +255,7 @@ def _app(check: _Checker, path: str, item: Any, apps: list[dict[str, Any]]) -> N
         app["claims"] = claims
     if "token_lifetime" in body:
         app["token_lifetime"] = check.integer(child(path, "token_lifetime"),
-                                              body["token_lifetime"])
+                                              body["token_lifetime"], nullable=True)
     if "permissions" in body:
         app["permissions"] = check.strings(child(path, "permissions"), body["permissions"] or [])
     if "quota" in body:

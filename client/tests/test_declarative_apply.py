@@ -232,25 +232,32 @@ def test_prune_deletes_what_the_file_omits_grants_before_their_api(
 def test_partial_failure_reports_what_was_and_was_not_applied(
     tmp_path: Path, admin: AdminClient
 ) -> None:
-    # GIVEN a file whose app the server refuses (iss is a claim the server sets)
+    # GIVEN a file with a good app, then one the server refuses (iss is a claim it sets)
     identifier, name = f"https://{unique('orders')}.example.com", unique("billing")
+    good = unique("good")
     document = orders_document(identifier, name)
     document["apps"][0]["claims"] = {"iss": "https://evil.example.com"}
+    document["apps"].insert(0, {"name": good})
 
     result = m2m("apply", "-f", str(write(tmp_path, document)), "--yes", code=1)
 
     # THEN the API was created, the app and its grant were not, and the report says so
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines()[1:] == [
         f"error: stopped: + create app {name}: HTTP 400 Validation failed: "
         "The request has invalid fields. claims.iss: is a registered claim the server sets",
-        "  applied (1):",
+        "  applied (2):",
         f"    + create api {identifier}",
+        f"    + create app {good}",
         "  not applied (2):",
         f"    + create app {name}  <- failed",
         f"    + create grant {name} -> {identifier}",
     ], result.stderr
     assert api_with(admin, identifier) is not None
     assert app_named(admin, name) is None
+    # the app that was created gets its secret handed over all the same
+    created = app_named(admin, good)
+    assert created is not None
+    assert f"client secret of new app {good} ({created['client_id']}): " in result.stdout
 
 
 def test_a_concurrent_change_after_planning_stops_apply_with_412(

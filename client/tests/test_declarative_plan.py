@@ -257,3 +257,82 @@ def test_export_is_sorted_and_never_holds_secrets() -> None:
     assert "create_secret: false" in text
     assert "secret_hash" not in text and "client_secret" not in text
     assert dump_yaml(export_document(copy.deepcopy(current))) == text
+
+
+# --- execute, against a scripted admin API --------------------------------------------------
+
+
+class ScriptedAdmin:
+    """Answers each request from a script; records what was sent."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.sent: list[tuple[str, str, Any, int | None]] = []
+
+    def request(self, method: str, path: str, json_body: Any = None, *,
+                params: Any = None, if_match: int | None = None) -> Any:
+        self.sent.append((method, path, json_body, if_match))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def two_new_apps_plan() -> Any:
+    desired = parse_document(f"""
+apps:
+  - name: first
+    grants: {{{ORDERS}: [orders:read]}}
+  - name: second
+""")
+    return make_plan(desired, current_state())
+
+
+def test_execute_stops_at_a_server_error_and_reports_applied_failed_and_pending() -> None:
+    from m2m_client.admin_http import ApiError
+    from m2m_client.declarative import ApplyFailed, execute
+
+    admin = ScriptedAdmin([
+        {"client_id": "f" * 26, "name": "first", "version": 1, "client_secret": "s3cr3t-1",
+         "secret_id": "sec_1"},
+        ApiError(500, {"title": "Internal error", "detail": "boom"}),
+    ])
+
+    with pytest.raises(ApplyFailed) as caught:
+        execute(two_new_apps_plan(), admin)
+
+    failure = caught.value
+    assert [s.label for s in failure.result.applied] == ["first"]
+    assert failure.failed.label == "second" and not failure.outcome_unknown
+    assert [s.label for s in failure.pending] == [f"first -> {ORDERS}"]
+    # the new app's secret is still handed over, though the run failed
+    assert [(s.client_id, s.client_secret) for s in failure.result.secrets] == [
+        ("f" * 26, "s3cr3t-1")]
+    assert "s3cr3t-1" not in repr(failure.result.secrets)
+
+
+def test_execute_fills_in_new_ids_and_chains_versions() -> None:
+    from m2m_client.declarative import execute
+
+    admin = ScriptedAdmin([
+        {"client_id": "f" * 26, "name": "first", "version": 1, "client_secret": "x"},
+        {"client_id": "g" * 26, "name": "second", "version": 1, "client_secret": "y"},
+        {"api_id": "api_orders", "scopes": ["orders:read"], "version": 1},
+    ])
+
+    execute(two_new_apps_plan(), admin)
+
+    assert admin.sent[2] == ("PUT", f"/admin/apps/{'f' * 26}/grants/api_orders",
+                             {"scopes": ["orders:read"]}, 0)
+
+
+def test_execute_marks_a_request_without_answer_as_outcome_unknown() -> None:
+    from m2m_client.admin_http import TransportError
+    from m2m_client.declarative import ApplyFailed, execute
+
+    admin = ScriptedAdmin([TransportError("POST ... failed: ReadTimeout")])
+
+    with pytest.raises(ApplyFailed) as caught:
+        execute(two_new_apps_plan(), admin)
+
+    assert caught.value.outcome_unknown and not caught.value.result.applied

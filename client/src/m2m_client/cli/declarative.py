@@ -13,7 +13,15 @@ from typing import IO, Any
 
 import click
 
-from m2m_client.cli.common import EXIT_API, EXIT_USAGE, Failure, State, confirm, pass_state
+from m2m_client.cli.common import (
+    EXIT_API,
+    EXIT_USAGE,
+    Failure,
+    State,
+    confirm,
+    failure_from,
+    pass_state,
+)
 from m2m_client.declarative import (
     ApplyFailed,
     DocumentError,
@@ -122,15 +130,17 @@ def apply(state: State, source: str, prune: bool, yes: bool, dry_run: bool,
             f"stopped: {describe(exc.failed)}: {_cause(exc.cause)}", EXIT_API,
             [f"applied ({len(exc.result.applied)}):"]
             + [f"  {describe(s)}" for s in exc.result.applied]
-            + [f"not applied ({1 + len(exc.pending)}):", f"  {describe(exc.failed)}  <- failed"]
+            + [f"not applied ({1 + len(exc.pending)}):", f"  {describe(exc.failed)}  <- "
+               + ("no answer: check whether it was applied" if exc.outcome_unknown
+                  else "failed")]
             + [f"  {describe(s)}" for s in exc.pending],
         ) from None
     _hand_over(result.secrets, out, secrets_out)
     click.echo(f"Applied {len(result.applied)} changes.")
 
 
-def _cause(exc: Exception) -> str:
-    from m2m_client.cli.common import failure_from
-
+def _cause(exc: BaseException) -> str:
+    if not isinstance(exc, Exception):
+        return "interrupted"
     failure: Any = failure_from(exc)
     return " ".join([failure.format_message(), *failure.lines])

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from m2m_client.admin_http import admin_path
+from m2m_client.admin_http import ApiError, admin_path
 from m2m_client.declarative.plan import ABSENT, Plan, Ref, Step
 
 
@@ -38,14 +38,19 @@ class ApplyResult:
 
 
 class ApplyFailed(Exception):
-    """A step failed: `result.applied` ran, `failed` did not, nor did `pending`."""
+    """A step failed: `result.applied` ran, `failed` did not, nor did `pending`.
+
+    `outcome_unknown`: no answer came for `failed` (a timeout, a lost connection, Ctrl-C),
+    so the server may or may not have applied it.
+    """
 
     def __init__(self, result: ApplyResult, failed: Step, pending: list[Step],
-                 cause: Exception) -> None:
+                 cause: BaseException) -> None:
         self.result = result
         self.failed = failed
         self.pending = pending
         self.cause = cause
+        self.outcome_unknown = not isinstance(cause, ApiError)
         super().__init__(f"{describe(failed)} failed: {cause}")
 
 
@@ -66,7 +71,7 @@ def execute(plan: Plan, client: Requester,
             path = admin_path(*(_resolve(plan, ids, s) for s in step.path))
             if_match = versions.get(step.guard, 0) if step.guard is not None else None
             answer = client.request(step.method, path, step.body, if_match=if_match)
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:
             raise ApplyFailed(result, step, plan.steps[index + 1:], exc) from exc
         if step.records is not None and isinstance(answer, dict):
             if isinstance(answer.get("version"), int):

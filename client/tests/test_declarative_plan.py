@@ -336,3 +336,13 @@ def test_execute_marks_a_request_without_answer_as_outcome_unknown() -> None:
         execute(two_new_apps_plan(), admin)
 
     assert caught.value.outcome_unknown and not caught.value.result.applied
+
+
+def test_prune_leaves_alone_the_lists_an_app_leaves_out() -> None:
+    current = current_state()
+    desired = parse_document("apis: []\napps:\n  - name: billing\n")
+    desired["apis"] = desired_of(current)["apis"]
+
+    assert make_plan(desired, current, prune=True).empty
+    desired["apps"][0]["grants"] = {}
+    assert [s.kind for s in make_plan(desired, current, prune=True).steps] == ["grant"]

@@ -308,7 +308,7 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                 (Change("scopes", sorted(old["scopes"]) if old else ABSENT, list(scopes)),),
                 "PUT", ("apps", app_ref, "grants", api_path), {"scopes": list(scopes)},
                 guard=grant_v, records=grant_v))
-        if prune:
+        if prune and "grants" in app:  # grants left out of the app are not managed
             for identifier, old in sorted(cur["grants"].items()):
                 if identifier not in wanted_grants:
                     grant_v = ("grant", key, identifier)

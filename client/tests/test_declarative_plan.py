@@ -346,3 +346,32 @@ def test_prune_leaves_alone_the_lists_an_app_leaves_out() -> None:
     assert make_plan(desired, current, prune=True).empty
     desired["apps"][0]["grants"] = {}
     assert [s.kind for s in make_plan(desired, current, prune=True).steps] == ["grant"]
+
+
+def test_the_example_in_docs_declarative_md_is_a_valid_file() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "declarative.md"
+    if not docs.is_file():
+        pytest.skip("needs the m2m-auth repository beside client/")
+    example = docs.read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    desired = parse_document(example)
+
+    assert set(desired["apis"]) == {ORDERS}
+    assert [a["name"] for a in desired["apps"]] == ["billing", "orders-worker"]
+    assert desired["apis"][ORDERS]["scopes"][1] == {"value": "orders:write", "description": ""}
+
+
+def test_an_issuer_without_kind_is_created_as_oidc_and_not_compared_on_kind() -> None:
+    current = current_state()
+    current["issuers"]["https://idp.example.com"] = {
+        "id": "iss_1", "version": 1, "kind": "kubernetes", "name": "k8s",
+        "jwks_uri": None, "max_token_lifetime": 3600, "single_use_jti": False}
+    desired = parse_document("issuers:\n  - issuer: https://idp.example.com\n"
+                             "  - issuer: https://new.example.com\n")
+
+    plan = make_plan(desired, current)
+
+    assert [(s.action, s.body) for s in plan.steps] == [
+        ("create", {"preset": "oidc", "issuer": "https://new.example.com"})]

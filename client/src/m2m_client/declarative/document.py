@@ -212,10 +212,11 @@ def _issuer(check: _Checker, path: str, item: Any, issuers: dict[str, Any]) -> N
         return
     issuer = check.text(child(path, "issuer"), body.get("issuer"))
     record: dict[str, Any] = {}
-    kind = body.get("kind", "oidc")
-    if kind not in ISSUER_KINDS:
-        check.add(child(path, "kind"), f"must be one of {', '.join(ISSUER_KINDS)}")
-    record["kind"] = "kubernetes" if kind == "eks" else kind
+    if "kind" in body:  # left out: oidc when created, not compared otherwise
+        kind = body["kind"]
+        if kind not in ISSUER_KINDS:
+            check.add(child(path, "kind"), f"must be one of {', '.join(ISSUER_KINDS)}")
+        record["kind"] = "kubernetes" if kind == "eks" else kind
     if "name" in body:
         record["name"] = check.text(child(path, "name"), body["name"])
     if body.get("jwks_uri") is not None:

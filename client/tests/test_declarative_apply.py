@@ -381,3 +381,22 @@ def test_invalid_file_is_reported_with_yaml_paths_before_any_request(tmp_path: P
         "  apps[0].client_secret: secrets never belong in the file (see --secrets-out)",
         "  apps[0].quota.per_day: must be a positive integer",
     ]
+
+
+def test_an_exported_app_recreated_elsewhere_keeps_every_field_including_blocked(
+    tmp_path: Path, admin: AdminClient
+) -> None:
+    # GIVEN an app entry as `m2m export --no-ids` writes it, blocked, with every field
+    name = unique("blocked")
+    document = {"apps": [{
+        "name": name, "description": "", "enabled": False, "claims": {},
+        "token_lifetime": None, "permissions": ["introspect"], "quota": None, "grants": {},
+    }]}
+    path = write(tmp_path, document)
+
+    applied = m2m("apply", "-f", str(path), "--yes")
+
+    assert f"~ update app {name}" in applied.stdout.splitlines()  # blocked after creation
+    app = app_named(admin, name)
+    assert app is not None and app["enabled"] is False and app["quota"] is None
+    assert m2m("apply", "-f", str(path), "--yes").stdout.startswith("No changes")

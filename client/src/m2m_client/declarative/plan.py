@@ -264,13 +264,20 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
         app_ref = Ref("app", key)
         app_v: VersionKey = ("app", key)
         if have is None:
-            body = {f: app[f] for f in APP_SCALARS if f in app}
+            # POST /admin/apps takes no `enabled`: an app created blocked is created, then
+            # blocked, before it has a grant or any other credential.
+            body = {f: app[f] for f in APP_SCALARS if f in app and f != "enabled"}
             if app.get("create_secret") is False:
                 body["secret"] = False
             app_creates.append(Step("create", "app", label,
                                     tuple(Change(f, ABSENT, app[f])
                                           for f in APP_SCALARS if f in app),
                                     "POST", ("apps",), body, records=app_v, creates_app=True))
+            if app.get("enabled") is False:
+                app_creates.append(Step("update", "app", label,
+                                        (Change("enabled", True, False),), "PATCH",
+                                        ("apps", app_ref), {"enabled": False},
+                                        guard=app_v, records=app_v))
         else:
             plan.ids[("app", key)] = key
             plan.versions[app_v] = have["version"]

@@ -126,6 +126,12 @@ def test_apply_creates_prints_a_plan_and_a_second_apply_changes_nothing(
     secret = secret_line.rsplit(": ", 1)[1]
     grants = admin.get(admin_path("apps", app["client_id"], "grants"))["items"]
     assert [g["scopes"] for g in grants] == [["orders:read"]]
+    # each change was an ordinary admin request, audited by the server
+    audit = admin.get(admin_path("audit"), {"limit": 10})["items"]
+    api_id = grants[0]["api_id"]
+    assert {(r["action"], r["target"]) for r in audit} >= {
+        ("api.create", f"api/{api_id}"), ("app.create", f"app/{app['client_id']}"),
+        ("grant.set", f"app/{app['client_id']}/grants/{api_id}")}
     # the secret is shown once and written into no YAML: not the file, not the export
     assert path.read_text() == before
     exported = m2m("export").stdout

@@ -375,3 +375,16 @@ def test_an_issuer_without_kind_is_created_as_oidc_and_not_compared_on_kind() ->
 
     assert [(s.action, s.body) for s in plan.steps] == [
         ("create", {"preset": "oidc", "issuer": "https://new.example.com"})]
+
+
+def test_with_prune_a_grant_may_not_name_an_api_the_file_leaves_out() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apis"].clear()  # prune would delete the API the grant names
+
+    with pytest.raises(PlanError) as caught:
+        make_plan(desired, current, prune=True)
+
+    assert caught.value.errors == [
+        f'apps[0].grants["{ORDERS}"]: no API with this identifier in the file']
+    assert make_plan(desired, current).empty  # without prune the server's API still counts

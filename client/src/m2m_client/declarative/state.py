@@ -1,0 +1,88 @@
+"""The server's current state, read through the admin API, as the planner's plain dicts.
+
+    {"apis": {identifier: {"id", "version", "name", "scopes", "token_lifetime", "token_reuse"}},
+     "issuers": {issuer: {"id", "version", "kind", "name", "jwks_uri", ...}},
+     "apps": [{"client_id", "version", "name", ..., "has_secret",
+               "grants": {identifier: {"api_id", "scopes", "version"}},
+               "federated_identities": [{"id", "issuer", "subject", "audience"}],
+               "aws_principals": [{"id", "arn"}], "keys": [{"kid", "jwk", "version"}]}]}
+
+Only public data is kept: an app's secrets are reduced to whether it has any.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from m2m_client.admin_http import ApiError, admin_path
+
+
+class Reader(Protocol):
+    def get(self, path: str, params: Any = None) -> Any: ...
+
+    def pages(self, path: str, *, limit: int | None = None,
+              next_cursor: str | None = None) -> Any: ...
+
+
+def _all(client: Reader, path: str) -> list[dict[str, Any]]:
+    return [item for page in client.pages(path, limit=200) for item in page["items"]]
+
+
+def _optional(client: Reader, path: str) -> list[dict[str, Any]]:
+    """A list a server without that feature does not have (404/405): empty."""
+    try:
+        return _all(client, path)
+    except ApiError as exc:
+        if exc.status in (404, 405):
+            return []
+        raise
+
+
+def read_state(client: Reader) -> dict[str, Any]:
+    """Everything `m2m export` writes and `m2m apply` compares, with ids and versions."""
+    apis = {}
+    for api in _all(client, admin_path("apis")):
+        apis[api["identifier"]] = {
+            "id": api["id"], "version": api["version"], "name": api["name"],
+            "scopes": [{"value": s["value"], "description": s.get("description") or ""}
+                       for s in api.get("scopes") or []],
+            "token_lifetime": api.get("token_lifetime"), "token_reuse": api.get("token_reuse"),
+        }
+    issuers = {}
+    for issuer in _optional(client, admin_path("issuers")):
+        issuers[issuer["issuer"]] = {
+            "id": issuer["id"], "version": issuer.get("version", 0),
+            **{f: issuer.get(f) for f in
+               ("kind", "name", "jwks_uri", "max_token_lifetime", "single_use_jti")},
+        }
+    apps = []
+    for listed in _all(client, admin_path("apps")):
+        client_id = listed["client_id"]
+        app = client.get(admin_path("apps", client_id))
+        grants = {
+            g["audience"]: {"api_id": g["api_id"], "scopes": list(g.get("scopes") or []),
+                            "version": g["version"]}
+            for g in _all(client, admin_path("apps", client_id, "grants"))
+        }
+        apps.append({
+            "client_id": client_id, "version": app["version"], "name": app["name"],
+            "description": app.get("description") or "", "enabled": app.get("enabled", True),
+            "claims": app.get("claims") or {}, "token_lifetime": app.get("token_lifetime"),
+            "permissions": list(app.get("permissions") or []), "quota": app.get("quota"),
+            "has_secret": bool(app.get("secrets")),
+            "grants": grants,
+            "federated_identities": [
+                {"id": i["id"], "issuer": i["issuer"], "subject": i["subject"],
+                 "audience": i.get("audience")}
+                for i in _optional(client, admin_path("apps", client_id, "federated-identities"))
+            ],
+            "aws_principals": [
+                {"id": p["id"], "arn": p["arn"]}
+                for p in _optional(client, admin_path("apps", client_id, "aws-principals"))
+            ],
+            "keys": [
+                {"kid": k["kid"], "jwk": k["jwk"], "version": k.get("version", 0)}
+                for k in _optional(client, admin_path("apps", client_id, "keys"))
+            ],
+        })
+    return {"apis": apis, "issuers": issuers, "apps": apps}

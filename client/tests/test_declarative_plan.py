@@ -1,0 +1,390 @@
+"""The declarative planner and file validation on plain dicts: no server, no request."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from m2m_client.declarative import (
+    DocumentError,
+    PlanError,
+    dump_yaml,
+    export_document,
+    make_plan,
+    parse_document,
+    plan_lines,
+)
+from m2m_client.declarative.plan import Ref
+
+ORDERS = "https://api.example.com/orders"
+BILLING = "https://api.example.com/billing"
+
+
+def current_state() -> dict[str, Any]:
+    return {
+        "apis": {
+            ORDERS: {"id": "api_orders", "version": 3, "name": "Orders",
+                     "scopes": [{"value": "orders:read", "description": "Read"},
+                                {"value": "orders:write", "description": "Write"}],
+                     "token_lifetime": 3600, "token_reuse": 0.5},
+        },
+        "issuers": {},
+        "apps": [{
+            "client_id": "c" * 26, "version": 7, "name": "billing", "description": "",
+            "enabled": True, "claims": {}, "token_lifetime": None, "permissions": [],
+            "quota": None, "has_secret": True,
+            "grants": {ORDERS: {"api_id": "api_orders", "scopes": ["orders:read"], "version": 2}},
+            "federated_identities": [], "aws_principals": [], "keys": [],
+        }],
+    }
+
+
+def desired_of(current: dict[str, Any]) -> dict[str, Any]:
+    """The desired state that the export of `current` describes."""
+    return parse_document(dump_yaml(export_document(current)))
+
+
+def test_the_export_of_the_current_state_plans_no_changes() -> None:
+    current = current_state()
+
+    plan = make_plan(desired_of(current), current, prune=True)
+
+    assert plan.empty
+    assert plan_lines(plan) == ["Plan: 0 to create, 0 to update, 0 to delete."]
+
+
+def test_plan_lists_each_changed_field_with_old_and_new_values() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apps"][0]["token_lifetime"] = 600
+    desired["apps"][0]["claims"] = {"tenant": "acme"}
+    desired["apis"][ORDERS]["name"] = "Orders v2"
+
+    lines = plan_lines(make_plan(desired, current))
+
+    assert lines == [
+        "Plan: 0 to create, 2 to update, 0 to delete.",
+        f"~ update api {ORDERS}",
+        '    name: "Orders" -> "Orders v2"',
+        f"~ update app billing ({'c' * 26})",
+        "    claims: {} -> {\"tenant\": \"acme\"}",
+        "    token_lifetime: null -> 600",
+    ]
+
+
+def test_a_new_api_is_created_before_the_grant_that_names_it() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apis"][BILLING] = {"name": "Billing", "scopes": [
+        {"value": "billing:read", "description": ""}]}
+    desired["apps"][0]["grants"][BILLING] = ["billing:read"]
+
+    plan = make_plan(desired, current)
+
+    assert [(s.action, s.kind) for s in plan.steps] == [("create", "api"), ("create", "grant")]
+    assert plan.steps[1].path == ("apps", Ref("app", "c" * 26), "grants", Ref("api", BILLING))
+    assert plan.steps[1].guard == ("grant", "c" * 26, BILLING)
+    assert plan.versions.get(("grant", "c" * 26, BILLING), 0) == 0  # If-Match "0": must be new
+
+
+def test_without_prune_nothing_the_file_omits_is_deleted() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apis"].clear()
+    desired["apps"][0]["grants"].clear()
+
+    assert make_plan(desired, current).empty
+
+
+def test_prune_removes_grants_before_the_api_they_name() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    del desired["apis"][ORDERS]
+    desired["apps"][0]["grants"].clear()
+
+    plan = make_plan(desired, current, prune=True)
+
+    assert [(s.action, s.kind, s.label) for s in plan.steps] == [
+        ("delete", "grant", f"billing -> {ORDERS}"),
+        ("delete", "api", ORDERS),
+    ]
+    assert plan.steps[0].guard == ("grant", "c" * 26, ORDERS)
+    assert plan.versions[plan.steps[0].guard] == 2
+    assert plan.versions[("api", ORDERS)] == 3
+
+
+def test_prune_deletes_apps_the_file_does_not_name() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apps"].clear()
+
+    plan = make_plan(desired, current, prune=True)
+
+    assert [(s.action, s.kind) for s in plan.steps] == [("delete", "app")]
+    assert plan.steps[0].guard == ("app", "c" * 26)
+
+
+def test_api_update_that_drops_a_granted_scope_predicts_the_grant_rewrite() -> None:
+    # GIVEN a grant of orders:read and orders:write, and a file dropping orders:write
+    # from the API while granting only orders:read
+    current = current_state()
+    current["apps"][0]["grants"][ORDERS]["scopes"] = ["orders:read", "orders:write"]
+    desired = desired_of(current)
+    desired["apis"][ORDERS]["scopes"] = [{"value": "orders:read", "description": "Read"}]
+    desired["apps"][0]["grants"][ORDERS] = ["orders:read"]
+
+    plan = make_plan(desired, current)
+
+    # THEN the API update is known to advance the grant's version (the server rewrites it)
+    api_step, grant_step = plan.steps
+    assert (api_step.kind, grant_step.kind) == ("api", "grant")
+    assert api_step.bumps == (("grant", "c" * 26, ORDERS),)
+
+
+def test_apps_are_matched_by_client_id_before_name() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apps"][0]["name"] = "billing-renamed"  # client_id in the file still matches
+
+    plan = make_plan(desired, current)
+
+    assert [(s.action, s.kind) for s in plan.steps] == [("update", "app")]
+    assert plan.steps[0].body == {"name": "billing-renamed"}
+
+
+def test_an_app_without_client_id_is_matched_by_its_unique_name() -> None:
+    current = current_state()
+    desired = parse_document(dump_yaml(export_document(current, with_ids=False)))
+
+    assert make_plan(desired, current).empty
+
+
+def test_rejects_a_name_that_matches_several_apps_on_the_server() -> None:
+    current = current_state()
+    twin = copy.deepcopy(current["apps"][0])
+    twin["client_id"] = "d" * 26
+    current["apps"].append(twin)
+    desired = parse_document("apps:\n  - name: billing\n")
+
+    with pytest.raises(PlanError) as caught:
+        make_plan(desired, current)
+
+    assert caught.value.errors == [
+        f"apps[0].name: 'billing' is the name of 2 apps on the server "
+        f"({'c' * 26}, {'d' * 26}): give the client_id"
+    ]
+
+
+def test_rejects_a_client_id_the_server_does_not_have() -> None:
+    desired = parse_document("apps:\n  - name: x\n    client_id: " + "z" * 26 + "\n")
+
+    with pytest.raises(PlanError, match="1 problem") as caught:
+        make_plan(desired, current_state())
+
+    assert caught.value.errors[0].startswith("apps[0].client_id: no app " + "z" * 26)
+
+
+def test_rejects_a_grant_of_a_scope_the_api_will_not_have() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apps"][0]["grants"][ORDERS] = ["orders:delete"]
+
+    with pytest.raises(PlanError) as caught:
+        make_plan(desired, current)
+
+    assert caught.value.errors == [
+        f'apps[0].grants["{ORDERS}"]: \'orders:delete\' is not a scope of this API'
+    ]
+
+
+def test_new_app_gets_its_grant_after_creation_and_no_secret_when_asked() -> None:
+    desired = parse_document(f"""
+apps:
+  - name: worker
+    create_secret: false
+    grants:
+      {ORDERS}: [orders:read]
+""")
+
+    plan = make_plan(desired, current_state())
+
+    create, grant = plan.steps
+    assert create.body == {"name": "worker", "secret": False}
+    assert create.creates_app and create.records == ("app", "new:worker")
+    assert grant.path[1] == Ref("app", "new:worker")
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("apis: {}", "apis: must be a list"),
+    ("apis:\n  - name: A\n", "apis[0].identifier: must be a non-empty string"),
+    ("apps:\n  - name: a\n    client_secret: s3cr3t\n",
+     "apps[0].client_secret: secrets never belong in the file (see --secrets-out)"),
+    ("apps:\n  - name: a\n    quota: {per_hour: 0}\n",
+     "apps[0].quota.per_hour: must be a positive integer"),
+    ("apps:\n  - name: a\n    grants:\n      https://x/y: read\n",
+     'apps[0].grants["https://x/y"]: must be a list of strings'),
+    ("apps:\n  - name: a\n  - name: a\n",
+     "apps[0].name: 'a' names several apps: give each its client_id"),
+    ("apps:\n  - name: a\n    keys:\n      - jwk: {kty: EC, kid: k1, d: xx}\n",
+     "apps[0].keys[0].jwk: holds a PRIVATE key: put only the public JWK here"),
+    ("apis:\n  - identifier: x\n    name: X\n    colour: red\n",
+     "apis[0].colour: unknown field (expected one of: identifier, name, scopes, "
+     "token_lifetime, token_reuse)"),
+    ("apps: [\n", "(file) (line 2, column 1): expected the node content, but found '<stream end>'"),
+])
+def test_rejects_invalid_files_naming_the_yaml_path(text: str, error: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(text)
+
+    assert error in caught.value.errors
+
+
+def test_yaml_tags_are_not_executed() -> None:
+    with pytest.raises(DocumentError):
+        parse_document("apps: !!python/object/apply:os.system ['true']\n")
+
+
+def test_export_is_sorted_and_never_holds_secrets() -> None:
+    current = current_state()
+    current["apps"].insert(0, {**copy.deepcopy(current["apps"][0]), "name": "zeta",
+                               "client_id": "e" * 26, "has_secret": False})
+
+    text = dump_yaml(export_document(current))
+
+    assert text.index("name: billing") < text.index("name: zeta")
+    assert "create_secret: false" in text
+    assert "secret_hash" not in text and "client_secret" not in text
+    assert dump_yaml(export_document(copy.deepcopy(current))) == text
+
+
+# --- execute, against a scripted admin API --------------------------------------------------
+
+
+class ScriptedAdmin:
+    """Answers each request from a script; records what was sent."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.sent: list[tuple[str, str, Any, int | None]] = []
+
+    def request(self, method: str, path: str, json_body: Any = None, *,
+                params: Any = None, if_match: int | None = None) -> Any:
+        self.sent.append((method, path, json_body, if_match))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def two_new_apps_plan() -> Any:
+    desired = parse_document(f"""
+apps:
+  - name: first
+    grants: {{{ORDERS}: [orders:read]}}
+  - name: second
+""")
+    return make_plan(desired, current_state())
+
+
+def test_execute_stops_at_a_server_error_and_reports_applied_failed_and_pending() -> None:
+    from m2m_client.admin_http import ApiError
+    from m2m_client.declarative import ApplyFailed, execute
+
+    admin = ScriptedAdmin([
+        {"client_id": "f" * 26, "name": "first", "version": 1, "client_secret": "s3cr3t-1",
+         "secret_id": "sec_1"},
+        ApiError(500, {"title": "Internal error", "detail": "boom"}),
+    ])
+
+    with pytest.raises(ApplyFailed) as caught:
+        execute(two_new_apps_plan(), admin)
+
+    failure = caught.value
+    assert [s.label for s in failure.result.applied] == ["first"]
+    assert failure.failed.label == "second" and not failure.outcome_unknown
+    assert [s.label for s in failure.pending] == [f"first -> {ORDERS}"]
+    # the new app's secret is still handed over, though the run failed
+    assert [(s.client_id, s.client_secret) for s in failure.result.secrets] == [
+        ("f" * 26, "s3cr3t-1")]
+    assert "s3cr3t-1" not in repr(failure.result.secrets)
+
+
+def test_execute_fills_in_new_ids_and_chains_versions() -> None:
+    from m2m_client.declarative import execute
+
+    admin = ScriptedAdmin([
+        {"client_id": "f" * 26, "name": "first", "version": 1, "client_secret": "x"},
+        {"client_id": "g" * 26, "name": "second", "version": 1, "client_secret": "y"},
+        {"api_id": "api_orders", "scopes": ["orders:read"], "version": 1},
+    ])
+
+    execute(two_new_apps_plan(), admin)
+
+    assert admin.sent[2] == ("PUT", f"/admin/apps/{'f' * 26}/grants/api_orders",
+                             {"scopes": ["orders:read"]}, 0)
+
+
+def test_execute_marks_a_request_without_answer_as_outcome_unknown() -> None:
+    from m2m_client.admin_http import TransportError
+    from m2m_client.declarative import ApplyFailed, execute
+
+    admin = ScriptedAdmin([TransportError("POST ... failed: ReadTimeout")])
+
+    with pytest.raises(ApplyFailed) as caught:
+        execute(two_new_apps_plan(), admin)
+
+    assert caught.value.outcome_unknown and not caught.value.result.applied
+
+
+def test_prune_leaves_alone_the_lists_an_app_leaves_out() -> None:
+    current = current_state()
+    desired = parse_document("apis: []\napps:\n  - name: billing\n")
+    desired["apis"] = desired_of(current)["apis"]
+
+    assert make_plan(desired, current, prune=True).empty
+    desired["apps"][0]["grants"] = {}
+    assert [s.kind for s in make_plan(desired, current, prune=True).steps] == ["grant"]
+
+
+def test_the_example_in_docs_declarative_md_is_a_valid_file() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "declarative.md"
+    if not docs.is_file():
+        pytest.skip("needs the m2m-auth repository beside client/")
+    example = docs.read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    desired = parse_document(example)
+
+    assert set(desired["apis"]) == {ORDERS}
+    assert [a["name"] for a in desired["apps"]] == ["billing", "orders-worker"]
+    assert desired["apis"][ORDERS]["scopes"][1] == {"value": "orders:write", "description": ""}
+
+
+def test_an_issuer_without_kind_is_created_as_oidc_and_not_compared_on_kind() -> None:
+    current = current_state()
+    current["issuers"]["https://idp.example.com"] = {
+        "id": "iss_1", "version": 1, "kind": "kubernetes", "name": "k8s",
+        "jwks_uri": None, "max_token_lifetime": 3600, "single_use_jti": False}
+    desired = parse_document("issuers:\n  - issuer: https://idp.example.com\n"
+                             "  - issuer: https://new.example.com\n")
+
+    plan = make_plan(desired, current)
+
+    assert [(s.action, s.body) for s in plan.steps] == [
+        ("create", {"preset": "oidc", "issuer": "https://new.example.com"})]
+
+
+def test_with_prune_a_grant_may_not_name_an_api_the_file_leaves_out() -> None:
+    current = current_state()
+    desired = desired_of(current)
+    desired["apis"].clear()  # prune would delete the API the grant names
+
+    with pytest.raises(PlanError) as caught:
+        make_plan(desired, current, prune=True)
+
+    assert caught.value.errors == [
+        f'apps[0].grants["{ORDERS}"]: no API with this identifier in the file']
+    assert make_plan(desired, current).empty  # without prune the server's API still counts

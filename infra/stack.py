@@ -15,10 +15,10 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]  # roles; the SAM tr
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"})
 # Resources whose replacement or removal would lose every app, secret and live token.
-PROTECTED = ("Table", "SigningKey")
+PROTECTED = ("Table", "GlobalTable", "SigningKey")
 OUTPUT_ORDER = (
     "Issuer", "TokenUrl", "JwksUrl", "AdminBaseUrl", "AdminPolicyArn", "TableName",
-    "SigningKeyArn", "SigningKeyAlias", "AlarmTopicArn",
+    "SigningKeyArn", "SigningKeyAlias", "AlarmTopicArn", "Region", "HomeRegion",
 )
 
 Say = Callable[[str], None]

@@ -200,7 +200,7 @@ def _replica_key(template: dict[str, Any]) -> None:
         PRIMARY_KEY_PARAMETER: {
             "Type": "String",
             "Description": "ARN of the home stack's first signing key (make deploy sets it)",
-            "AllowedPattern": r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/mrk-[0-9a-f]{32}$",
+            "AllowedPattern": r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/mrk-[0-9a-f-]{32,36}$",
         },
         HOME_ADMIN_PARAMETER: {
             "Type": "String",

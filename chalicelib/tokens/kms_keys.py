@@ -119,8 +119,8 @@ class KmsKeyFactory:
             if self._policy else {}
         )
         try:
-            self._client.replicate_key(
-                KeyId=key_arn, ReplicaRegion=region, Tags=self._tags,  # type: ignore[arg-type]
+            self._client.replicate_key(  # by key id: KMS takes either, moto only the id
+                KeyId=key_arn.rsplit("/", 1)[-1], ReplicaRegion=region, Tags=self._tags,  # type: ignore[arg-type]
                 Description="m2m-auth signing key (replica)", **extra,  # type: ignore[arg-type]
             )
         except ClientError as exc:

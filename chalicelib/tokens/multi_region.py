@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-_KEY_ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):key/(mrk-[0-9a-f]{32})$")
+_KEY_ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):key/(mrk-[0-9a-f-]{32,36})$")
 
 
 def is_multi_region_key(key_id: str) -> bool:

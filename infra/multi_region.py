@@ -81,9 +81,9 @@ def execute_api_url(stage: StageConfig, path: str) -> Any:
 
 
 def apply(template: dict[str, Any], stage: StageConfig, app: AppShape) -> None:
-    resources: dict[str, Any] = template["Resources"]
     home = stage.is_home
     _replace_table(template, stage, home)
+    resources: dict[str, Any] = template["Resources"]  # rewritten by _replace_table
     if home:
         resources[SIGNING_KEY]["Properties"]["MultiRegion"] = True
     else:

@@ -238,6 +238,8 @@ def _custom_domain(
     if not _HOST_NAME.match(domain):
         raise StageError(f"custom_domain of stage {stage!r} must be a host name "
                          f"(no scheme or path), got {domain!r}")
+    if len(settings.get("regions") or []) > 1 and certificate is None:
+        return domain, None, endpoint  # one certificate per region (_with_regions)
     match = _CERTIFICATE_ARN.match(certificate or "")
     if match is None:
         raise StageError(f"stage {stage!r} has the custom domain {domain}: set "

@@ -74,7 +74,7 @@ def _home(env: Mapping[str, str], region: str) -> tuple[str | None, str | None, 
     bad = sorted(r for r in (home, *regions) if r and not _REGION.fullmatch(r))
     if bad:
         raise ConfigurationError(f"HOME_REGION/STAGE_REGIONS hold invalid regions: {bad}")
-    if home and home != region and not (admin_url or "").startswith("https://"):
+    if admin_url and not admin_url.startswith("https://"):
         raise ConfigurationError("HOME_ADMIN_URL must be the home region's https admin URL")
     if regions and home not in regions:
         raise ConfigurationError("STAGE_REGIONS must include HOME_REGION")

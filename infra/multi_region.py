@@ -90,11 +90,15 @@ def apply(template: dict[str, Any], stage: StageConfig, app: AppShape) -> None:
         _replica_key(template)
     _regional_domain(template, stage)
     variables = resources[API_FUNCTION]["Properties"]["Environment"]["Variables"]
-    home_admin = (execute_api_url(stage, ADMIN_PREFIX) if home
+    # Admin writes: the home region, or the region an operator promoted (make promote).
+    writes_here = stage.region == stage.write_region
+    home_admin = (execute_api_url(stage, ADMIN_PREFIX) if writes_here
                   else ref(HOME_ADMIN_PARAMETER))
-    variables.update(HOME_REGION=stage.home_region, HOME_ADMIN_URL=home_admin)
+    variables.update(HOME_REGION=stage.write_region, HOME_ADMIN_URL=home_admin)
+    if not writes_here:
+        _parameters(template, admin_url=True)
     if app.has_rotation:
-        _rotation(resources, stage, home, home_admin)
+        _rotation(resources, stage, home)
     outputs = template["Outputs"]
     outputs["AdminBaseUrl"]["Value"] = execute_api_url(stage, ADMIN_PREFIX)
     outputs["AdminBaseUrl"]["Description"] = (
@@ -196,18 +200,25 @@ def _replica_key(template: dict[str, Any]) -> None:
         "KeyPolicy": {"Version": "2012-10-17", "Statement": statements},
         "Tags": props["Tags"],
     }
-    template.setdefault("Parameters", {}).update({
-        PRIMARY_KEY_PARAMETER: {
+    _parameters(template, primary_key=True)
+
+
+def _parameters(template: dict[str, Any], admin_url: bool = False,
+                primary_key: bool = False) -> None:
+    """What ``make deploy`` passes from the other stacks' outputs."""
+    parameters = template.setdefault("Parameters", {})
+    if admin_url:
+        parameters[HOME_ADMIN_PARAMETER] = {
+            "Type": "String",
+            "Description": "Admin URL of the region taking admin writes (make deploy sets it)",
+            "AllowedPattern": r"^https://\S+$",
+        }
+    if primary_key:
+        parameters[PRIMARY_KEY_PARAMETER] = {
             "Type": "String",
             "Description": "ARN of the home stack's first signing key (make deploy sets it)",
             "AllowedPattern": r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/mrk-[0-9a-f-]{32,36}$",
-        },
-        HOME_ADMIN_PARAMETER: {
-            "Type": "String",
-            "Description": "The home region's admin URL (make deploy sets it)",
-            "AllowedPattern": r"^https://\S+$",
-        },
-    })
+        }
 
 
 # -- one issuer URL ---------------------------------------------------------------------
@@ -258,13 +269,12 @@ def _regional_domain(template: dict[str, Any], stage: StageConfig) -> None:
 # -- rotation -------------------------------------------------------------------------
 
 
-def _rotation(
-    resources: dict[str, Any], stage: StageConfig, home: bool, home_admin: Any
-) -> None:
+def _rotation(resources: dict[str, Any], stage: StageConfig, home: bool) -> None:
     variables = resources[ROTATION_FUNCTION]["Properties"]["Environment"]["Variables"]
     variables.update(
+        # The rotation stays with the multi-Region primaries, in the home region, even
+        # while admin writes are promoted elsewhere.
         HOME_REGION=stage.home_region,
-        HOME_ADMIN_URL=home_admin,
         STAGE_REGIONS=",".join(stage.regions),
         # Every region's token function role (one stack name in every region; the
         # rotation names them in the key policy of each replica it creates).

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .artifact import ArtifactError
 from .multi_region import HOME_ADMIN_PARAMETER, PRIMARY_KEY_PARAMETER
 from .package import Package, PackageError
-from .stack import StackError, describe_stack
+from .stack import StackError, describe_stack, outputs
 from .stage import StageConfig
 
 Say = Callable[[str], None]
@@ -53,26 +53,40 @@ def deploy_regions(
     deploy_one: DeployOne,
     say: Say = print,
     stack_status: Callable[[Any], str | None] | None = None,
+    existing_outputs: Callable[[Any], dict[str, str] | None] | None = None,
 ) -> Outcome:
-    """Home first, then every other region; ``RegionsFailed`` if any failed."""
-    home = stage.home_region
-    assert home is not None  # noqa: S101 - a multi-region stage has a home
+    """Home first, then every other region; ``RegionsFailed`` if any failed.
+
+    ``existing_outputs(account)``: a deployed stack's outputs, for the admin URL of a
+    promoted ``admin_region`` (make promote) when it is not the home region."""
+    home, write = stage.home_region, stage.write_region
+    assert home is not None and write is not None  # noqa: S101 - multi-region stage
+    admin_url: str | None = None
+    if write != home:
+        found = (existing_outputs or (lambda _: None))(account.in_region(write))
+        if not found or "AdminBaseUrl" not in found:
+            raise RegionsFailed(
+                f"admin_region {write} has no deployed stack to take admin writes; "
+                "remove admin_region from infra/stages.toml or deploy it first")
+        admin_url = found["AdminBaseUrl"]
     outcome = Outcome()
     say(f"== {home} (home region) ==")
     try:
-        outcome.outputs[home] = deploy_one(stage.for_region(home), account.in_region(home), {})
+        outcome.outputs[home] = deploy_one(
+            stage.for_region(home), account.in_region(home),
+            {HOME_ADMIN_PARAMETER: admin_url} if admin_url else {})
     except FAILURES as exc:
         raise RegionsFailed(
             f"the home region {home} failed: {exc}. The other regions "
             f"({', '.join(stage.secondary_regions)}) were not touched."
         ) from exc
     home_outputs = outcome.outputs[home]
-    parameters = {
-        PRIMARY_KEY_PARAMETER: home_outputs["SigningKeyArn"],
-        HOME_ADMIN_PARAMETER: home_outputs["AdminBaseUrl"],
-    }
+    admin_url = admin_url or home_outputs["AdminBaseUrl"]
     for region in stage.secondary_regions:
         say(f"== {region} ==")
+        parameters = {PRIMARY_KEY_PARAMETER: home_outputs["SigningKeyArn"]}
+        if region != write:
+            parameters[HOME_ADMIN_PARAMETER] = admin_url
         try:
             outcome.outputs[region] = deploy_one(
                 stage.for_region(region), account.in_region(region), parameters)
@@ -107,7 +121,7 @@ def summary(stage: StageConfig, outcome: Outcome) -> list[str]:
     for region in stage.regions:
         if region in outcome.outputs:
             admin = outcome.outputs[region].get("AdminBaseUrl", "?")
-            role = "admin writes here" if region == stage.home_region else "admin reads only"
+            role = "admin writes here" if region == stage.write_region else "admin reads only"
             lines.append(f"  {region:<13} live      {admin}   ({role})")
         elif region in outcome.failed:
             lines.append(f"  {region:<13} FAILED    {outcome.failed[region]}")
@@ -139,8 +153,13 @@ def run_regions(stage: StageConfig, account: Any, allow_data_replacement: bool) 
         found = describe_stack(regional.client("cloudformation"), stage.stack_name)
         return str(found["StackStatus"]) if found else None
 
+    def existing(regional: Any) -> dict[str, str] | None:
+        found = describe_stack(regional.client("cloudformation"), stage.stack_name)
+        return outputs(found) if found else None
+
     try:
-        return deploy_regions(stage, account, deploy_one, stack_status=status)
+        return deploy_regions(stage, account, deploy_one, stack_status=status,
+                              existing_outputs=existing)
     except RegionsFailed as exc:
         raise DeployError(str(exc)) from exc
 

@@ -124,6 +124,13 @@ class StageConfig:
     """(region, ACM certificate ARN in that region) for a multi-region custom domain."""
     region: str | None = None
     """The region this configuration is packaged for (``for_region``)."""
+    admin_region: str | None = None
+    """Where admin writes go (``make promote``); the home region unless promoted."""
+
+    @property
+    def write_region(self) -> str | None:
+        """The region that takes admin writes."""
+        return self.admin_region or self.home_region
 
     @property
     def multi_region(self) -> bool:
@@ -274,9 +281,9 @@ def _with_regions(config: StageConfig, settings: dict[str, Any]) -> StageConfig:
     certificates = settings.get("certificate_arns") or {}
     zone = str(settings.get("hosted_zone_id") or "").strip() or None
     if len(regions) <= 1:
-        if certificates or zone:
-            raise StageError(f"stage {stage!r}: hosted_zone_id and certificate_arns are for "
-                             "multi-region stages (use certificate_arn)")
+        if certificates or zone or settings.get("admin_region"):
+            raise StageError(f"stage {stage!r}: hosted_zone_id, certificate_arns and "
+                             "admin_region are for multi-region stages (use certificate_arn)")
         return replace(config, regions=tuple(regions), home_region=home or None)
     if not config.custom_domain:
         raise StageError(f"stage {stage!r} lists several regions: it needs a custom_domain "
@@ -304,8 +311,12 @@ def _with_regions(config: StageConfig, settings: dict[str, Any]) -> StageConfig:
     if extra:
         raise StageError(f"stage {stage!r}: certificate_arns names regions not listed: {extra}")
     ordered = (home, *(r for r in regions if r != home))
+    admin = str(settings.get("admin_region") or "").strip() or None
+    if admin is not None and admin not in regions:
+        raise StageError(f"admin_region {admin!r} of stage {stage!r} is not one of its "
+                         f"regions {regions}")
     return replace(config, regions=ordered, home_region=home, hosted_zone_id=zone,
-                   certificate_arns=tuple(arns))
+                   certificate_arns=tuple(arns), admin_region=admin)
 
 
 def _stage_settings(stage: str) -> dict[str, Any]:

@@ -436,3 +436,110 @@ def test_the_secondary_change_set_passes_the_home_key_and_admin_url_to_cloudform
         assert values == {"Region": OTHER}
         listed = s3.list_objects_v2(Bucket=f"m2m-auth-deploy-{ACCOUNT_ID}-{OTHER}")
         assert len(listed["Contents"]) == 2  # the zip and the template
+
+
+# -- make promote ---------------------------------------------------------------------------
+
+
+def _outputs_stack(region: str) -> dict[str, Any]:
+    return {"Stacks": [{
+        "StackName": "m2m-auth-dev", "StackId": f"arn:aws:cloudformation:{region}:1:stack/x/1",
+        "CreationTime": "2026-11-30", "StackStatus": "UPDATE_COMPLETE",
+        "Outputs": [{"OutputKey": "AdminBaseUrl",
+                     "OutputValue": f"https://api-{region}.example/dev/admin"}]}]}
+
+
+def _resources(region: str) -> dict[str, Any]:
+    return {"StackResourceSummaries": [{
+        "LogicalResourceId": tpl.API_FUNCTION, "PhysicalResourceId": f"fn-{region}",
+        "ResourceType": "AWS::Lambda::Function", "LastUpdatedTimestamp": "2026-11-30",
+        "ResourceStatus": "UPDATE_COMPLETE"}]}
+
+
+def test_promote_points_every_reachable_region_at_the_new_admin_region(
+    tmp_path: Path, multi_stage: StageConfig
+) -> None:
+    from infra.promote import promote
+
+    # GIVEN the home region unreachable, the other region up (Stubber)
+    stages = tmp_path / "stages.toml"
+    stages.write_text('[default]\nregions = []\n\n[dev]\nlog_retention_days = 14\n')
+    clients: dict[tuple[str, str], Any] = {
+        (service, region): boto3.client(service, region_name=region)
+        for service in ("cloudformation", "lambda") for region in (HOME, OTHER)}
+    stubbers = {key: Stubber(client) for key, client in clients.items()}
+    cfn_other, lambda_other = stubbers["cloudformation", OTHER], stubbers["lambda", OTHER]
+    cfn_other.add_response("describe_stacks", _outputs_stack(OTHER))
+    cfn_other.add_response("list_stack_resources", _resources(OTHER))
+    lambda_other.add_response("get_function_configuration", {
+        "FunctionName": f"fn-{OTHER}",
+        "Environment": {"Variables": {"HOME_REGION": HOME, "HOME_ADMIN_URL": HOME_ADMIN,
+                                      "TABLE_NAME": "m2m-auth-dev"}}},
+        {"FunctionName": f"fn-{OTHER}"})
+    admin_url = f"https://api-{OTHER}.example/dev/admin"
+    lambda_other.add_response("update_function_configuration", {}, {
+        "FunctionName": f"fn-{OTHER}", "Environment": {"Variables": {
+            "HOME_REGION": OTHER, "HOME_ADMIN_URL": admin_url, "TABLE_NAME": "m2m-auth-dev"}}})
+    stubbers["cloudformation", HOME].add_client_error(
+        "list_stack_resources", "ServiceUnavailable", "region outage")
+    for stubber in stubbers.values():
+        stubber.activate()
+    printed: list[str] = []
+
+    # WHEN the operator promotes the other region
+    result = promote(multi_stage, OTHER, lambda s, r: clients[s, r], printed.append, stages)
+
+    # THEN that region takes admin writes, the home region is reported not updated,
+    # and the stage keeps admin_region for the next make deploy
+    assert result.updated == [OTHER] and list(result.unreachable) == [HOME]
+    for stubber in stubbers.values():
+        stubber.assert_no_pending_responses()
+    assert 'admin_region = "us-east-1"' in stages.read_text().split("[dev]")[1]
+    assert any(line.startswith(f"NOT updated: {HOME}") for line in printed)
+
+
+def test_admin_region_is_written_then_cleared_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.promote import set_admin_region
+
+    _stages_file(tmp_path, monkeypatch, MULTI)
+    set_admin_region(stage_module.STAGES_FILE, "prod", OTHER)
+    set_admin_region(stage_module.STAGES_FILE, "prod", OTHER)  # idempotent
+    stage = load_stage("prod")
+    assert stage.write_region == OTHER and stage.home_region == HOME
+    assert stage_module.STAGES_FILE.read_text().count("admin_region = ") == 2  # default's
+    set_admin_region(stage_module.STAGES_FILE, "prod", "")
+    assert load_stage("prod").write_region == HOME
+
+
+def test_a_promoted_stage_deploys_home_with_the_admin_regions_url(
+    multi_stage: StageConfig, account: Account
+) -> None:
+    promoted = replace(multi_stage, admin_region=OTHER)
+    deploy = Recorder()
+    existing = {"AdminBaseUrl": "https://api-promoted.example/dev/admin"}
+    deploy_regions(promoted, account, deploy, lambda _: None,
+                   existing_outputs=lambda a: existing if a.region == OTHER else None)
+    assert deploy.calls == [
+        (HOME, {mr.HOME_ADMIN_PARAMETER: existing["AdminBaseUrl"]}),
+        (OTHER, {mr.PRIMARY_KEY_PARAMETER: PRIMARY}),
+    ]
+
+
+def test_a_promoted_regions_template_takes_admin_writes_and_home_forwards_them(
+    packaged: Package, multi_stage: StageConfig
+) -> None:
+    promoted = replace(multi_stage, admin_region=OTHER)
+    shape = tpl.AppShape(True)
+    home = tpl.merge_template(promoted.for_region(HOME), shape)
+    other = tpl.merge_template(promoted.for_region(OTHER), shape)
+    home_vars = home["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    other_vars = other["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert home_vars["HOME_REGION"] == other_vars["HOME_REGION"] == OTHER
+    assert home_vars["HOME_ADMIN_URL"] == {"Ref": mr.HOME_ADMIN_PARAMETER}
+    assert set(home["Parameters"]) == {mr.HOME_ADMIN_PARAMETER}
+    assert set(other["Parameters"]) == {mr.PRIMARY_KEY_PARAMETER}
+    # The rotation stays with the primaries in the home region.
+    rotation = home["Resources"][tpl.ROTATION_FUNCTION]["Properties"]["Environment"]
+    assert rotation["Variables"]["HOME_REGION"] == HOME

@@ -191,7 +191,9 @@ def build_default_services() -> Services:
     metrics.use(recorder)
     dynamodb, kms = aws_clients(settings)
     return build_services(
-        settings, DynamoDBStore(dynamodb, settings.table_name),
+        settings,
+        DynamoDBStore(dynamodb, settings.table_name,
+                      settings.region if settings.home_region else None),
         KmsSigner(kms, recorder, settings.region if settings.home_region else None),
         key_factory=KmsKeyFactory(
             kms, settings.stack, settings.signer_role_arn, settings.rotation_role_arn,

@@ -271,3 +271,25 @@ def test_the_secondary_regions_scheduled_rotation_does_nothing(
         result = client.lambda_.invoke("rotate_signing_keys", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
     assert result.payload == f"not the home region ({HOME}): nothing to do"
+
+
+def test_quota_counters_are_per_region_and_usage_adds_the_regions_up(
+    regions: TwoRegions, clock: FakeClock
+) -> None:
+    from chalicelib.store.records import Quota
+
+    # GIVEN the two regions' stores on the (replicated) table, a quota of 2 a day
+    stores = {r: DynamoDBStore(regions.dynamodb, TABLE, counter_region=r) for r in (HOME, OTHER)}
+    quota, now = Quota(per_day=2), int(clock())
+
+    # WHEN each region counts three fresh tokens
+    allowed = {r: [stores[r].count_fresh_token("app-1", now, quota).allowed for _ in range(3)]
+               for r in (HOME, OTHER)}
+
+    # THEN each region enforces the quota on its own traffic (2× across 2 regions),
+    # its items never shared (no last-writer-wins between regions), and usage is the sum
+    assert allowed == {HOME: [True, True, False], OTHER: [True, True, False]}
+    assert stores[HOME].usage("app-1", now).daily[-1][1] == 4
+    single = DynamoDBStore(regions.dynamodb, TABLE)  # a single-region stage: one item
+    assert single.count_fresh_token("app-2", now, quota).day == 1
+    assert single.usage("app-2", now).daily[-1][1] == 1

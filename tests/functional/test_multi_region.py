@@ -110,13 +110,18 @@ def test_a_token_issued_in_one_region_verifies_with_the_other_regions_jwks(
     regions: TwoRegions, clock: FakeClock
 ) -> None:
     # GIVEN both regions' services on the (replicated) table, each with its own replica
+    # (the key recorded by the home region, by its home ARN)
     home, other = _services(regions, HOME, clock), _services(regions, OTHER, clock)
+    home.keyring.register(regions.first_key, "RS256", KeyState.CURRENT)
     demo = seed_demo(home)
-    calls: list[str] = []
-    regions.kms[HOME].meta.events.register(
-        "before-call.kms.Sign", lambda **_: calls.append(HOME))
-    regions.kms[OTHER].meta.events.register(
-        "before-call.kms.Sign", lambda **_: calls.append(OTHER))
+    calls: list[tuple[str, str]] = []
+
+    def signed_in(region: str) -> Any:
+        return lambda params, **_: calls.append((region, params["KeyId"]))
+
+    for region in (HOME, OTHER):
+        regions.kms[region].meta.events.register("provide-client-params.kms.Sign",
+                                                 signed_in(region))
 
     # WHEN a client gets a token in the secondary region
     for http in _http(other):
@@ -129,7 +134,7 @@ def test_a_token_issued_in_one_region_verifies_with_the_other_regions_jwks(
 
     # THEN it was signed by that region's replica, the JWKS and metadata are the same
     # bytes in both regions, and the home region's JWKS verifies the token
-    assert calls == [OTHER]
+    assert calls == [(OTHER, in_region(regions.first_key, OTHER))]
     assert home_jwks == other_jwks and home_metadata == other_metadata
     [jwk] = body_json(type("R", (), {"body": home_jwks})())["keys"]
     assert jwt.get_unverified_header(token)["kid"] == jwk["kid"]

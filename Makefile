@@ -49,13 +49,19 @@ STAGE ?= dev
 # `make destroy YES=1` deletes without asking (needed without a terminal).
 DESTROY_FLAGS := $(if $(YES),--yes,)
 
-.PHONY: package deploy destroy
+.PHONY: package deploy destroy promote
 
+# A multi-region stage packages one region at a time: `make package REGION=us-east-1`.
 package: $(STAMP)
-	@$(PY) -m infra.package --stage $(STAGE)
+	@$(PY) -m infra.package --stage $(STAGE) $(if $(REGION),--region $(REGION),)
 
 deploy: $(STAMP)
 	@$(PY) -m infra.deploy deploy --stage $(STAGE)
 
 destroy: $(STAMP)
 	@$(PY) -m infra.deploy destroy --stage $(STAGE) $(DESTROY_FLAGS)
+
+# Multi-region: admin writes go to REGION while the home region is down
+# (docs/multi-region.md, "Failover drill").
+promote: $(STAMP)
+	@$(PY) -m infra.promote --stage $(STAGE) --region $(REGION)

@@ -12,6 +12,7 @@ from chalice.app import Chalice, Rate, Request, Response
 from chalicelib import edge, runtime
 from chalicelib.admin_routes import admin
 from chalicelib.errors import MethodNotAllowed
+from chalicelib.home_region import refuse_writes_outside_home
 from chalicelib.http import (
     incoming,
     issuer_for,
@@ -36,6 +37,7 @@ app.register_blueprint(admin, url_prefix="/admin")
 app.register_blueprint(app_keys, url_prefix="/admin")
 app.register_blueprint(aws_principals, url_prefix="/admin")
 app.register_blueprint(federation, url_prefix="/admin")
+app.register_middleware(refuse_writes_outside_home, "http")  # docs/multi-region.md
 
 ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -120,7 +122,10 @@ def openapi() -> Response:
 @app.schedule(Rate(1, unit=Rate.DAYS), name="rotate_signing_keys")
 def rotate_signing_keys(event: Any) -> str:
     """Daily: create a next key ahead of time, promote it when the period is over."""
-    rotation = runtime.services().rotation
+    services = runtime.services()
+    if not services.settings.is_home:  # multi-region: the home region rotates for all
+        return f"not the home region ({services.settings.home_region}): nothing to do"
+    rotation = services.rotation
     if rotation is None:
         raise RuntimeError("key rotation needs the KMS key factory")
     return rotation.run()

@@ -66,6 +66,21 @@ def _regions(raw: str, default: str) -> frozenset[str]:
     return regions
 
 
+def _home(env: Mapping[str, str], region: str) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """``HOME_REGION``, ``HOME_ADMIN_URL`` and ``STAGE_REGIONS`` (multi-region stages)."""
+    home = env.get("HOME_REGION", "").strip() or None
+    admin_url = env.get("HOME_ADMIN_URL", "").strip().rstrip("/") or None
+    regions = tuple(r.strip() for r in env.get("STAGE_REGIONS", "").split(",") if r.strip())
+    bad = sorted(r for r in (home, *regions) if r and not _REGION.fullmatch(r))
+    if bad:
+        raise ConfigurationError(f"HOME_REGION/STAGE_REGIONS hold invalid regions: {bad}")
+    if admin_url and not admin_url.startswith("https://"):
+        raise ConfigurationError("HOME_ADMIN_URL must be the home region's https admin URL")
+    if regions and home not in regions:
+        raise ConfigurationError("STAGE_REGIONS must include HOME_REGION")
+    return home, admin_url, regions
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with, validated once per container."""
@@ -95,6 +110,19 @@ class Settings:
     """STS regions AWS IAM client assertions may be signed for (docs/aws-iam-auth.md)."""
     sts_connect_to: str | None = None
     """Local mode only: the embedded moto server that stands in for STS."""
+    home_region: str | None = None
+    """Multi-region stages (docs/multi-region.md): the region that takes admin writes
+    and runs the rotation. ``None``: single-region, this region is home."""
+    home_admin_url: str | None = None
+    """The home region's admin URL, named by the problem other regions answer writes with."""
+    stage_regions: tuple[str, ...] = ()
+    """Every region of a multi-region stage (the rotation replicates keys to them)."""
+    signer_role_pattern: str | None = None
+    """ARN pattern of every region's token function role (key policies of replicas)."""
+
+    @property
+    def is_home(self) -> bool:
+        return self.home_region is None or self.home_region == self.region
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,7 +143,12 @@ class Settings:
             raise ConfigurationError(f"SIGNING_KEY_ALG must be RS256 or ES256, got {alg!r}")
         region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip()
         local_mode = env.get("M2M_LOCAL_MODE", "") == "1"
+        home_region, home_admin_url, stage_regions = _home(env, region)
         return cls(
+            home_region=home_region,
+            home_admin_url=home_admin_url,
+            stage_regions=stage_regions,
+            signer_role_pattern=env.get("SIGNER_ROLE_PATTERN", "").strip() or None,
             table_name=table_name,
             issuer=issuer,
             bootstrap_key_id=env.get("SIGNING_KEY_ID", "").strip() or None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class OAuthError(Exception):
@@ -123,6 +124,10 @@ class Problem(Exception):
         self.errors = tuple(errors)
 
     def headers(self) -> dict[str, str]:
+        return {}
+
+    def extensions(self) -> dict[str, Any]:
+        """RFC 9457 §3.2 extension members of this problem type."""
         return {}
 
 

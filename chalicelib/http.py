@@ -189,6 +189,7 @@ def problem_response(problem: Problem) -> Response:
     }
     if problem.errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in problem.errors]
+    body.update(problem.extensions())
     return Response(
         body=json.dumps(body, separators=(",", ":")),
         status_code=problem.status,

@@ -122,7 +122,10 @@ def build_services(
         store, clock, assertion_methods(settings, store, clock, sts)
     )
     verifier = OwnTokenVerifier(keyring, clock)
-    keys = KeyAdmin(store, keyring, clock, settings.key_cache_seconds)
+    keys = KeyAdmin(
+        store, keyring, clock, settings.key_cache_seconds,
+        key_factory.unready_regions if key_factory is not None else None,
+    )
     rotation = (
         ScheduledRotation(
             keys, key_factory, clock, settings.key_rotation_days,
@@ -188,11 +191,36 @@ def build_default_services() -> Services:
     metrics.use(recorder)
     dynamodb, kms = aws_clients(settings)
     return build_services(
-        settings, DynamoDBStore(dynamodb, settings.table_name), KmsSigner(kms, recorder),
+        settings,
+        DynamoDBStore(dynamodb, settings.table_name,
+                      settings.region if settings.home_region else None),
+        KmsSigner(kms, recorder, settings.region if settings.home_region else None),
         key_factory=KmsKeyFactory(
-            kms, settings.stack, settings.signer_role_arn, settings.rotation_role_arn
+            kms, settings.stack, settings.signer_role_arn, settings.rotation_role_arn,
+            replica_regions=[r for r in settings.stage_regions if r != settings.region],
+            client_for=regional_kms_clients(),
+            signer_role_pattern=settings.signer_role_pattern,
         ),
     )
+
+
+def regional_kms_clients() -> Callable[[str], Any]:
+    """KMS clients of the stage's other regions, built on first use (the rotation
+    replicates keys and checks replicas there)."""
+    import boto3
+    from botocore.config import Config
+
+    clients: dict[str, Any] = {}
+    config = Config(connect_timeout=2, read_timeout=5,
+                    retries={"max_attempts": 3, "mode": "standard"})
+
+    def client_for(region: str) -> Any:
+        if region not in clients:
+            clients[region] = boto3.session.Session(region_name=region).client(
+                "kms", config=config)
+        return clients[region]
+
+    return client_for
 
 
 _lock = threading.Lock()

@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,10 @@ class Account:
 
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.region, config=FAST)
+
+    def in_region(self, region: str) -> Account:
+        """The same credentials, another region (multi-region stages)."""
+        return replace(self, region=region)
 
 
 def preflight(botocore_session: Any | None = None) -> Account:
@@ -228,6 +232,7 @@ def deploy_package(
     sleep: Sleep = time.sleep,
     allow_data_replacement: bool = False,
     clients: dict[str, Any] | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Upload, change set, execute, wait; return the stack's outputs."""
     clients = clients or {}
@@ -237,7 +242,8 @@ def deploy_package(
     bucket = ensure_bucket(s3, account, say)
     template_url = upload_package(s3, built, bucket, account, say)
     tags = {"m2m-auth:stage": built.stage.stage}
-    change_set = create_change_set(cfn, stack, template_url, tags, say, sleep)
+    change_set = create_change_set(cfn, stack, template_url, tags, say, sleep,
+                                   parameters=parameters)
     if change_set is None:
         say(f"stack {stack} is up to date: no changes to deploy")
     else:
@@ -291,7 +297,8 @@ def destroy_stack(
     cfn.delete_stack(StackName=stack_id)
     wait_for_stack(cfn, stack_id, watcher, sleep)
     say(f"stack {stack} deleted.")
-    for line in retained_notice(stage, account, kept.get("Table"), kept.get("SigningKey")):
+    table = kept.get("Table") or kept.get("GlobalTable")
+    for line in retained_notice(stage, account, table, kept.get("SigningKey")):
         say(line)
     return True
 
@@ -365,6 +372,20 @@ def main(argv: list[str] | None = None) -> int:
         account = preflight()
         print(f"AWS account {account.account_id}, region {account.region}, "
               f"as {account.caller_arn}")
+        if stage.multi_region:
+            from .regions import destroy_regions, run_regions
+
+            if args.command == "deploy":
+                run_regions(stage, account, args.allow_data_replacement)
+                return 0
+            if not args.yes and not _confirm(stage.stack_name, ", ".join(stage.regions)):
+                print(f"{prefix}: not confirmed, nothing deleted (without a terminal, "
+                      "confirm with --yes, i.e. `make destroy YES=1`)", file=sys.stderr)
+                return 1
+            destroy_regions(stage, account)
+            return 0
+        if stage.regions:  # one region named by the stage wins over the environment's
+            account = account.in_region(stage.regions[0])
         if args.command == "deploy":
             problem = account_logging_problem(account, stage)
             if problem:

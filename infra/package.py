@@ -76,10 +76,20 @@ def package(
     out_dir: Path | None = None,
     project_dir: Path = PROJECT_DIR,
     log: Callable[[str], None] = print,
+    region: str | None = None,
 ) -> Package:
-    """Build ``stage_name`` into ``out_dir`` (default ``build/<stage>``), checked."""
+    """Build ``stage_name`` into ``out_dir`` (default ``build/<stage>``, and
+    ``build/<stage>/<region>`` for a region of a multi-region stage), checked."""
     stage = load_stage(stage_name, project_dir)
-    out = (out_dir or project_dir / "build" / stage_name).resolve()
+    default_out = project_dir / "build" / stage_name
+    if stage.multi_region:
+        region = region or stage.home_region
+        assert region is not None  # noqa: S101 - a multi-region stage has a home
+        stage = stage.for_region(region)
+        default_out = default_out / region
+    elif region:
+        stage = stage.for_region(region)
+    out = (out_dir or default_out).resolve()
     if out.exists():
         shutil.rmtree(out)
     src = out / "src"
@@ -205,9 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.package", description=__doc__)
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--out", type=Path, default=None, help="default: build/<stage>")
+    parser.add_argument("--region", default=None,
+                        help="multi-region stages: the region to package (default: home)")
     args = parser.parse_args(argv)
     try:
-        package(args.stage, args.out)
+        package(args.stage, args.out, region=args.region)
     except (StageError, PackageError, ArtifactError) as exc:
         print(f"make package: {exc}", file=sys.stderr)
         return 1

@@ -15,10 +15,10 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]  # roles; the SAM tr
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"})
 # Resources whose replacement or removal would lose every app, secret and live token.
-PROTECTED = ("Table", "SigningKey")
+PROTECTED = ("Table", "GlobalTable", "SigningKey")
 OUTPUT_ORDER = (
     "Issuer", "TokenUrl", "JwksUrl", "AdminBaseUrl", "AdminPolicyArn", "TableName",
-    "SigningKeyArn", "SigningKeyAlias", "AlarmTopicArn",
+    "SigningKeyArn", "SigningKeyAlias", "AlarmTopicArn", "Region", "HomeRegion",
 )
 
 Say = Callable[[str], None]
@@ -140,6 +140,7 @@ def create_change_set(
     say: Say,
     sleep: Sleep = time.sleep,
     poll_seconds: float = 2.0,
+    parameters: dict[str, str] | None = None,
 ) -> ChangeSet | None:
     """Create a change set and wait until it is ready. ``None``: nothing to change."""
     existing = describe_stack(cfn, stack)
@@ -154,6 +155,10 @@ def create_change_set(
     kind = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
     name = f"deploy-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     say(f"creating change set {name} ({kind}) for stack {stack} ...")
+    extra: dict[str, Any] = {}
+    if parameters:  # multi-region secondaries: values from the home stack
+        extra["Parameters"] = [{"ParameterKey": k, "ParameterValue": v}
+                               for k, v in sorted(parameters.items())]
     created = cfn.create_change_set(
         StackName=stack,
         ChangeSetName=name,
@@ -162,6 +167,7 @@ def create_change_set(
         Capabilities=CAPABILITIES,
         Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
         Description="make deploy",
+        **extra,
     )
     arn = created["Id"]
     while True:

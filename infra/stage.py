@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ KEY_SPEC_FOR_ALG = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
 DOMAIN_ENDPOINTS = ("REGIONAL", "EDGE")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[\w-]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
 
 class StageError(ValueError):
@@ -112,6 +114,44 @@ class StageConfig:
     """The stage's custom domain (``infra/stages.toml``), if any."""
     certificate_arn: str | None = None
     custom_domain_endpoint: str = "REGIONAL"
+    regions: tuple[str, ...] = ()
+    """Every region of the stage, home first (docs/multi-region.md); () = the deploy's
+    region, as before."""
+    home_region: str | None = None
+    hosted_zone_id: str | None = None
+    """Route 53 hosted zone of ``custom_domain`` (multi-region: latency records)."""
+    certificate_arns: tuple[tuple[str, str], ...] = ()
+    """(region, ACM certificate ARN in that region) for a multi-region custom domain."""
+    region: str | None = None
+    """The region this configuration is packaged for (``for_region``)."""
+    admin_region: str | None = None
+    """Where admin writes go (``make promote``); the home region unless promoted."""
+
+    @property
+    def write_region(self) -> str | None:
+        """The region that takes admin writes."""
+        return self.admin_region or self.home_region
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1
+
+    @property
+    def is_home(self) -> bool:
+        """Single-region stages are their own home."""
+        return not self.multi_region or self.region == self.home_region
+
+    @property
+    def secondary_regions(self) -> tuple[str, ...]:
+        return tuple(r for r in self.regions if r != self.home_region)
+
+    def for_region(self, region: str) -> StageConfig:
+        """This stage as packaged for one of its regions (its certificate there)."""
+        if self.regions and region not in self.regions:
+            raise StageError(f"stage {self.stage!r} does not list region {region} "
+                             f"(regions: {', '.join(self.regions)})")
+        certificate = dict(self.certificate_arns).get(region, self.certificate_arn)
+        return replace(self, region=region, certificate_arn=certificate)
 
     @property
     def stack_name(self) -> str:
@@ -180,6 +220,7 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
         certificate_arn=certificate,
         custom_domain_endpoint=domain_endpoint,
     )
+    config = _with_regions(config, settings)
     if config.log_retention_days not in LOG_RETENTION_DAYS:
         raise StageError(
             f"log_retention_days={config.log_retention_days} is not a CloudWatch Logs "
@@ -204,6 +245,8 @@ def _custom_domain(
     if not _HOST_NAME.match(domain):
         raise StageError(f"custom_domain of stage {stage!r} must be a host name "
                          f"(no scheme or path), got {domain!r}")
+    if len(settings.get("regions") or []) > 1 and certificate is None:
+        return domain, None, endpoint  # one certificate per region (_with_regions)
     match = _CERTIFICATE_ARN.match(certificate or "")
     if match is None:
         raise StageError(f"stage {stage!r} has the custom domain {domain}: set "
@@ -213,6 +256,67 @@ def _custom_domain(
                          "custom_domain_endpoint = \"REGIONAL\" for a certificate in "
                          f"{match.group(1)}")
     return domain, certificate, endpoint
+
+
+def _with_regions(config: StageConfig, settings: dict[str, Any]) -> StageConfig:
+    """``regions``, ``home_region``, ``hosted_zone_id`` and ``certificate_arns``, checked:
+    a multi-region stage needs a REGIONAL custom domain, its hosted zone and a
+    certificate in every region (one issuer URL for all regions)."""
+    stage = config.stage
+    raw = settings.get("regions") or []
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+        raise StageError(f"regions of stage {stage!r} must be a list of region names")
+    regions = [r.strip() for r in raw]
+    bad = [r for r in regions if not _REGION.match(r)]
+    if bad:
+        raise StageError(f"regions of stage {stage!r} holds invalid region names: {bad}")
+    if len(set(regions)) != len(regions):
+        raise StageError(f"regions of stage {stage!r} lists a region twice: {regions}")
+    home = str(settings.get("home_region") or "").strip() or (regions[0] if regions else "")
+    if regions and home not in regions:
+        raise StageError(f"home_region {home!r} of stage {stage!r} is not one of its "
+                         f"regions {regions}")
+    if not regions and home:
+        raise StageError(f"stage {stage!r} sets home_region but no regions")
+    certificates = settings.get("certificate_arns") or {}
+    zone = str(settings.get("hosted_zone_id") or "").strip() or None
+    if len(regions) <= 1:
+        if certificates or zone or settings.get("admin_region"):
+            raise StageError(f"stage {stage!r}: hosted_zone_id, certificate_arns and "
+                             "admin_region are for multi-region stages (use certificate_arn)")
+        return replace(config, regions=tuple(regions), home_region=home or None)
+    if not config.custom_domain:
+        raise StageError(f"stage {stage!r} lists several regions: it needs a custom_domain "
+                         "(one issuer URL for all regions; docs/multi-region.md)")
+    if config.custom_domain_endpoint != "REGIONAL":
+        raise StageError(f"a multi-region stage needs custom_domain_endpoint = \"REGIONAL\" "
+                         f"(a regional domain per region), stage {stage!r}")
+    if config.certificate_arn:
+        raise StageError(f"stage {stage!r} lists several regions: set certificate_arns "
+                         "(one per region) instead of certificate_arn")
+    if zone is None or not _HOSTED_ZONE_ID.match(zone):
+        raise StageError(f"stage {stage!r} lists several regions: set hosted_zone_id to the "
+                         f"Route 53 hosted zone of {config.custom_domain} (Z...)")
+    if not isinstance(certificates, dict):
+        raise StageError("certificate_arns must be a table: { region = \"arn:aws:acm:...\" }")
+    arns: list[tuple[str, str]] = []
+    for region in regions:
+        arn = str(certificates.get(region) or "")
+        match = _CERTIFICATE_ARN.match(arn)
+        if match is None or match.group(1) != region:
+            raise StageError(f"stage {stage!r}: certificate_arns needs an ACM certificate in "
+                             f"{region} for {config.custom_domain}, got {arn!r}")
+        arns.append((region, arn))
+    extra = sorted(set(certificates) - set(regions))
+    if extra:
+        raise StageError(f"stage {stage!r}: certificate_arns names regions not listed: {extra}")
+    ordered = (home, *(r for r in regions if r != home))
+    admin = str(settings.get("admin_region") or "").strip() or None
+    if admin is not None and admin not in regions:
+        raise StageError(f"admin_region {admin!r} of stage {stage!r} is not one of its "
+                         f"regions {regions}")
+    return replace(config, regions=ordered, home_region=home, hosted_zone_id=zone,
+                   certificate_arns=tuple(arns), admin_region=admin)
 
 
 def _stage_settings(stage: str) -> dict[str, Any]:

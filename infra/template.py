@@ -127,6 +127,8 @@ ACCOUNT_KEYS = "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*
 
 def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
     """The template ``chalice package --merge-template`` merges for ``stage``."""
+    if stage.multi_region and stage.region is None:
+        raise ValueError("a multi-region stage is packaged per region: stage.for_region(...)")
     resources: dict[str, Any] = {
         TABLE: _table(),
         SIGNING_KEY: _signing_key(stage, app),
@@ -162,12 +164,17 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         }
         resources[ROTATION_FUNCTION] = {"Properties": _rotation_function_properties()}
         resources["RotationErrorsAlarm"] = _rotation_errors_alarm()
-    return {
+    template: dict[str, Any] = {
         "Description": f"m2m-auth OAuth 2.0 machine-to-machine authorization server "
         f"({stage.stage})",
         "Resources": resources,
         "Outputs": {**_outputs(stage), **observability.outputs(stage)},
     }
+    if stage.multi_region:
+        from . import multi_region  # the global table, replica keys, latency records
+
+        multi_region.apply(template, stage, app)
+    return template
 
 
 # -- data -------------------------------------------------------------------

@@ -28,12 +28,15 @@ DAY = 86400
 
 class KeyAdmin:
     def __init__(
-        self, store: Store, keyring: KeyRing, clock: Callable[[], float], cache_seconds: int
+        self, store: Store, keyring: KeyRing, clock: Callable[[], float], cache_seconds: int,
+        unready_regions: Callable[[str], list[str]] | None = None,
     ) -> None:
         self._store = store
         self._keyring = keyring
         self._clock = clock
         self._cache_seconds = cache_seconds
+        self._unready_regions = unready_regions
+        """Multi-region stages: where a key cannot sign yet (KeyFactory.unready_regions)."""
 
     def list_keys(self) -> list[SigningKeyRecord]:
         order = {KeyState.NEXT: 0, KeyState.CURRENT: 1, KeyState.PREVIOUS: 2, KeyState.RETIRED: 3}
@@ -75,6 +78,18 @@ class KeyAdmin:
         if not nexts:
             raise Conflict("There is no next key to rotate to; register one first.")
         promoted = nexts[0]
+        if self._unready_regions is not None:
+            try:
+                unready = self._unready_regions(promoted.kms_key_id)
+            except SigningFailed as exc:
+                raise Conflict(f"Cannot check the replicas of the next key {promoted.kid} "
+                               f"({exc}); retry.") from exc
+            if unready:
+                raise Conflict(
+                    f"The next key {promoted.kid} has no enabled replica in "
+                    f"{', '.join(unready)} yet; it is promoted only once it can sign in "
+                    "every region of the stage."
+                )
         # A previous key stays published until every token it signed has expired, and
         # verifiers' caches (and our containers') have seen the change.
         safe_after = MAX_TOKEN_LIFETIME + self._cache_seconds

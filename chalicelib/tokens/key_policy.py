@@ -52,19 +52,29 @@ def account_root(role_arn: str) -> str:
     return f"arn:{parts[1]}:iam::{parts[4]}:root"
 
 
-def rotated_key_policy(signer_role_arn: str, rotation_role_arn: str, stack: str) -> dict[str, Any]:
+def rotated_key_policy(
+    signer_role_arn: str, rotation_role_arn: str, stack: str,
+    signer_role_pattern: str | None = None,
+) -> dict[str, Any]:
     """The key policy of a key the rotation creates.
 
     The rotation role is named as principal of ``kms:ScheduleKeyDeletion`` (its IAM
     policy does not allow it): only keys whose own policy says so, i.e. keys it
     created for this stack, can ever be scheduled, whatever tags another key carries.
+
+    Multi-region stages (``signer_role_pattern``): the key and its replicas name the
+    token function role of every region's stack by pattern (one stack name in every
+    region, CloudFormation's generated role names), and the rotation role may
+    replicate the key.
     """
     root = {"AWS": account_root(rotation_role_arn)}
 
     def only(role_arn: str) -> dict[str, Any]:
         return {"ArnEquals": {"aws:PrincipalArn": role_arn}}
 
-    return {
+    signers = ({"ArnLike": {"aws:PrincipalArn": signer_role_pattern}}
+               if signer_role_pattern else only(signer_role_arn))
+    policy: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -80,7 +90,7 @@ def rotated_key_policy(signer_role_arn: str, rotation_role_arn: str, stack: str)
                 "Principal": root,
                 "Action": TOKEN_KEY_ACTIONS,
                 "Resource": "*",
-                "Condition": only(signer_role_arn),
+                "Condition": signers,
             },
             {
                 "Sid": "RotationFunctionReadsKey",
@@ -108,3 +118,13 @@ def rotated_key_policy(signer_role_arn: str, rotation_role_arn: str, stack: str)
             },
         ],
     }
+    if signer_role_pattern:
+        policy["Statement"].append({
+            "Sid": "RotationFunctionReplicatesKey",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": "kms:ReplicateKey",
+            "Resource": "*",
+            "Condition": only(rotation_role_arn),
+        })
+    return policy

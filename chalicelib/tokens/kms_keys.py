@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +19,7 @@ from .key_policy import (
     STACK_TAG,
     rotated_key_policy,
 )
+from .multi_region import in_region, is_multi_region_key
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -40,16 +43,31 @@ class KeyFactory(Protocol):
     def schedule_deletion(self, key_arn: str) -> Deletion:
         """Schedule deletion of a key this stack's rotation created (30-day window)."""
 
+    def unready_regions(self, key_arn: str) -> list[str]:
+        """Regions of the stage where the key cannot sign yet (multi-region stages:
+        no replica, or one not ``Enabled``); [] when it can sign everywhere."""
+
 
 class KmsKeyFactory:
+    """Creates keys in the home region; in a multi-region stage (``replica_regions``)
+    each key is a multi-Region primary replicated to every other region, and
+    ``client_for(region)`` gives the KMS client of each of those regions."""
+
     def __init__(
         self,
         client: KMSClient,
         stack: str | None = None,
         signer_role_arn: str | None = None,
         rotation_role_arn: str | None = None,
+        replica_regions: Sequence[str] = (),
+        client_for: Callable[[str], KMSClient] | None = None,
+        signer_role_pattern: str | None = None,
     ) -> None:
+        if replica_regions and client_for is None:
+            raise ValueError("replica regions need a KMS client per region")
         self._client = client
+        self._replica_regions = tuple(replica_regions)
+        self._client_for = client_for
         self._stack = stack
         self._tags = [
             {"TagKey": SERVICE_TAG, "TagValue": SIGNING_KEY_TAG_VALUE},
@@ -58,7 +76,9 @@ class KmsKeyFactory:
         if stack:  # the stack's roles may only use keys tagged with its name
             self._tags.append({"TagKey": STACK_TAG, "TagValue": stack})
         self._policy = (
-            json.dumps(rotated_key_policy(signer_role_arn, rotation_role_arn, stack))
+            json.dumps(rotated_key_policy(
+                signer_role_arn, rotation_role_arn, stack,
+                signer_role_pattern if replica_regions else None))
             if stack and signer_role_arn and rotation_role_arn
             else None  # local mode and tests: KMS's default key policy
         )
@@ -73,6 +93,8 @@ class KmsKeyFactory:
             {"Policy": self._policy, "BypassPolicyLockoutSafetyCheck": True}
             if self._policy else {}
         )
+        if self._replica_regions:
+            extra["MultiRegion"] = True
         try:
             metadata = self._client.create_key(
                 KeySpec=KEY_SPECS[alg],  # type: ignore[arg-type]
@@ -83,7 +105,60 @@ class KmsKeyFactory:
             )["KeyMetadata"]
         except (ClientError, BotoCoreError) as exc:
             raise SigningFailed(f"KMS CreateKey failed: {type(exc).__name__}") from exc
-        return str(metadata["Arn"])
+        arn = str(metadata["Arn"])
+        for region in self._replica_regions:
+            self._replicate(arn, region)
+        return arn
+
+    def _replicate(self, key_arn: str, region: str) -> None:
+        """``ReplicateKey`` to ``region`` with the same key policy and tags."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        extra = (
+            {"Policy": self._policy, "BypassPolicyLockoutSafetyCheck": True}
+            if self._policy else {}
+        )
+        try:
+            self._client.replicate_key(  # by key id: KMS takes either, moto only the id
+                KeyId=key_arn.rsplit("/", 1)[-1], ReplicaRegion=region, Tags=self._tags,  # type: ignore[arg-type]
+                Description="m2m-auth signing key (replica)", **extra,  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "AlreadyExistsException":
+                return
+            raise SigningFailed(f"KMS ReplicateKey to {region} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise SigningFailed(
+                f"KMS ReplicateKey to {region} failed: {type(exc).__name__}") from exc
+
+    def unready_regions(self, key_arn: str) -> list[str]:
+        """``DescribeKey`` of the key's replica in each other region: missing ones
+        are replicated again (the rotation retries the next day), and every region
+        where the replica is missing or not ``Enabled`` is returned."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self._replica_regions or self._client_for is None:
+            return []
+        if not is_multi_region_key(key_arn):
+            return list(self._replica_regions)  # a single-region key signs in one region
+        unready: list[str] = []
+        for region in self._replica_regions:
+            try:
+                state = self._client_for(region).describe_key(
+                    KeyId=in_region(key_arn, region))["KeyMetadata"].get("KeyState")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+                    raise SigningFailed(f"KMS DescribeKey in {region} failed") from exc
+                state = None
+                # Reported as unready below whatever happens; the rotation retries.
+                with contextlib.suppress(SigningFailed):
+                    self._replicate(key_arn, region)
+            except BotoCoreError as exc:
+                raise SigningFailed(f"KMS DescribeKey in {region} failed") from exc
+            if state != "Enabled":
+                unready.append(region)
+        return unready
 
     def schedule_deletion(self, key_arn: str) -> Deletion:
         """Check the key's tags name this stack's rotation (the key policy checks
@@ -99,6 +174,11 @@ class KmsKeyFactory:
                 tags.get(CREATED_BY_TAG) != ROTATOR_TAG_VALUE
             ):
                 return Deletion.NOT_OURS
+            # A multi-Region primary is deleted only once its replicas are gone: they go
+            # first (each with its own 30-day window, cancellable).
+            if is_multi_region_key(key_arn) and self._client_for is not None:
+                for region in self._replica_regions:
+                    self._schedule_replica_deletion(key_arn, region)
             # The key id (the ARN's last part): KMS takes either; moto only the id.
             self._client.schedule_key_deletion(
                 KeyId=key_arn.rsplit("/", 1)[-1], PendingWindowInDays=DELETION_WINDOW_DAYS
@@ -113,6 +193,18 @@ class KmsKeyFactory:
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS ScheduleKeyDeletion failed: {type(exc).__name__}") from exc
         return Deletion.SCHEDULED
+
+    def _schedule_replica_deletion(self, key_arn: str, region: str) -> None:
+        from botocore.exceptions import ClientError
+
+        assert self._client_for is not None  # noqa: S101 - checked by the caller
+        try:
+            self._client_for(region).schedule_key_deletion(
+                KeyId=in_region(key_arn, region), PendingWindowInDays=DELETION_WINDOW_DAYS)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("NotFoundException", "KMSInvalidStateException"):
+                raise  # reported by schedule_deletion
 
     def _pending_deletion(self, key_arn: str) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..errors import KeyUnusable, SigningFailed, SigningThrottled
 from ..metrics import KMS_SIGN_LATENCY, NullRecorder, Recorder
 from .jws import der_to_raw_ecdsa
+from .multi_region import in_region
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -62,11 +63,21 @@ class Signer(Protocol):
 
 
 class KmsSigner:
-    """Signs with ``kms:Sign`` (``MessageType=RAW``); reads public keys with ``GetPublicKey``."""
+    """Signs with ``kms:Sign`` (``MessageType=RAW``); reads public keys with ``GetPublicKey``.
 
-    def __init__(self, client: KMSClient, metrics: Recorder | None = None) -> None:
+    With ``region`` (multi-region stages), a multi-Region key recorded by its ARN in
+    another region is used through its replica in ``region``: same key id and key
+    material, so the same signatures verify under the same ``kid``."""
+
+    def __init__(
+        self, client: KMSClient, metrics: Recorder | None = None, region: str | None = None
+    ) -> None:
         self._client = client
         self._metrics = metrics or NullRecorder()
+        self._region = region
+
+    def _local(self, key_id: str) -> str:
+        return in_region(key_id, self._region) if self._region else key_id
 
     def sign(self, key_id: str, alg: str, message: bytes) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError  # not at cold start
@@ -78,7 +89,7 @@ class KmsSigner:
         started = time.perf_counter()
         try:
             response = self._client.sign(
-                KeyId=key_id,
+                KeyId=self._local(key_id),
                 Message=message,
                 MessageType="RAW",
                 SigningAlgorithm=ALGORITHMS[alg][0],  # type: ignore[arg-type]
@@ -97,7 +108,7 @@ class KmsSigner:
 
         info = self.public_key(key_id)
         try:
-            metadata = self._client.describe_key(KeyId=key_id)["KeyMetadata"]
+            metadata = self._client.describe_key(KeyId=self._local(key_id))["KeyMetadata"]
         except ClientError as exc:
             raise _failure("DescribeKey", exc) from exc
         except BotoCoreError as exc:
@@ -108,7 +119,7 @@ class KmsSigner:
         from botocore.exceptions import BotoCoreError, ClientError  # not at cold start
 
         try:
-            response = self._client.get_public_key(KeyId=key_id)
+            response = self._client.get_public_key(KeyId=self._local(key_id))
         except ClientError as exc:
             raise _failure("GetPublicKey", exc) from exc
         except BotoCoreError as exc:

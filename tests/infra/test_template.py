@@ -213,7 +213,10 @@ def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> 
     created = {_iam_action("kms", op) for op in _client_calls("chalicelib/tokens/kms_keys.py")}
     assert {"kms:CreateKey", "kms:ScheduleKeyDeletion"} <= created
     by_key_policy = {"kms:ScheduleKeyDeletion"}
-    needed = (created - by_key_policy) | {"kms:DescribeKey", "kms:GetPublicKey",
+    # Only multi-region stages replicate keys (tests/infra/test_multi_region.py).
+    multi_region_only = {"kms:ReplicateKey"}
+    assert multi_region_only <= created
+    needed = (created - by_key_policy - multi_region_only) | {"kms:DescribeKey", "kms:GetPublicKey",
                                           "kms:TagResource", "dynamodb:Query", "dynamodb:PutItem"}
     assert needed <= role_actions(resources, tpl.ROTATION_ROLE)
     policy = rotated_key_policy("arn:aws:iam::1:role/api", "arn:aws:iam::1:role/rot", "s")

@@ -95,9 +95,13 @@ def translated(on_condition: Callable[[], StoreError] | None = None) -> Iterator
 class Table:
     """One table through a low-level client built once per container."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, counter_region: str | None = None
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._counter_region = counter_region
+        """Multi-region stages: quota counters are kept per region (docs/multi-region.md)."""
 
     def _transact(self, items: list[dict[str, Any]], audit: AuditRecord | None) -> None:
         if audit is not None:

@@ -3,7 +3,13 @@
 Query's cost never grows with usage history. The item holds the day's count and one
 attribute per hour (``h00``..``h23``); one atomic UpdateItem (ADD) counts both windows
 and, when a quota is enforced, is conditional on both limits, so concurrent containers
-can never exceed them."""
+can never exceed them.
+
+In a multi-region stage (``counter_region``) each region counts in its own item
+(``DAY#<day>#<region>``): a global table resolves concurrent writes to one item
+last-writer-wins, which would lose increments; per-region items never conflict, so
+each region enforces the quota exactly on its own traffic (at most N× the quota
+across N regions), and ``usage`` adds the regions' counts up."""
 
 from __future__ import annotations
 
@@ -38,7 +44,7 @@ class DynamoUsageRepository(Table):
         day, hour = day_start(now), hour_attribute(now)
         args: dict[str, Any] = {
             "TableName": self._table,
-            "Key": _key(usage_pk(client_id), f"DAY#{day_label(day)}"),
+            "Key": _key(usage_pk(client_id), self._day_key(day)),
             "UpdateExpression": "SET #ttl = :ttl, client_id = :c ADD #d :one, #h :one",
             "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE, "#d": DAY_TOTAL, "#h": hour},
             "ExpressionAttributeValues": {
@@ -70,7 +76,12 @@ class DynamoUsageRepository(Table):
         new = response.get("Attributes", {})
         return UsageCount(_get_n(new, hour) or 0, _get_n(new, DAY_TOTAL) or 0)
 
+    def _day_key(self, day: int) -> str:
+        region = self._counter_region
+        return f"DAY#{day_label(day)}" + (f"#{region}" if region else "")
+
     def usage(self, client_id: str, now: int) -> Usage:
+        """Every region's counts added up (one region's item per day, or several)."""
         days = daily_starts(now)
         items: list[Item] = self._query({
             "TableName": self._table,
@@ -78,14 +89,20 @@ class DynamoUsageRepository(Table):
             "ExpressionAttributeValues": {
                 ":pk": _s(usage_pk(client_id)),
                 ":first": _s(f"DAY#{day_label(days[0])}"),
-                ":last": _s(f"DAY#{day_label(days[-1])}"),
+                # "$" sorts right after "#": the last day's per-region items too
+                ":last": _s(f"DAY#{day_label(days[-1])}$"),
             },
             "ConsistentRead": True,
         })
-        by_day = {item["sk"]["S"][len("DAY#"):]: item for item in items}
-        daily = tuple((d, _get_n(by_day.get(day_label(d), {}), DAY_TOTAL) or 0) for d in days)
-        hourly = tuple(
-            (h, _get_n(by_day.get(day_label(day_start(h)), {}), hour_attribute(h)) or 0)
-            for h in hourly_starts(now)
-        )
+        by_day: dict[str, list[Item]] = {}
+        for item in items:
+            label = item["sk"]["S"][len("DAY#"):].split("#", 1)[0]
+            by_day.setdefault(label, []).append(item)
+
+        def total(label: str, attribute: str) -> int:
+            return sum(_get_n(item, attribute) or 0 for item in by_day.get(label, []))
+
+        daily = tuple((d, total(day_label(d), DAY_TOTAL)) for d in days)
+        hourly = tuple((h, total(day_label(day_start(h)), hour_attribute(h)))
+                       for h in hourly_starts(now))
         return Usage(hourly=hourly, daily=daily)

@@ -97,6 +97,7 @@ def build_services(
     key_factory: KeyFactory | None = None,
     sts: StsCaller | None = None,
 ) -> Services:
+    from .admin.federation import FederationAdmin
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
     from .oauth.client_auth import ClientAuthenticator

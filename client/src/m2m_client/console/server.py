@@ -254,7 +254,6 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         length = int(raw)
         if length > MAX_BODY:
             self._refuse(413, "request body too large")
-            self.close_connection = True
             return None
         return self.rfile.read(length) if length else b""
 
@@ -298,6 +297,8 @@ class ConsoleHandler(BaseHTTPRequestHandler):
     # --- answers ------------------------------------------------------------------------
 
     def _refuse(self, status: int, detail: str) -> None:
+        # The request's body may be unread: never read another request from this stream.
+        self.close_connection = True
         body = {"type": "urn:m2m-auth:problem:console", "title": "Refused by the console",
                 "status": status, "detail": detail}
         self._send(status, json.dumps(body).encode(), "application/problem+json")
@@ -307,6 +308,8 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in {**SECURITY_HEADERS, **(headers or {})}.items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -156,7 +156,7 @@ export function table(headers, rows, caption) {
 
 export function page(title, ...children) {
   const main = document.getElementById("main");
-  main.replaceChildren(h("h1", {}, title), ...children.flat());
+  main.replaceChildren(h("h1", {}, title), ...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · m2m-auth console`;
   return main;
 }

@@ -20,7 +20,7 @@ export async function appsPage(created) {
     h("td", {}, h("a", { href: `#/apps/${encodeURIComponent(a.client_id)}` }, a.name)),
     h("td", {}, h("code", {}, a.client_id)),
     h("td", {}, statusBadge(a)),
-    h("td", {}, a.permissions.length ? a.permissions.length + " scope" + (a.permissions.length > 1 ? "s" : "") : h("span", { class: "muted" }, "none")),
+    h("td", {}, fmtTime(a.created_at)),
     h("td", {}, fmtTime(lastUse(a)))));
   const form = h("form", { class: "panel", "aria-labelledby": "create-app-title", novalidate: true },
     h("h2", { id: "create-app-title" }, "Create an app"),
@@ -48,5 +48,5 @@ export async function appsPage(created) {
        h("p", {}, h("a", { href: `#/apps/${encodeURIComponent(created.client_id)}` }, `Open ${created.name}: grant it scopes`))]
     : [];
   page("Apps", shown, h("p", { class: "muted" }, "Machine-to-machine clients (client credentials)."),
-    table(["Name", "client_id", "Status", "Granted", "Last used"], rows, "Apps"), form);
+    table(["Name", "client_id", "Status", "Created", "Last used"], rows, "Apps"), form);
 }

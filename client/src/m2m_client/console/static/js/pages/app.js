@@ -146,17 +146,30 @@ function grantBox(path, apiItem, grant, done) {
   const update = h("button", { type: "button", class: "primary", disabled: !grant }, "Update");
   update.setAttribute("aria-label", `Update scopes of ${apiItem.name}`);
   const grantPath = `${path}/grants/${api.seg(apiItem.id)}`;
+  const note = h("p", { class: "hint", role: "status" });
   toggle.addEventListener("change", async () => {
     clearErrors(box);
+    toggle.setAttribute("aria-checked", String(toggle.checked));
+    if (!grant) {
+      // A grant needs at least one scope: the switch opens the checkboxes, Update saves.
+      scopes.disabled = update.disabled = !toggle.checked;
+      note.textContent = toggle.checked ? "Choose at least one scope, then Update." : "";
+      if (toggle.checked) scopes.querySelector("input")?.focus();
+      return;
+    }
+    if (toggle.checked) return;
     try {
-      if (toggle.checked) await api.put(grantPath, { scopes: [] });
-      else await api.del(grantPath);
-      await done(toggle.checked ? `${apiItem.name} authorized: choose its scopes.` : `${apiItem.name} no longer authorized.`);
-    } catch (err) { toggle.checked = !toggle.checked; showError(box, err); }
+      await api.del(grantPath);
+      await done(`${apiItem.name} no longer authorized.`);
+    } catch (err) { toggle.checked = true; showError(box, err); }
   });
   update.addEventListener("click", async () => {
     clearErrors(box);
     const chosen = [...scopes.querySelectorAll("input:checked")].map((i) => i.value);
+    if (!chosen.length) {
+      showError(box, new ApiError(0, { detail: grant ? "Choose at least one scope, or turn the API off to remove the grant." : "Choose at least one scope." }));
+      return;
+    }
     try {
       await api.put(grantPath, { scopes: chosen });
       await done(`Scopes of ${apiItem.name} updated.`);
@@ -166,6 +179,6 @@ function grantBox(path, apiItem, grant, done) {
     h("div", { class: "grant-head" },
       h("div", {}, h("strong", {}, apiItem.name), " ", h("code", { class: "muted" }, apiItem.identifier)),
       h("label", { class: "switch", for: switchId }, toggle, "Authorized")),
-    scopes, h("div", { class: "actions" }, update));
+    scopes, note, h("div", { class: "actions" }, update));
   return box;
 }

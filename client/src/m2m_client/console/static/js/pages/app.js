@@ -36,7 +36,7 @@ export async function appPage(clientId, notice) {
   });
   status.append(
     h("p", {}, statusBadge(app), " ", app.enabled ? "Token requests are served." : "Token requests are refused."),
-    app.revoked_before ? h("p", { class: "muted" }, `Tokens issued before ${fmtTime(app.revoked_before)} are revoked.`) : null,
+    app.revoked_before ? h("p", { class: "muted" }, `Tokens issued before ${fmtTime(app.revoked_before)} are revoked.`) : "",
     h("div", { class: "actions" }, block, revoke));
 
   // --- authorization (Auth0's "APIs" tab) -------------------------------------------------

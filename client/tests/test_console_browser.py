@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,3 +268,44 @@ def test_pages_fit_a_narrow_window_and_work_from_the_keyboard(browser_session: S
     finally:
         page.set_viewport_size({"width": 1280, "height": 800})
     assert s.problems == []
+
+
+def _axe_source() -> str | None:
+    """axe-core (npm) if installed: AXE_CORE_JS, or the global npm root. Not vendored."""
+    candidates = [os.environ.get("AXE_CORE_JS", "")]
+    npm = shutil.which("npm")
+    if npm:
+        found = subprocess.run([npm, "root", "-g"], capture_output=True, text=True,  # noqa: S603
+                               timeout=30, check=False)
+        candidates.append(str(Path(found.stdout.strip()) / "axe-core" / "axe.min.js"))
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).read_text()
+    return None
+
+
+def test_pages_have_no_serious_accessibility_violations(browser_session: Session) -> None:
+    source = _axe_source()
+    if source is None:
+        pytest.skip("axe-core is not installed (npm install axe-core; AXE_CORE_JS=path)")
+    s = browser_session
+    # axe is injected, so this context lets it in; the CSP itself is tested elsewhere.
+    context = s.page.context.browser.new_context(bypass_csp=True,
+                                                 viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(s.console_url)
+        other = Session(s.server, s.console_url, page, [], s.shots)
+        client_id = s.admin("/apps?limit=1")["items"][0]["client_id"]
+        found: dict[str, list[str]] = {}
+        for hash_ in ("#/apis", "#/apps", f"#/apps/{client_id}", "#/keys", "#/audit", "#/try"):
+            other.go(hash_)
+            page.add_script_tag(content=source)
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            serious = [f"{v['id']}: {v['help']}" for v in result["violations"]
+                       if v["impact"] in ("serious", "critical")]
+            if serious:
+                found[hash_] = serious
+        assert found == {}
+    finally:
+        context.close()

@@ -111,7 +111,7 @@ export async function appPage(clientId, notice) {
       announce("New secret created. Copy it now.");
     } catch (err) { showError(addSecret, err); }
   });
-  secrets.append(table(["Secret id", "Created", "Expires", "Last used", ""], secretRows, "Client secrets"), addSecret);
+  secrets.append(table(["Secret id", "Created", "Expires", "Last used", "Revoke"], secretRows, "Client secrets"), addSecret);
 
   // --- usage ---------------------------------------------------------------------------------
   const usagePanel = h("section", { class: "panel", "aria-labelledby": "usage-title" }, h("h2", { id: "usage-title" }, "Usage"));

@@ -238,7 +238,13 @@ def test_a_refused_rotation_shows_the_reason(browser_session: Session) -> None:
     page.get_by_role("button", name="Rotate now").click()
     reason = page.locator(".field-error")
     reason.wait_for()
-    assert "409" in reason.inner_text() or "onflict" in reason.inner_text()
+    assert "no next key" in reason.inner_text()
+    # WHEN a KMS key is registered, THEN it is listed as the next key
+    arn = s.server.create_kms_key()
+    page.get_by_label("KMS key id or ARN").fill(arn)
+    page.get_by_role("button", name="Register key").click()
+    page.locator("main").get_by_text("Key registered as next.").wait_for()
+    assert page.get_by_role("row", name=re.compile("^next")).get_by_text(arn).is_visible()
     s.shot("keys")
 
 

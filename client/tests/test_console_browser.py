@@ -315,3 +315,32 @@ def test_pages_have_no_serious_accessibility_violations(browser_session: Session
         assert found == {}
     finally:
         context.close()
+
+
+def test_app_settings_save_claims_and_quota_with_errors_beside_their_fields(
+    browser_session: Session,
+) -> None:
+    s, page = browser_session, browser_session.page
+    app = next(a for a in s.admin("/apps?limit=200")["items"] if a["name"] == "console-e2e")
+    s.go(f"#/apps/{app['client_id']}")
+    settings = page.locator("form", has=page.get_by_role("heading", name="Settings"))
+    # WHEN the claims are not JSON, THEN the error sits beside the claims field
+    settings.get_by_label("Custom claims (JSON object)").fill("{team: billing")
+    settings.get_by_role("button", name="Save settings").click()
+    assert settings.get_by_label("Custom claims (JSON object)").get_attribute(
+        "aria-invalid") == "true"
+    # WHEN the server refuses a quota, THEN its field error sits beside that field
+    settings.get_by_label("Custom claims (JSON object)").fill('{"team": "billing"}')
+    settings.get_by_label("Per hour").fill("0")
+    settings.get_by_role("button", name="Save settings").click()
+    per_hour = settings.get_by_label("Per hour")
+    page.wait_for_selector('[data-field="quota.per_hour"][aria-invalid="true"]')
+    assert per_hour.locator("xpath=..").locator(".field-error").is_visible()
+    # WHEN the values are valid, THEN they are saved and the usage panel shows the quota
+    per_hour.fill("100")
+    settings.get_by_role("button", name="Save settings").click()
+    page.locator("main").get_by_text("Settings saved.").wait_for()
+    saved = s.admin(f"/apps/{app['client_id']}")
+    assert saved["claims"] == {"team": "billing"}
+    assert saved["quota"]["per_hour"] == 100
+    assert "quota 100 per hour" in page.get_by_test_id("usage-summary").inner_text()

@@ -497,3 +497,13 @@ def test_m2m_console_refuses_a_remote_endpoint_without_credentials(
         cli, ["--endpoint", "https://auth.example.com", "console", "--port", "0"])
     assert result.exit_code == 2
     assert "no AWS credentials" in result.output
+
+
+def test_a_malformed_request_gets_the_console_headers_and_no_echo(console: Console) -> None:
+    port = console.server.server_address[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /<script>?token=x HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+        answer = sock.makefile("rb").read().decode()
+    assert answer.startswith("HTTP/1.1 431"), answer[:200]
+    assert "Content-Security-Policy: default-src 'none'" in answer
+    assert "<script>" not in answer and "token" not in answer

@@ -174,8 +174,14 @@ class ConsoleHandler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:  # noqa: N802
         self._refuse(405, "method not allowed")
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, headers too long) in the
+        console's form, with its security headers; never echoing the request."""
+        self._refuse(code, "malformed request")
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]  # the query may hold the run's token
+        path = str(getattr(self, "path", "")).split("?", 1)[0]  # the query may hold the token
         log.info("console %s %s %s", self.command, path[:200], code)
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - signature

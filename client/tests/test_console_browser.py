@@ -344,3 +344,61 @@ def test_app_settings_save_claims_and_quota_with_errors_beside_their_fields(
     assert saved["claims"] == {"team": "billing"}
     assert saved["quota"]["per_hour"] == 100
     assert "quota 100 per hour" in page.get_by_test_id("usage-summary").inner_text()
+
+
+def test_an_api_is_deleted_after_confirmation(browser_session: Session) -> None:
+    s, page = browser_session, browser_session.page
+    created = requests.post(f"{s.server.base}/admin/apis", timeout=10, json={
+        "name": "Short-lived API", "identifier": "https://api.example.com/short"}).json()
+    s.go(f"#/apis/{created['id']}")
+    page.get_by_role("button", name="Delete API").click()
+    dialog = page.get_by_role("alertdialog")
+    dialog.get_by_role("button", name="Cancel").click()
+    assert s.admin(f"/apis/{created['id']}")["name"] == "Short-lived API"
+    page.get_by_role("button", name="Delete API").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    page.get_by_role("heading", name="APIs", exact=True).wait_for()
+    gone = requests.get(f"{s.server.base}/admin/apis/{created['id']}", timeout=10)
+    assert gone.status_code == 404
+
+
+def test_the_browser_check_verifies_rs256_and_es256_and_refuses_forgeries(
+    browser_session: Session,
+) -> None:
+    """jwt.js (WebCrypto) on tokens made here with PyJWT: both algorithms verify; a
+    changed claim, another key, an unknown kid and alg=none do not."""
+    import json
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    s, page = browser_session, browser_session.page
+    s.go("#/try")
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    other = ec.generate_private_key(ec.SECP256R1())
+    keys = []
+    for kid, key, alg in (("r1", rsa_key, "RS256"), ("e1", ec_key, "ES256")):
+        jwk = json.loads(jwt.get_algorithm_by_name(alg).to_jwk(key.public_key()))
+        keys.append({**jwk, "kid": kid, "alg": alg, "use": "sig"})
+    claims = {"sub": "x", "scope": "a"}
+
+    def check(token: str) -> Any:
+        return page.evaluate(
+            "([t, jwks]) => import('/js/jwt.js').then((m) => m.verify(t, jwks))",
+            [token, {"keys": keys}])
+
+    rs = jwt.encode(claims, rsa_key, "RS256", headers={"kid": "r1"})
+    es = jwt.encode(claims, ec_key, "ES256", headers={"kid": "e1"})
+    assert check(rs)["ok"] is True
+    assert check(es)["ok"] is True
+    head, _, sig = es.split(".")
+    forged_body = jwt.encode({**claims, "scope": "admin"}, ec_key, "ES256",
+                             headers={"kid": "e1"}).split(".")[1]
+    assert check(f"{head}.{forged_body}.{sig}")["ok"] is False
+    assert check(jwt.encode(claims, other, "ES256", headers={"kid": "e1"}))["ok"] is False
+    assert "no key" in check(jwt.encode(claims, ec_key, "ES256", headers={"kid": "zz"}))["reason"]
+    unsigned = jwt.encode(claims, None, "none", headers={"kid": "r1"})
+    assert check(unsigned)["ok"] is False
+    # an ES256 token presented with the RSA key's kid is refused, not verified
+    assert check(jwt.encode(claims, ec_key, "ES256", headers={"kid": "r1"}))["ok"] is False

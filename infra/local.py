@@ -87,7 +87,12 @@ def start_console(issuer: str) -> str:
     mode has no IAM. Its URL, with this run's token."""
     from m2m_client.console import ConsoleServer, Upstream, serve_in_thread
 
-    console = ConsoleServer(Upstream(issuer, None), port=int(os.environ.get("CONSOLE_PORT") or 0))
+    port = int(os.environ.get("CONSOLE_PORT") or 0)
+    try:
+        console = ConsoleServer(Upstream(issuer, None), port=port)
+    except OSError:  # taken (another make local?): any free port rather than no console
+        print(f"note: console port {port} is taken; using a free one", file=sys.stderr)
+        console = ConsoleServer(Upstream(issuer, None), port=0)
     serve_in_thread(console)
     return console.url
 

@@ -402,3 +402,25 @@ def test_the_browser_check_verifies_rs256_and_es256_and_refuses_forgeries(
     assert check(unsigned)["ok"] is False
     # an ES256 token presented with the RSA key's kid is refused, not verified
     assert check(jwt.encode(claims, ec_key, "ES256", headers={"kid": "r1"}))["ok"] is False
+
+
+def test_the_audit_page_pages_through_records_newest_first(browser_session: Session) -> None:
+    s, page = browser_session, browser_session.page
+    created = requests.post(f"{s.server.base}/admin/apis", timeout=10, json={
+        "name": "Paged 0", "identifier": "https://api.example.com/paged"}).json()
+    for n in range(1, 27):  # 26 more records: more than one console page (25)
+        requests.patch(f"{s.server.base}/admin/apis/{created['id']}", timeout=10,
+                       json={"name": f"Paged {n}"}).raise_for_status()
+    s.go("#/audit")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 25
+    assert "name: Paged 26" in rows.first.inner_text()  # newest first
+    page.get_by_role("button", name="Older").click()
+    page.get_by_text("Page 2").wait_for()
+    assert "name: Paged 1\n" in rows.first.inner_text() + "\n"
+    page.get_by_role("button", name="Newer").click()
+    page.get_by_text("Page 1").wait_for()
+    assert "name: Paged 26" in rows.first.inner_text()
+    page.get_by_label("Actor contains").fill("nobody")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("cell", name="Nothing yet.").wait_for()

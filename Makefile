@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
+# The web console of `make local` (0: any free port).
+CONSOLE_PORT ?= 8002
 
 # Never reach AWS from a developer machine or CI: fake credentials, a fixed
 # region, no instance-metadata lookups, no endpoint overrides from the shell.
@@ -29,7 +31,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@echo "Done: $(VENV) is ready ($(VENV)/bin/m2m is the admin CLI)."
 
 local: $(STAMP)
-	@env $(OFFLINE_ENV) PORT=$(PORT) $(PY) -m infra.local
+	@env $(OFFLINE_ENV) PORT=$(PORT) CONSOLE_PORT=$(CONSOLE_PORT) $(PY) -m infra.local
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

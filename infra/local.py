@@ -81,6 +81,22 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(PROJECT_DIR))
 
 
+def start_console(issuer: str) -> str:
+    """The web console (the same proxy as `m2m console`, with its Host, token, origin and
+    route checks) on CONSOLE_PORT (0 or unset: any free port), forwarding unsigned: local
+    mode has no IAM. Its URL, with this run's token."""
+    from m2m_client.console import ConsoleServer, Upstream, serve_in_thread
+
+    port = int(os.environ.get("CONSOLE_PORT") or 0)
+    try:
+        console = ConsoleServer(Upstream(issuer, None), port=port)
+    except OSError:  # taken (another make local?): any free port rather than no console
+        print(f"note: console port {port} is taken; using a free one", file=sys.stderr)
+        console = ConsoleServer(Upstream(issuer, None), port=0)
+    serve_in_thread(console)
+    return console.url
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     aws = start_local_aws()
@@ -95,6 +111,7 @@ def main() -> int:
     )
     client_id, client_secret = seed(issuer)
     demo_env = write_demo_env(port, issuer, client_id, client_secret)
+    console_url = start_console(issuer)
     curl = " ".join(
         [
             "curl -s",
@@ -122,6 +139,9 @@ Demo app   granted orders:read
 
 Get a token:
   {curl}
+
+Web console (admin pages; the URL carries this run's token):
+  Console    {console_url}
 
 Call the example API (README.md, "Quickstart"): start it in another terminal with
   cd examples/orders_api && M2M_ISSUER={issuer} M2M_AUDIENCE={DEMO_AUDIENCE} \\

@@ -14,6 +14,7 @@ from m2m_client.cli.admin import apis, apps, audit, grants, keys, secrets
 from m2m_client.cli.app_keys import app_keys
 from m2m_client.cli.aws_principals import aws_principal
 from m2m_client.cli.common import M2MGroup, State, json_option
+from m2m_client.cli.console import console
 from m2m_client.cli.declarative import apply, export
 from m2m_client.cli.federation import issuers
 from m2m_client.cli.tokens import decode, token
@@ -49,6 +50,7 @@ apps.add_command(app_keys)  # m2m apps keys add|list|remove (private_key_jwt)
 apps.add_command(aws_principal)
 for command in (export, apply):  # declarative configuration (docs/declarative.md)
     cli.add_command(command)
+cli.add_command(console)  # m2m console: the web admin console
 
 
 def main() -> None:

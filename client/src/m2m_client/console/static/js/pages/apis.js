@@ -1,0 +1,139 @@
+import { api } from "../api.js";
+import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, fmtTime } from "../ui.js";
+
+function scopesEditor(scopes = []) {
+  const list = h("div", { class: "scopes" });
+  const add = (value = "", description = "") => {
+    const index = list.children.length;
+    const row = h("div", { class: "row scope-row" },
+      field({ label: `Scope ${index + 1}`, name: `scopes[${index}].value`, value, placeholder: "orders:read", "data-role": "scope-value" }),
+      field({ label: `Description of scope ${index + 1}`, name: `scopes[${index}].description`, value: description, placeholder: "Read orders", "data-role": "scope-description" }),
+      h("div", { class: "field check" }, h("button", { type: "button", onclick: () => { row.remove(); renumber(); } }, `Remove scope ${index + 1}`)));
+    list.append(row);
+  };
+  const renumber = () => {
+    [...list.children].forEach((row, i) => {
+      const [value, desc] = row.querySelectorAll("input");
+      value.dataset.field = `scopes[${i}].value`;
+      desc.dataset.field = `scopes[${i}].description`;
+      const labels = row.querySelectorAll("label");
+      labels[0].textContent = `Scope ${i + 1}`;
+      labels[1].textContent = `Description of scope ${i + 1}`;
+      row.querySelector("button").textContent = `Remove scope ${i + 1}`;
+    });
+  };
+  scopes.forEach((s) => add(s.value, s.description));
+  const wrapper = h("fieldset", { class: "scopes-editor" }, h("legend", {}, "Scopes"), list,
+    h("button", { type: "button", onclick: () => { add(); list.lastElementChild.querySelector("input").focus(); } }, "Add scope"));
+  wrapper.dataset.field = "scopes";
+  wrapper.read = () => [...list.children].map((row) => {
+    const [value, desc] = row.querySelectorAll("input");
+    return { value: value.value.trim(), description: desc.value.trim() };
+  }).filter((s) => s.value || s.description);
+  return wrapper;
+}
+
+function numberOrNull(value) {
+  return value.trim() === "" ? undefined : Number(value);
+}
+
+function reuseValue(form) {
+  if (form.elements.no_reuse.checked) return null;
+  return numberOrNull(form.elements.token_reuse.value);
+}
+
+function settingsFields(current = {}) {
+  return [
+    field({ label: "Token lifetime (seconds)", name: "token_lifetime", type: "number", min: 1, value: current.token_lifetime ?? "", hint: "Empty: the server's default." }),
+    field({ label: "Token reuse threshold", name: "token_reuse", type: "number", step: "any", min: 0, max: 1, value: current.token_reuse ?? "", hint: "Reuse an issued token while this fraction of its lifetime is left (0–1, default 0.5)." }),
+    field({ label: "No token reuse", name: "no_reuse", type: "checkbox", checked: current.token_reuse === null }),
+  ];
+}
+
+export async function apisPage() {
+  loading("APIs");
+  const apis = await api.all("/apis");
+  const rows = apis.map((a) => h("tr", {},
+    h("td", {}, h("a", { href: `#/apis/${encodeURIComponent(a.id)}` }, a.name)),
+    h("td", {}, h("code", {}, a.identifier)),
+    h("td", {}, a.scopes.length ? a.scopes.map((s) => h("code", { title: s.description }, s.value)).flatMap((c, i) => (i ? [", ", c] : [c])) : h("span", { class: "muted" }, "none")),
+    h("td", {}, fmtSeconds(a.token_lifetime)),
+    h("td", {}, a.token_reuse === null ? "off" : String(a.token_reuse))));
+  const form = h("form", { class: "panel", "aria-labelledby": "create-api-title", novalidate: true },
+    h("h2", { id: "create-api-title" }, "Create an API"),
+    h("div", { class: "row" },
+      field({ label: "Name", name: "name", required: true, placeholder: "Orders API" }),
+      field({ label: "Identifier (audience)", name: "identifier", required: true, placeholder: "https://api.example.com/orders", hint: "The `aud` of its tokens; cannot be changed later." })),
+    h("div", { class: "row" }, settingsFields({ token_reuse: undefined })),
+    scopesEditor([{ value: "", description: "" }]),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create API")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const body = { name: form.elements.name.value.trim(), identifier: form.elements.identifier.value.trim(), scopes: form.querySelector(".scopes-editor").read() };
+    const lifetime = numberOrNull(form.elements.token_lifetime.value);
+    if (lifetime !== undefined) body.token_lifetime = lifetime;
+    const reuse = reuseValue(form);
+    if (reuse !== undefined) body.token_reuse = reuse;
+    try {
+      const created = await api.post("/apis", body);
+      announce(`API ${created.name} created.`);
+      location.hash = `#/apis/${encodeURIComponent(created.id)}`;
+    } catch (err) {
+      showError(form, err, { near: err.status === 409 ? "identifier" : undefined });
+    }
+  });
+  page("APIs", h("p", { class: "muted" }, "Resource servers: the audiences tokens are issued for, and their scopes."),
+    table(["Name", "Identifier", "Scopes", "Token lifetime", "Reuse"], rows, "APIs"), form);
+}
+
+export async function apiPage(id) {
+  loading("API");
+  const current = await api.get(`/apis/${api.seg(id)}`);
+  const reload = () => apiPage(id);
+  const form = h("form", { class: "panel", "aria-labelledby": "edit-api-title", novalidate: true },
+    h("h2", { id: "edit-api-title" }, "Settings and scopes"),
+    h("div", { class: "row" }, field({ label: "Name", name: "name", value: current.name, required: true })),
+    h("div", { class: "row" }, settingsFields(current)),
+    scopesEditor(current.scopes),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save changes")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const lifetime = numberOrNull(form.elements.token_lifetime.value);
+    const body = { name: form.elements.name.value.trim(), scopes: form.querySelector(".scopes-editor").read() };
+    const newLifetime = lifetime === undefined ? null : lifetime;
+    if (newLifetime !== current.token_lifetime) body.token_lifetime = newLifetime;
+    const reuse = reuseValue(form);
+    if (reuse !== undefined && reuse !== current.token_reuse) body.token_reuse = reuse;
+    try {
+      await api.patch(`/apis/${api.seg(id)}`, body, current.version);
+      announce("Saved.");
+      await apiPage(id);
+      document.getElementById("main").prepend(h("div", { class: "alert ok", role: "status" }, "Saved."));
+    } catch (err) {
+      showError(form, err, { reload });
+    }
+  });
+  const danger = h("section", { class: "panel" }, h("h2", {}, "Delete this API"),
+    h("p", {}, "Apps lose their grants to it; tokens already issued stay valid until they expire."));
+  const del = h("button", { type: "button", class: "danger" }, "Delete API");
+  del.addEventListener("click", async () => {
+    if (!(await confirmInline(del, `Delete the API “${current.name}” (${current.identifier})?`))) return;
+    try {
+      await api.del(`/apis/${api.seg(id)}`, current.version);
+      location.hash = "#/apis";
+    } catch (err) {
+      showError(danger, err, { reload });
+    }
+  });
+  danger.append(h("div", { class: "actions" }, del));
+  page(current.name,
+    h("p", {}, h("a", { href: "#/apis" }, "← All APIs")),
+    h("dl", { class: "grid2" },
+      h("div", {}, h("dt", {}, "Identifier"), h("dd", {}, h("code", {}, current.identifier))),
+      h("div", {}, h("dt", {}, "Id"), h("dd", {}, h("code", {}, current.id))),
+      h("div", {}, h("dt", {}, "Created"), h("dd", {}, fmtTime(current.created_at))),
+      h("div", {}, h("dt", {}, "Updated"), h("dd", {}, fmtTime(current.updated_at)))),
+    form, danger);
+}

@@ -19,7 +19,7 @@ OFFLINE_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 
 .PHONY: local test lint unit clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@echo "Setting up $(VENV): installing the pinned dependencies of requirements-dev.txt"
 	@echo "(Chalice, boto3, moto, the test tools, ./client with the m2m CLI)."
 	@echo "The first time this takes one to three minutes, quietly; it runs again only"

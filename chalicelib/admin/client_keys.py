@@ -96,7 +96,7 @@ def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict
                    + ", ".join(private))
         return "", "", {}
     kty = value.get("kty")
-    if kty not in PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:  # a dict or list: unhashable
         errors.add(f"{field}.kty", "must be RSA, EC or OKP")
         return "", "", {}
     kid = value.get("kid")

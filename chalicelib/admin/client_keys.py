@@ -2,10 +2,10 @@
 remove; at most five per app, so keys can be rotated with overlap. No HTTP here.
 
 The JWK is validated here and only here: a public key (RFC 7517 §4, RFC 7518 §6) of
-RSA (2048 bits or more; ``alg`` RS256 or PS256, which the JWK must name), EC P-256
-(ES256) or OKP Ed25519 (EdDSA, not a point of small order), with a ``kid``. A JWK
-holding any private member is refused and never stored or echoed; only the public
-members are kept.
+RSA (2048 bits or more, no factor anyone can find; ``alg`` RS256 or PS256, which the
+JWK must name), EC P-256 (ES256) or OKP Ed25519 (EdDSA, not a point of small order),
+with a ``kid``. A JWK holding any private member is refused and never stored or echoed;
+only the public members are kept.
 """
 
 from __future__ import annotations
@@ -48,6 +48,38 @@ With one as the public key, OpenSSL's cofactorless check accepts ``R`` = the poi
 ``s`` = 0 as a signature of any message: anyone could sign the app's assertions."""
 
 
+_SMALL_PRIMES = tuple(p for p in range(2, 1000) if all(p % d for d in range(2, p)))
+_WITNESSES = _SMALL_PRIMES[:16]
+
+
+def _probably_prime(n: int) -> bool:
+    """Miller-Rabin with the first 16 primes as witnesses (for n past the trial range)."""
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in _WITNESSES:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _factorable_modulus(n: int) -> bool:
+    """An RSA modulus whose factors anyone can find: prime, or a small prime times a
+    prime (the private exponent then follows from ``n`` alone). A real modulus is the
+    product of two large primes and has no factor below 1000."""
+    for p in _SMALL_PRIMES:
+        if n % p == 0:
+            return True
+    return _probably_prime(n)
+
+
 def _small_order(key: ed25519.Ed25519PublicKey) -> bool:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return raw[:31] + bytes([raw[31] & 0x7F]) in ED25519_SMALL_ORDER
@@ -64,7 +96,7 @@ def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict
                    + ", ".join(private))
         return "", "", {}
     kty = value.get("kty")
-    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:  # a dict or list: unhashable
         errors.add(f"{field}.kty", "must be RSA, EC or OKP")
         return "", "", {}
     kid = value.get("kid")
@@ -99,6 +131,8 @@ def public_jwk(errors: v.Errors, field: str, value: Any) -> tuple[str, str, dict
         return "", "", {}
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         errors.add(field, f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    elif isinstance(key, rsa.RSAPublicKey) and _factorable_modulus(key.public_numbers().n):
+        errors.add(field, "is not an RSA modulus of two large primes: anyone could sign")
     if isinstance(key, ed25519.Ed25519PublicKey) and _small_order(key):
         errors.add(field, "is an Ed25519 point of small order, for which anyone can sign")
     return str(kid), str(alg), {**kept, "kid": kid, "alg": alg, "use": "sig"}

@@ -112,7 +112,7 @@ class FederatedTokenAuth:
             raise _Refused("not a JWT") from None
         trusted = self._issuer(assertion.assertion_type, unverified)
         alg = header.get("alg")
-        if alg not in ALGORITHMS:
+        if not isinstance(alg, str) or alg not in ALGORITHMS:  # a dict or list: unhashable
             raise _Refused("alg not allowed")
         if "crit" in header:
             raise _Refused("crit not understood")

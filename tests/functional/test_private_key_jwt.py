@@ -129,14 +129,19 @@ def test_refuses_a_private_jwk_with_400_and_never_echoes_or_stores_it(http: Any)
         ({**new_key_pair("ES256").public_jwk, "use": "enc"}, "jwk.use"),
         ({**new_key_pair("ES256").public_jwk, "x": "AAAA"}, "jwk"),
         ("not an object", "jwk"),
+        # found by Schemathesis: non-string members were a 500 (unhashable in a set test)
         ({**new_key_pair("ES256").public_jwk, "kty": {"EC": 1}}, "jwk.kty"),
+        ({**new_key_pair("ES256").public_jwk, "kty": []}, "jwk.kty"),
         ({**new_key_pair("ES256").public_jwk, "alg": ["ES256"]}, "jwk.alg"),
+        ({**new_key_pair("ES256").public_jwk, "alg": {}}, "jwk.alg"),
+        ({**new_key_pair("ES256").public_jwk, "crv": []}, "jwk.alg"),
         ({**new_key_pair("RS256").public_jwk, "crv": None}, "jwk.alg"),
         ({**new_key_pair("ES256").public_jwk, "key_ops": None}, "jwk.key_ops"),
     ],
     ids=["oct", "rsa-without-alg", "hmac-alg", "none-alg", "alg-kty-mismatch", "p384",
          "no-kid", "kid-with-slash", "use-enc", "bad-point", "not-object", "kty-object",
-         "alg-array", "rsa-with-null-crv", "null-key-ops"],
+         "kty-array", "alg-array", "alg-object", "crv-array", "rsa-with-null-crv",
+         "null-key-ops"],
 )
 def test_refuses_keys_that_cannot_verify_our_assertions(http: Any, jwk: Any, field: str) -> None:
     app = new_app(http)

@@ -145,6 +145,25 @@ def test_rejects_alg_none(setup: Setup) -> None:
         setup.authenticate(unsigned)
 
 
+@pytest.mark.parametrize("alg", [{}, [], {"RS256": 1}], ids=["object", "array", "object-2"])
+def test_rejects_a_non_string_alg_with_invalid_client_not_a_crash(
+    setup: Setup, alg: object
+) -> None:
+    # Before any key is looked up, so anyone naming a registered issuer could send it
+    import base64
+    import json
+
+    def b64(document: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+
+    setup.bind()
+    claims = jwt.decode(setup.token(), options={"verify_signature": False})
+    token = f"{b64({'alg': alg, 'kid': 'rsa-1'})}.{b64(claims)}.c2lnbmF0dXJl"
+
+    with pytest.raises(InvalidClient):
+        setup.authenticate(token)
+
+
 def test_rejects_hs256_signed_with_the_issuer_public_key(setup: Setup) -> None:
     setup.bind()
     claims = jwt.decode(setup.token(), options={"verify_signature": False})

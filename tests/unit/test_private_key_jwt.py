@@ -283,7 +283,8 @@ def test_refuses_non_finite_time_claims_with_invalid_client_not_a_crash(
 ) -> None:
     # Python's JSON reads Infinity, NaN and 1e400 as floats that int() cannot convert:
     # a key holder's assertion must not turn into a 500
-    refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **{claim: value}))
+    claims: dict[str, Any] = {claim: value}
+    refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **claims))
 
 
 def test_refuses_an_assertion_issued_in_the_future(
@@ -493,3 +494,25 @@ def test_refuses_to_register_an_ed25519_key_of_small_order(
 
     assert memory_services.store.get_credentials(demo.client_id).keys == ()  # type: ignore[union-attr]
 
+
+
+def _rsa_jwk(n: int) -> dict[str, Any]:
+    return {"kty": "RSA", "alg": "RS256", "kid": "weak-rsa", "e": "AQAB",
+            "n": _b64(n.to_bytes((n.bit_length() + 7) // 8, "big"))}
+
+
+M2203 = 2**2203 - 1  # Mersenne primes: large primes that need no generator
+M2281 = 2**2281 - 1
+
+
+@pytest.mark.parametrize("modulus", [M2203, 2 * M2203, 3 * M2281],
+                         ids=["prime", "two-times-a-prime", "three-times-a-prime"])
+def test_refuses_to_register_an_rsa_modulus_anyone_can_factor(
+    memory_services: Services, demo: Demo, modulus: int
+) -> None:
+    # With n prime, or a small factor times a prime, phi(n) and so the private exponent
+    # follow from n alone: anyone could sign the app's assertions.
+    with pytest.raises(ValidationFailed):
+        memory_services.provisioning.add_client_key(demo.client_id, _rsa_jwk(modulus))
+
+    assert memory_services.store.get_credentials(demo.client_id).keys == ()  # type: ignore[union-attr]

@@ -187,6 +187,7 @@ def test_rejects_a_host_header_other_than_its_own_address_and_port(
     {"Origin": "https://attacker.example"},
     {"Origin": "null"},
     {"Origin": "http://localhost:1"},
+    {"Origin": "http://127.0.0.1:1"},  # another loopback port: same-site, cookie sent
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site"},
     {"Sec-Fetch-Site": "none"},  # a typed URL may open a page, never call the API

@@ -187,6 +187,7 @@ def test_rejects_a_host_header_other_than_its_own_address_and_port(
     {"Origin": "https://attacker.example"},
     {"Origin": "null"},
     {"Origin": "http://localhost:1"},
+    {"Origin": "http://127.0.0.1:1"},  # another loopback port: same-site, cookie sent
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site"},
     {"Sec-Fetch-Site": "none"},  # a typed URL may open a page, never call the API
@@ -507,3 +508,17 @@ def test_a_malformed_request_gets_the_console_headers_and_no_echo(console: Conso
     assert answer.startswith("HTTP/1.1 431"), answer[:200]
     assert "Content-Security-Policy: default-src 'none'" in answer
     assert "<script>" not in answer and "token" not in answer
+
+
+def test_every_static_file_is_package_data() -> None:
+    """The pages ship in the wheel: pyproject's package-data globs cover each file."""
+    import tomllib
+    from pathlib import Path
+
+    client = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((client / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["m2m_client"]
+    package = client / "src" / "m2m_client"
+    covered = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
+    static = {p for p in (package / "console" / "static").rglob("*") if p.is_file()}
+    assert static and static <= covered

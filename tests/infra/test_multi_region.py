@@ -543,3 +543,21 @@ def test_a_promoted_regions_template_takes_admin_writes_and_home_forwards_them(
     # The rotation stays with the primaries in the home region.
     rotation = home["Resources"][tpl.ROTATION_FUNCTION]["Properties"]["Environment"]
     assert rotation["Variables"]["HOME_REGION"] == HOME
+
+
+def test_make_deploy_and_destroy_of_a_multi_region_stage_go_through_every_region(
+    monkeypatch: pytest.MonkeyPatch, multi_stage: StageConfig, account: Account
+) -> None:
+    import infra.deploy as command
+    import infra.regions as regions
+
+    seen: list[str] = []
+    monkeypatch.setattr(command, "load_stage", lambda _: multi_stage)
+    monkeypatch.setattr(command, "preflight", lambda: account)
+    monkeypatch.setattr(regions, "run_regions",
+                        lambda stage, _, allow: seen.append(f"deploy {allow}"))
+    monkeypatch.setattr(regions, "destroy_regions",
+                        lambda stage, _: seen.append(f"destroy {stage.regions}"))
+    assert command.main(["deploy", "--stage", "prod"]) == 0
+    assert command.main(["destroy", "--stage", "prod", "--yes"]) == 0
+    assert seen == ["deploy False", f"destroy {(HOME, OTHER)}"]

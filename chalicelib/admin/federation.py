@@ -47,11 +47,11 @@ def _url(
 ) -> str | None:
     """An https URL of the shape openapi.json states (an issuer: no query, no trailing
     slash), and one the fetcher may fetch (a literal address must be public)."""
-    shapes = (ISSUER_URL, LOCAL_ISSUER_URL) if issuer else (KEYS_URL, LOCAL_KEYS_URL)
-    if not (isinstance(value, str) and len(value) <= MAX_ISSUER_LENGTH
-            and re.fullmatch(shapes[0], value, re.ASCII)
-            or local_mode and isinstance(value, str)
-            and re.fullmatch(shapes[1], value, re.ASCII)):
+    shape, local_shape = (ISSUER_URL, LOCAL_ISSUER_URL) if issuer else (KEYS_URL, LOCAL_KEYS_URL)
+    if not (isinstance(value, str) and len(value) <= MAX_ISSUER_LENGTH and (
+        re.fullmatch(shape, value, re.ASCII)
+        or local_mode and re.fullmatch(local_shape, value, re.ASCII)
+    )):
         errors.add(field, f"must be an https URL of at most {MAX_ISSUER_LENGTH} characters: "
                    "a DNS name, an optional port, no user info or fragment"
                    + (", no query and no trailing slash" if issuer else ""))

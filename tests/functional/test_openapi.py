@@ -335,3 +335,91 @@ def test_admin_responses_match_the_document(http: Any, document: dict[str, Any])
     assert call("delete", "/admin/apps/{client_id}").status_code == 204
     assert call("get", "/admin/apps/{client_id}").status_code == 404
     assert call("delete", "/admin/apis/{api_id}").status_code == 204
+
+
+def _body_schema(document: dict[str, Any], name: str) -> Draft202012Validator:
+    registry = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
+    return Draft202012Validator({"$ref": f"{DOCUMENT_URI}#/components/schemas/{name}"},
+                                registry=registry)
+
+
+def test_request_schemas_use_the_validators_own_patterns(document: dict[str, Any]) -> None:
+    from chalicelib.admin.client_keys import KID_SHAPE
+    from chalicelib.federation.issuers import (
+        AWS_OUTBOUND_ISSUER,
+        ISSUER_URL,
+        KEYS_URL,
+        TRUST_DOMAIN,
+    )
+
+    schemas = document["components"]["schemas"]
+    issuer = schemas["TrustedIssuerCreate"]
+    assert issuer["properties"]["issuer"]["pattern"] == f"^{ISSUER_URL}$"
+    assert issuer["properties"]["jwks_uri"]["pattern"] == f"^{KEYS_URL}$"
+    assert issuer["properties"]["bundle_endpoint"]["pattern"] == f"^{KEYS_URL}$"
+    assert issuer["properties"]["trust_domain"]["pattern"] == f"^{TRUST_DOMAIN.pattern}$"
+    aws = next(b for b in issuer["oneOf"] if b["title"] == "aws-outbound")
+    assert aws["properties"]["issuer"]["pattern"] == f"^{AWS_OUTBOUND_ISSUER.pattern}$"
+    assert schemas["PublicClientJwk"]["properties"]["kid"]["pattern"] == f"^{KID_SHAPE.pattern}$"
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:role/Billing",
+    "arn:aws-us-gov:iam::123456789012:user/a/b/c/x+=,.@_-",
+    "arn:aws:iam::123456789012:role/" + "p" * 510 + "/n",
+    "arn:aws:iam::123456789012:role/" + "p" * 511 + "/n",
+    "arn:aws:iam::123456789012:role/" + "n" * 64,
+    "arn:aws:iam::123456789012:role/" + "n" * 65,
+    "arn:aws:iam::123456789012:role/Bill\u00e9",
+    "arn:aws:iam::123456789012:role/",
+    "arn:aws:iam::123456789012:group/admins",
+    "arn:aws:sts::123456789012:assumed-role/Billing/s",
+    "arn:aws-iso:iam::123456789012:role/Billing",
+])
+def test_arn_pattern_accepts_what_the_validator_accepts(
+    document: dict[str, Any], arn: str
+) -> None:
+    from chalicelib.oauth.aws_arn import registered_principal
+
+    validator = _body_schema(document, "AwsPrincipalCreate")
+
+    assert validator.is_valid({"arn": arn}) == (registered_principal(arn) is not None)
+
+
+@pytest.mark.parametrize(("body", "valid"), [
+    ({"issuer": "https://idp.example"}, True),
+    ({"preset": "eks", "issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/AB12"}, True),
+    ({"preset": "github-actions"}, True),
+    ({"preset": "aws-outbound", "issuer": "https://a1.tokens.sts.global.api.aws"}, True),
+    ({"preset": "spiffe", "trust_domain": "td.example", "bundle_endpoint": "https://s.example/b"},
+     True),
+    ({"preset": "spiffe", "trust_domain": "td.example", "jwks_uri": "https://s.example/b"}, True),
+    ({}, False),
+    ({"issuer": "https://idp.example", "name": ""}, False),
+    ({"issuer": "https://idp.example", "jwks_uri": ""}, False),
+    ({"issuer": "https://idp.example", "trust_domain": "td.example"}, False),
+    ({"issuer": "https://idp.example/"}, False),
+    ({"preset": "github-actions", "issuer": "https://idp.example"}, False),
+    ({"preset": "aws-outbound", "issuer": "https://idp.example"}, False),
+    ({"preset": "spiffe", "trust_domain": "td.example"}, False),
+    ({"preset": "spiffe", "trust_domain": "td.example", "bundle_endpoint": "https://s.example/b",
+      "jwks_uri": "https://s.example/b"}, False),
+    ({"preset": "spiffe", "issuer": "spiffe://td.example", "trust_domain": "td.example",
+      "bundle_endpoint": "https://s.example/b"}, False),
+])
+def test_trusted_issuer_schema_states_each_presets_fields(
+    document: dict[str, Any], body: dict[str, Any], valid: bool
+) -> None:
+    assert _body_schema(document, "TrustedIssuerCreate").is_valid(body) is valid
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
+def test_client_key_schema_accepts_real_public_keys_and_refuses_private_ones(
+    document: dict[str, Any], alg: str
+) -> None:
+    pair = new_key_pair(alg)
+    validator = _body_schema(document, "ClientKeyCreate")
+
+    assert validator.is_valid({"jwk": pair.public_jwk})
+    assert not validator.is_valid({"jwk": {**pair.public_jwk, "d": "AAAA"}})
+    assert not validator.is_valid({"jwk": {**pair.public_jwk, "crv": None}})

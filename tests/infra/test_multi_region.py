@@ -561,3 +561,23 @@ def test_make_deploy_and_destroy_of_a_multi_region_stage_go_through_every_region
     assert command.main(["deploy", "--stage", "prod"]) == 0
     assert command.main(["destroy", "--stage", "prod", "--yes"]) == 0
     assert seen == ["deploy False", f"destroy {(HOME, OTHER)}"]
+
+
+def test_rotated_multi_region_keys_let_every_regions_token_function_sign() -> None:
+    from chalicelib.tokens.key_policy import rotated_key_policy
+
+    signer = "arn:aws:iam::1:role/m2m-auth-prod-ApiHandlerRole-A"
+    rotation = "arn:aws:iam::1:role/m2m-auth-prod-RotateSigningKeysRole-B"
+    pattern = "arn:aws:iam::1:role/m2m-auth-prod-ApiHandlerRole-*"
+    multi = {s["Sid"]: s for s in rotated_key_policy(signer, rotation, "m2m-auth-prod",
+                                                      pattern)["Statement"]}
+    single = {s["Sid"]: s for s in rotated_key_policy(signer, rotation,
+                                                       "m2m-auth-prod")["Statement"]}
+    assert multi["OnlyTheTokenFunctionSigns"]["Condition"] == {
+        "ArnLike": {"aws:PrincipalArn": pattern}}
+    assert multi["RotationFunctionReplicatesKey"]["Action"] == "kms:ReplicateKey"
+    assert multi["RotationFunctionReplicatesKey"]["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": rotation}}
+    assert single["OnlyTheTokenFunctionSigns"]["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": signer}}
+    assert "RotationFunctionReplicatesKey" not in single

@@ -3,7 +3,7 @@ behind API Gateway IAM auth (SigV4). Registered under /admin by app.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
@@ -30,7 +30,10 @@ from .http import (
     read_json_object,
 )
 from .store.paging import page
-from .store.records import DEFAULT_TOKEN_REUSE, Page
+from .tokens.lifetime import DEFAULT_TOKEN_REUSE
+
+if TYPE_CHECKING:
+    from .store.records import Page
 
 admin = Blueprint(__name__)
 iam = IAMAuthorizer()

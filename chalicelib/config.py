@@ -10,8 +10,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .store.records import Quota
+if TYPE_CHECKING:
+    from .store.records import Quota
 
 MAX_ISSUER_LENGTH = 256
 

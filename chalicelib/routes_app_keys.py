@@ -3,7 +3,7 @@ over chalicelib.admin.client_keys, behind API Gateway IAM auth. Registered under
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
@@ -21,7 +21,9 @@ from .http import (
     read_json_object,
 )
 from .store.paging import page
-from .store.records import ClientKey
+
+if TYPE_CHECKING:
+    from .store.records import ClientKey
 
 app_keys = Blueprint(__name__)
 iam = IAMAuthorizer()

@@ -7,7 +7,7 @@ names the version the caller last saw."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
@@ -26,7 +26,9 @@ from .http import (
     read_json_object,
 )
 from .store.paging import page
-from .store.records import AwsPrincipal
+
+if TYPE_CHECKING:
+    from .store.records import AwsPrincipal
 
 aws_principals = Blueprint(__name__)
 iam = IAMAuthorizer()

@@ -22,10 +22,10 @@ from .http import (
     read_json_object,
 )
 from .store.paging import page
-from .store.records import FederatedIdentity, TrustedIssuer
 
 if TYPE_CHECKING:  # the issuers' key fetching loads on the first request, not at cold start
     from .admin.federation import FederationAdmin
+    from .store.records import FederatedIdentity, TrustedIssuer
 
 federation = Blueprint(__name__)
 iam = IAMAuthorizer()

@@ -12,13 +12,8 @@ from ..errors import (
     Conflict,
     ItemExists,
 )
-from ..store.records import (
-    DEFAULT_TOKEN_LIFETIME,
-    DEFAULT_TOKEN_REUSE,
-    Api,
-    Grant,
-    Page,
-)
+from ..store.records import Api, Grant, Page
+from ..tokens.lifetime import DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_REUSE
 from . import validation as v
 from . import validation_limits as limits
 from .audit import SYSTEM, Actor, log_record, new_record

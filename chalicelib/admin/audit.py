@@ -9,9 +9,10 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.records import AuditRecord
+if TYPE_CHECKING:
+    from ..store.records import AuditRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def redact(changes: Mapping[str, Any]) -> dict[str, Any]:
 def new_record(
     actor: Actor, action: str, target: str, changes: Mapping[str, Any], now: int
 ) -> AuditRecord:
+    from ..store.records import AuditRecord  # not at cold start
+
     # time-ordered ids keep records of the same second newest-first too
     audit_id = f"{time.time_ns():016x}{secrets.token_hex(4)}"
     return AuditRecord(

@@ -15,10 +15,11 @@ from ..errors import (
     SigningFailed,
     ValidationFailed,
 )
-from ..store.records import MAX_TOKEN_LIFETIME, KeyState, SigningKeyRecord
+from ..store.records import KeyState, SigningKeyRecord
 from ..store.repository import Store
 from ..tokens.keyring import KeyRejected, KeyRing
 from ..tokens.kms_keys import Deletion, KeyFactory
+from ..tokens.lifetime import MAX_TOKEN_LIFETIME
 from . import validation as v
 from .audit import SYSTEM, Actor, log_record, new_record
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FieldError, ValidationFailed
 from ..oauth.claims import REGISTERED_CLAIMS, is_json_value
 from ..oauth.scopes import is_scope_token
-from ..store.records import MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ScopeDefinition
+from ..tokens.lifetime import MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME
+
+if TYPE_CHECKING:
+    from ..store.records import ScopeDefinition
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 1000
@@ -143,6 +146,8 @@ def token_lifetime(errors: Errors, field: str, value: Any) -> int | None:
 
 
 def scope_definitions(errors: Errors, field: str, value: Any) -> tuple[ScopeDefinition, ...]:
+    from ..store.records import ScopeDefinition  # not at cold start
+
     if not isinstance(value, list) or len(value) > MAX_SCOPES:
         errors.add(field, f"must be a list of at most {MAX_SCOPES} scopes")
         return ()

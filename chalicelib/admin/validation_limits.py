@@ -4,10 +4,13 @@ app's ``quota``. Kept beside :mod:`.validation` (same ``Errors`` and field lists
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.records import DEFAULT_TOKEN_REUSE, Quota
+from ..tokens.lifetime import DEFAULT_TOKEN_REUSE
 from .validation import Errors
+
+if TYPE_CHECKING:
+    from ..store.records import Quota
 
 
 def token_reuse(errors: Errors, field: str, value: Any) -> float | None:
@@ -56,6 +59,8 @@ def quota(errors: Errors, field: str, value: Any) -> Quota | None:
         errors.add(field, "needs per_hour or per_day (set the quota to null to remove it)")
     if len(errors.items) > before:
         return None
+    from ..store.records import Quota  # not at cold start
+
     return Quota(per_hour=limits["per_hour"], per_day=limits["per_day"], enforce=enforce)
 
 

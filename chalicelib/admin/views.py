@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.records import (
-    Api,
-    App,
-    AuditRecord,
-    ClientSecret,
-    Grant,
-    SigningKeyRecord,
-    Usage,
-)
 from .validation_limits import quota_view
+
+if TYPE_CHECKING:
+    from ..store.records import (
+        Api,
+        App,
+        AuditRecord,
+        ClientSecret,
+        Grant,
+        SigningKeyRecord,
+        Usage,
+    )
 
 
 def timestamp(epoch: int | None) -> str | None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.records import App
+if TYPE_CHECKING:
+    from ..store.records import App
 
 RANDOM_BYTES = 16  # 22 base64url characters, 128 bits
 MAX_GENERATION_DIGITS = 20

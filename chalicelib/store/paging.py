@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidCursor
-from .records import Page
+
+if TYPE_CHECKING:
+    from .records import Page
 
 
 def invert(text: str) -> str:
@@ -17,6 +19,8 @@ def invert(text: str) -> str:
 
 def page(items: Sequence[Any], key: Callable[[Any], str], limit: int, cursor: str | None) -> Page:
     """Keyset pagination over items sorted by ``key``; the cursor is the last key seen."""
+    from .records import Page  # not at cold start: the admin routes import this module
+
     after = ""
     if cursor:
         try:

@@ -7,11 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-DEFAULT_TOKEN_LIFETIME = 3600
-MIN_TOKEN_LIFETIME = 60
-MAX_TOKEN_LIFETIME = 86400
-DEFAULT_TOKEN_REUSE = 0.5
-"""Reuse an issued token while at least this fraction of its lifetime is left."""
+from ..tokens.lifetime import DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_REUSE
 
 
 @dataclass(frozen=True)

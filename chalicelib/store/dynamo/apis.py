@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
-from ..records import DEFAULT_TOKEN_REUSE, Api, AuditRecord, Grant, Page, ScopeDefinition
+from ...tokens.lifetime import DEFAULT_TOKEN_REUSE
+from ..records import Api, AuditRecord, Grant, Page, ScopeDefinition
 from .apps import grant_to_item
 from .items import Item, _get_fraction, _get_n, _get_s, _key, _n, _put_fraction, _s, app_pk
 from .table import MAX_TRANSACTION_ITEMS, Table, translated

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from ...errors import ItemChanged, ItemExists, ItemMissing
+from ...tokens.lifetime import DEFAULT_TOKEN_REUSE
 from ..records import (
-    DEFAULT_TOKEN_REUSE,
     App,
     AppCredentials,
     AuditRecord,

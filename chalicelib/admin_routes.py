@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+from chalice.app import Response
 
 from . import runtime
 from .admin import validation as v
-from .admin.audit import Actor
 from .admin.views import (
     api_view,
     app_view,
@@ -19,10 +18,10 @@ from .admin.views import (
     timestamp,
     usage_view,
 )
+from .admin_blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
-    caller,
     etag,
     if_match,
     no_content,
@@ -35,24 +34,11 @@ from .tokens.lifetime import DEFAULT_TOKEN_REUSE
 if TYPE_CHECKING:
     from .store.records import Page
 
-admin = Blueprint(__name__)
-iam = IAMAuthorizer()
-ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
-
-
-def _request() -> Request:
-    request = admin.current_request
-    if request is None:  # Chalice sets it before every view runs
-        raise RuntimeError("no current request")
-    return request
-
-
-def _actor() -> Actor:
-    return caller(_request(), runtime.services().settings.local_mode)
+admin = AdminBlueprint(__name__)
 
 
 def _body(allowed: set[str], required: frozenset[str] = frozenset()) -> dict[str, Any]:
-    body = read_json_object(_request())
+    body = read_json_object(admin.request())
     v.only_fields(body, allowed, required)
     return body
 
@@ -71,7 +57,7 @@ def create_api() -> Response:
                  frozenset({"name", "identifier"}))
     api = runtime.services().provisioning.create_api(
         name=body["name"], identifier=body["identifier"], scopes=body.get("scopes", []),
-        token_lifetime=body.get("token_lifetime"), actor=_actor(),
+        token_lifetime=body.get("token_lifetime"), actor=admin.actor(),
         token_reuse=body.get("token_reuse", DEFAULT_TOKEN_REUSE),
     )
     return admin_json(api_view(api), 201, etag(api.version))
@@ -80,7 +66,7 @@ def create_api() -> Response:
 @admin.route("/apis", methods=["GET"], authorizer=iam)
 @admin_endpoint
 def list_apis() -> Response:
-    return _page(runtime.services().provisioning.list_apis(*page_params(_request())), api_view)
+    return _page(runtime.services().provisioning.list_apis(*page_params(admin.request())), api_view)
 
 
 @admin.route("/apis/{api_id}", methods=["GET"], authorizer=iam)
@@ -93,9 +79,9 @@ def get_api(api_id: str) -> Response:
 @admin.route("/apis/{api_id}", methods=["PATCH"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def update_api(api_id: str) -> Response:
-    body = read_json_object(_request())
+    body = read_json_object(admin.request())
     api = runtime.services().provisioning.update_api(
-        api_id, body, if_match(_request()), _actor()
+        api_id, body, if_match(admin.request()), admin.actor()
     )
     return admin_json(api_view(api), headers=etag(api.version))
 
@@ -103,7 +89,7 @@ def update_api(api_id: str) -> Response:
 @admin.route("/apis/{api_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def delete_api(api_id: str) -> Response:
-    runtime.services().provisioning.delete_api(api_id, if_match(_request()), _actor())
+    runtime.services().provisioning.delete_api(api_id, if_match(admin.request()), admin.actor())
     return no_content()
 
 
@@ -125,9 +111,9 @@ def create_app() -> Response:
     with_secret = v.enabled(errors, "secret", body.get("secret", True))
     errors.raise_if_any()
     if not with_secret:  # a secretless app authenticates by assertion only
-        app = provisioning.create_secretless_app(name=body["name"], actor=_actor(), **fields)
+        app = provisioning.create_secretless_app(name=body["name"], actor=admin.actor(), **fields)
         return admin_json({**app_view(app), "secrets": []}, 201, etag(app.version))
-    app, secret = provisioning.create_app(name=body["name"], actor=_actor(), **fields)
+    app, secret = provisioning.create_app(name=body["name"], actor=admin.actor(), **fields)
     view = app_view(app)
     view["secrets"] = [{
         "secret_id": secret.secret_id, "created_at": timestamp(secret.created_at),
@@ -141,7 +127,7 @@ def create_app() -> Response:
 @admin.route("/apps", methods=["GET"], authorizer=iam)
 @admin_endpoint
 def list_apps() -> Response:
-    return _page(runtime.services().provisioning.list_apps(*page_params(_request())), app_view)
+    return _page(runtime.services().provisioning.list_apps(*page_params(admin.request())), app_view)
 
 
 @admin.route("/apps/{client_id}", methods=["GET"], authorizer=iam)
@@ -155,9 +141,9 @@ def get_app(client_id: str) -> Response:
 @admin.route("/apps/{client_id}", methods=["PATCH"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def update_app(client_id: str) -> Response:
-    body = read_json_object(_request())
+    body = read_json_object(admin.request())
     provisioning = runtime.services().provisioning
-    provisioning.update_app(client_id, body, if_match(_request()), _actor())
+    provisioning.update_app(client_id, body, if_match(admin.request()), admin.actor())
     credentials = provisioning.get_app(client_id)
     return admin_json(app_view(credentials.app, credentials.secrets),
                       headers=etag(credentials.app.version))
@@ -166,7 +152,7 @@ def update_app(client_id: str) -> Response:
 @admin.route("/apps/{client_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def delete_app(client_id: str) -> Response:
-    runtime.services().provisioning.delete_app(client_id, if_match(_request()), _actor())
+    runtime.services().provisioning.delete_app(client_id, if_match(admin.request()), admin.actor())
     return no_content()
 
 
@@ -182,7 +168,7 @@ def app_usage(client_id: str) -> Response:
 @admin_endpoint
 def revoke_tokens(client_id: str) -> Response:
     _body(set())
-    app = runtime.services().provisioning.revoke_tokens(client_id, _actor())
+    app = runtime.services().provisioning.revoke_tokens(client_id, admin.actor())
     return admin_json(app_view(app), headers=etag(app.version))
 
 
@@ -195,7 +181,7 @@ def revoke_tokens(client_id: str) -> Response:
 def set_grant(client_id: str, api_id: str) -> Response:
     body = _body({"scopes"}, frozenset({"scopes"}))
     grant = runtime.services().provisioning.set_grant(
-        client_id, api_id, body["scopes"], if_match(_request()), _actor()
+        client_id, api_id, body["scopes"], if_match(admin.request()), admin.actor()
     )
     return admin_json(grant_view(grant), headers=etag(grant.version))
 
@@ -204,14 +190,14 @@ def set_grant(client_id: str, api_id: str) -> Response:
 @admin_endpoint
 def list_grants(client_id: str) -> Response:
     grants = runtime.services().provisioning.list_grants(client_id)
-    return _page(page(grants, lambda g: g.api_id, *page_params(_request())), grant_view)
+    return _page(page(grants, lambda g: g.api_id, *page_params(admin.request())), grant_view)
 
 
 @admin.route("/apps/{client_id}/grants/{api_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def remove_grant(client_id: str, api_id: str) -> Response:
     runtime.services().provisioning.remove_grant(
-        client_id, api_id, if_match(_request()), _actor()
+        client_id, api_id, if_match(admin.request()), admin.actor()
     )
     return no_content()
 
@@ -224,7 +210,7 @@ def remove_grant(client_id: str, api_id: str) -> Response:
 def create_secret(client_id: str) -> Response:
     body = _body({"expires_in"})
     secret = runtime.services().provisioning.add_secret(
-        client_id, body.get("expires_in"), _actor()
+        client_id, body.get("expires_in"), admin.actor()
     )
     return admin_json({
         "secret_id": secret.secret_id,
@@ -237,7 +223,7 @@ def create_secret(client_id: str) -> Response:
 @admin.route("/apps/{client_id}/secrets/{secret_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def revoke_secret(client_id: str, secret_id: str) -> Response:
-    runtime.services().provisioning.revoke_secret(client_id, secret_id, _actor())
+    runtime.services().provisioning.revoke_secret(client_id, secret_id, admin.actor())
     return no_content()
 
 
@@ -249,7 +235,7 @@ def revoke_secret(client_id: str, secret_id: str) -> Response:
 def list_keys() -> Response:
     keys = runtime.services().keys.list_keys()
     rank = {k.kid: f"{i:06d}" for i, k in enumerate(keys)}  # keep list_keys()'s order
-    return _page(page(keys, lambda k: rank[k.kid], *page_params(_request())), key_view)
+    return _page(page(keys, lambda k: rank[k.kid], *page_params(admin.request())), key_view)
 
 
 @admin.route("/keys", methods=["POST"], authorizer=iam, content_types=ANY)
@@ -257,7 +243,7 @@ def list_keys() -> Response:
 def add_key() -> Response:
     body = _body({"kms_key_id", "alg"}, frozenset({"kms_key_id"}))
     key = runtime.services().keys.add_next(body["kms_key_id"], body.get("alg", "RS256"),
-                                           _actor())
+                                           admin.actor())
     return admin_json(key_view(key), 201)
 
 
@@ -265,7 +251,7 @@ def add_key() -> Response:
 @admin_endpoint
 def rotate_keys() -> Response:
     _body(set())
-    keys = runtime.services().keys.rotate(_actor())
+    keys = runtime.services().keys.rotate(admin.actor())
     return admin_json({"items": [key_view(k) for k in keys], "next": None})
 
 
@@ -275,5 +261,5 @@ def rotate_keys() -> Response:
 @admin.route("/audit", methods=["GET"], authorizer=iam)
 @admin_endpoint
 def list_audit() -> Response:
-    page = runtime.services().store.list_audit(*page_params(_request()))
+    page = runtime.services().store.list_audit(*page_params(admin.request()))
     return _page(page, audit_view)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+from chalice.app import Response
 
 from . import runtime
 from .admin import validation as v
 from .admin.views import timestamp
+from .admin_blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
-    caller,
     etag,
     if_match,
     no_content,
@@ -25,16 +25,7 @@ from .store.paging import page
 if TYPE_CHECKING:
     from .store.records import ClientKey
 
-app_keys = Blueprint(__name__)
-iam = IAMAuthorizer()
-ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
-
-
-def _request() -> Request:
-    request = app_keys.current_request
-    if request is None:  # Chalice sets it before every view runs
-        raise RuntimeError("no current request")
-    return request
+app_keys = AdminBlueprint(__name__)
 
 
 def client_key_view(key: ClientKey) -> dict[str, Any]:
@@ -50,11 +41,10 @@ def client_key_view(key: ClientKey) -> dict[str, Any]:
 @app_keys.route("/apps/{client_id}/keys", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def add_client_key(client_id: str) -> Response:
-    body = read_json_object(_request())
+    body = read_json_object(app_keys.request())
     v.only_fields(body, {"jwk"}, frozenset({"jwk"}))
-    settings = runtime.services().settings
     key = runtime.services().provisioning.add_client_key(
-        client_id, body["jwk"], caller(_request(), settings.local_mode)
+        client_id, body["jwk"], app_keys.actor()
     )
     return admin_json(client_key_view(key), 201, etag(key.version))
 
@@ -64,15 +54,14 @@ def add_client_key(client_id: str) -> Response:
 def list_client_keys(client_id: str) -> Response:
     keys = runtime.services().provisioning.list_client_keys(client_id)
     rank = {k.kid: f"{i:06d}" for i, k in enumerate(keys)}  # oldest first
-    listed = page(keys, lambda k: rank[k.kid], *page_params(_request()))
+    listed = page(keys, lambda k: rank[k.kid], *page_params(app_keys.request()))
     return admin_json({"items": [client_key_view(k) for k in listed.items], "next": listed.next})
 
 
 @app_keys.route("/apps/{client_id}/keys/{kid}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def remove_client_key(client_id: str, kid: str) -> Response:
-    settings = runtime.services().settings
     runtime.services().provisioning.remove_client_key(
-        client_id, kid, if_match(_request()), caller(_request(), settings.local_mode)
+        client_id, kid, if_match(app_keys.request()), app_keys.actor()
     )
     return no_content()

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+from chalice.app import Response
 
 from . import runtime
 from .admin import validation as v
-from .admin.audit import Actor
 from .admin.views import timestamp
+from .admin_blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
-    caller,
     etag,
     if_match,
     no_content,
@@ -30,20 +29,7 @@ from .store.paging import page
 if TYPE_CHECKING:
     from .store.records import AwsPrincipal
 
-aws_principals = Blueprint(__name__)
-iam = IAMAuthorizer()
-ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
-
-
-def _request() -> Request:
-    request = aws_principals.current_request
-    if request is None:  # Chalice sets it before every view runs
-        raise RuntimeError("no current request")
-    return request
-
-
-def _actor() -> Actor:
-    return caller(_request(), runtime.services().settings.local_mode)
+aws_principals = AdminBlueprint(__name__)
 
 
 def principal_view(principal: AwsPrincipal) -> dict[str, Any]:
@@ -59,10 +45,10 @@ def principal_view(principal: AwsPrincipal) -> dict[str, Any]:
                       content_types=ANY)
 @admin_endpoint
 def add_aws_principal(client_id: str) -> Response:
-    body = read_json_object(_request())
+    body = read_json_object(aws_principals.request())
     v.only_fields(body, {"arn"}, frozenset({"arn"}))
     principal, version = runtime.services().provisioning.add_aws_principal(
-        client_id, body["arn"], if_match(_request()), _actor()
+        client_id, body["arn"], if_match(aws_principals.request()), aws_principals.actor()
     )
     return admin_json(principal_view(principal), 201, etag(version))
 
@@ -72,7 +58,7 @@ def add_aws_principal(client_id: str) -> Response:
 def list_aws_principals(client_id: str) -> Response:
     principals, version = runtime.services().provisioning.list_aws_principals(client_id)
     listed = page(principals, lambda p: f"{p.created_at:012d}#{p.principal_id}",
-                  *page_params(_request()))
+                  *page_params(aws_principals.request()))
     return admin_json(
         {"items": [principal_view(p) for p in listed.items], "next": listed.next},
         headers=etag(version),
@@ -84,6 +70,6 @@ def list_aws_principals(client_id: str) -> Response:
 @admin_endpoint
 def remove_aws_principal(client_id: str, principal_id: str) -> Response:
     runtime.services().provisioning.remove_aws_principal(
-        client_id, principal_id, if_match(_request()), _actor()
+        client_id, principal_id, if_match(aws_principals.request()), aws_principals.actor()
     )
     return no_content()

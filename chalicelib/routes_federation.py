@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, IAMAuthorizer, Request, Response
+from chalice.app import Response
 
 from . import runtime
-from .admin.audit import Actor
 from .admin.views import timestamp
+from .admin_blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
-    caller,
     etag,
     if_match,
     no_content,
@@ -27,9 +26,7 @@ if TYPE_CHECKING:  # the issuers' key fetching loads on the first request, not a
     from .admin.federation import FederationAdmin
     from .store.records import FederatedIdentity, TrustedIssuer
 
-federation = Blueprint(__name__)
-iam = IAMAuthorizer()
-ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)
+federation = AdminBlueprint(__name__)
 
 
 def issuer_view(issuer: TrustedIssuer) -> dict[str, Any]:
@@ -56,32 +53,21 @@ def identity_view(identity: FederatedIdentity) -> dict[str, Any]:
     }
 
 
-def _request() -> Request:
-    request = federation.current_request
-    if request is None:  # Chalice sets it before every view runs
-        raise RuntimeError("no current request")
-    return request
-
-
 def _admin() -> FederationAdmin:
     return runtime.services().federation
-
-
-def _actor() -> Actor:
-    return caller(_request(), runtime.services().settings.local_mode)
 
 
 @federation.route("/issuers", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def add_issuer() -> Response:
-    issuer = _admin().add_issuer(read_json_object(_request()), _actor())
+    issuer = _admin().add_issuer(read_json_object(federation.request()), federation.actor())
     return admin_json(issuer_view(issuer), 201, etag(issuer.version))
 
 
 @federation.route("/issuers", methods=["GET"], authorizer=iam)
 @admin_endpoint
 def list_issuers() -> Response:
-    found = _admin().list_issuers(*page_params(_request()))
+    found = _admin().list_issuers(*page_params(federation.request()))
     return admin_json({"items": [issuer_view(i) for i in found.items], "next": found.next})
 
 
@@ -95,7 +81,7 @@ def get_issuer(issuer_id: str) -> Response:
 @federation.route("/issuers/{issuer_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def delete_issuer(issuer_id: str) -> Response:
-    _admin().delete_issuer(issuer_id, if_match(_request()), _actor())
+    _admin().delete_issuer(issuer_id, if_match(federation.request()), federation.actor())
     return no_content()
 
 
@@ -103,7 +89,9 @@ def delete_issuer(issuer_id: str) -> Response:
                   content_types=ANY)
 @admin_endpoint
 def add_identity(client_id: str) -> Response:
-    identity = _admin().add_identity(client_id, read_json_object(_request()), _actor())
+    identity = _admin().add_identity(
+        client_id, read_json_object(federation.request()), federation.actor()
+    )
     return admin_json(identity_view(identity), 201)
 
 
@@ -111,7 +99,7 @@ def add_identity(client_id: str) -> Response:
 @admin_endpoint
 def list_identities(client_id: str) -> Response:
     listed = page(_admin().list_identities(client_id), lambda i: i.identity_id,
-                  *page_params(_request()))
+                  *page_params(federation.request()))
     return admin_json({"items": [identity_view(i) for i in listed.items], "next": listed.next})
 
 
@@ -119,5 +107,7 @@ def list_identities(client_id: str) -> Response:
                   authorizer=iam)
 @admin_endpoint
 def remove_identity(client_id: str, identity_id: str) -> Response:
-    _admin().remove_identity(client_id, identity_id, if_match(_request()), _actor())
+    _admin().remove_identity(
+        client_id, identity_id, if_match(federation.request()), federation.actor()
+    )
     return no_content()

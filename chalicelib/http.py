@@ -134,10 +134,17 @@ def presented_client_id(request: Request) -> str | None:
 
     try:
         parsed = incoming(request)
-        client_id = extract_credentials(parsed, parse_parameters(parsed)).client_id
+        params = parse_parameters(parsed)
     except OAuthError:
         return None
-    return loggable_client_id(client_id)
+    try:
+        client_id: str | None = extract_credentials(parsed, params).client_id
+    except OAuthError:  # no secret: an assertion method names the app in client_id
+        try:
+            client_id = params.single("client_id")
+        except OAuthError:
+            return None
+    return None if client_id is None else loggable_client_id(client_id)
 
 
 def incoming(request: Request) -> IncomingRequest:

@@ -117,6 +117,25 @@ def test_a_refusal_without_credentials_logs_no_client(
     assert sink.outcomes()[0]["client_id"] == "<malformed>"
 
 
+def test_a_client_assertion_request_logs_the_client_id_it_names(
+    captured: tuple[Captured, Any, Demo],
+) -> None:
+    # GIVEN a secretless client (an assertion method) that names itself in client_id
+    sink, http, demo = captured
+
+    response = http.post("/oauth/token", headers=FORM, body=form(
+        grant_type="client_credentials", audience="https://api.example.com/orders",
+        client_id=demo.client_id,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion="not.a.jwt"))
+
+    # THEN the top-clients rules still see which app it claimed to be
+    assert response.status_code == 401
+    assert sink.outcomes() == [{"event": "token_outcome", "client_id": demo.client_id,
+                                "outcome": "refused", "reason": "invalid_client"}]
+    assert "not.a.jwt" not in "".join(sink.lines)
+
+
 def test_introspection_with_a_bad_client_counts_an_authentication_failure_only(
     captured: tuple[Captured, Any, Demo],
 ) -> None:

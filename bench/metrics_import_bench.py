@@ -34,8 +34,8 @@ CASES = {
     "app (import app)": ("", "import app"),
     # The app imports it itself, so its marginal cost is measured after the standard
     # library modules the app loads anyway.
-    "our EMF emitter (chalicelib.metrics)": (
-        "import json, threading, typing, collections.abc", "import chalicelib.metrics"
+    "our EMF emitter (chalicelib.aws.metrics)": (
+        "import json, threading, typing, collections.abc", "import chalicelib.aws.metrics"
     ),
     "powertools Metrics": ("", "from aws_lambda_powertools.metrics import Metrics"),
     "powertools Metrics after the app": (
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"powertools Metrics / app import:             {medians['powertools Metrics'] / app:.2f}")
     print(f"powertools Metrics after the app / app:      {marginal / app:.2f}")
     print(f"our emitter (after stdlib) / app import:     "
-          f"{medians['our EMF emitter (chalicelib.metrics)'] / app:.2f}")
+          f"{medians['our EMF emitter (chalicelib.aws.metrics)'] / app:.2f}")
     per_request = _emission_seconds()
     print(f"EMF emission per token request (2 metrics, outcome line, flush): "
           f"{per_request * 1e6:.1f} us = {per_request / TYPICAL_KMS_SIGN_SECONDS:.3f} of a "
@@ -94,7 +94,7 @@ def _emission_seconds(rounds: int = 20_000) -> float:
     """What a token request spends on metrics, writing to a list instead of stdout."""
     import time
 
-    from chalicelib import metrics
+    from chalicelib.aws import metrics
 
     sink: list[str] = []
     recorder = metrics.EmfRecorder("m2m-auth/bench", write=sink.append)

@@ -53,13 +53,13 @@ def main() -> None:
 
     import app as chalice_app
     from chalicelib import runtime
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.config import Settings
     from chalicelib.oauth.client_secret import hash_secret, new_secret, verify_secret
     from chalicelib.store.dynamodb import DynamoDBStore
     from chalicelib.store.memory import MemoryStore
     from chalicelib.store.records import KeyState
     from chalicelib.store.schema import create_table
-    from chalicelib.tokens.signer import KmsSigner
     from tests.fakes import LocalKeySigner
 
     settings = Settings.from_env({"TABLE_NAME": "bench", "ISSUER": "https://auth.example.com"})

@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .store.records import Quota
 
-MAX_ISSUER_LENGTH = 256
-
-
 class ConfigurationError(ValueError):
     """An environment variable holds a value the service cannot run with."""
 
@@ -134,6 +131,8 @@ class Settings:
             raise ConfigurationError("TABLE_NAME is required")
         issuer = env.get("ISSUER", "").strip().rstrip("/") or None
         if issuer is not None:
+            from .oauth.claims import MAX_ISSUER_LENGTH  # the claims' size budget
+
             if len(issuer) > MAX_ISSUER_LENGTH:
                 raise ConfigurationError(f"ISSUER is longer than {MAX_ISSUER_LENGTH} characters")
             if not issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):

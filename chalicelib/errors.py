@@ -2,7 +2,7 @@
 
 OAuth endpoints render :class:`OAuthError` as RFC 6749 §5.2 JSON; admin
 endpoints render :class:`Problem` as RFC 9457 problem details. Rendering
-happens in :mod:`chalicelib.http` only.
+happens in :mod:`chalicelib.routes.http` only.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import metrics
+from .aws import metrics
 from .config import Settings
 
 # Cold start: `import app` loads none of the services; build_services imports them
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from .oauth.metadata import Discovery
     from .oauth.revocation import Revocation
     from .store.repository import Store
+    from .tokens.key_factory import KeyFactory
     from .tokens.keyring import KeyRing
-    from .tokens.kms_keys import KeyFactory
     from .tokens.signer import Signer
 
 
@@ -68,10 +68,10 @@ def assertion_methods(
 ) -> tuple[AssertionMethod, ...]:
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
+    from .aws.sts import HttpStsCaller
     from .oauth.aws_iam import AwsIamMethod
     from .oauth.federated import FederatedTokenAuth
     from .oauth.private_key_jwt import PrivateKeyJwtMethod
-    from .sts_http import HttpStsCaller
 
     return (
         PrivateKeyJwtMethod(store, store),
@@ -158,22 +158,6 @@ def build_services(
     )
 
 
-def aws_clients(settings: Settings) -> tuple[Any, Any]:
-    """DynamoDB and KMS clients with tight timeouts and few retries (a token
-    request should fail fast rather than hang a Lambda)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"max_attempts": 3, "mode": "standard"},
-        tcp_keepalive=True,
-    )
-    session = boto3.session.Session(region_name=settings.region)
-    return session.client("dynamodb", config=config), session.client("kms", config=config)
-
-
 def metrics_recorder(settings: Settings) -> metrics.Recorder:
     """EMF lines on Lambda's stdout; nothing in local mode (its stdout is the console)."""
     if settings.local_mode:
@@ -182,14 +166,15 @@ def metrics_recorder(settings: Settings) -> metrics.Recorder:
 
 
 def build_default_services() -> Services:
+    from .aws.clients import aws_clients, regional_kms_clients
+    from .aws.kms_keys import KmsKeyFactory
+    from .aws.kms_signer import KmsSigner
     from .store.dynamodb import DynamoDBStore
-    from .tokens.kms_keys import KmsKeyFactory
-    from .tokens.signer import KmsSigner
 
     settings = Settings.from_env()
     recorder = metrics_recorder(settings)
     metrics.use(recorder)
-    dynamodb, kms = aws_clients(settings)
+    dynamodb, kms = aws_clients(settings.region)
     return build_services(
         settings,
         DynamoDBStore(dynamodb, settings.table_name,
@@ -202,25 +187,6 @@ def build_default_services() -> Services:
             signer_role_pattern=settings.signer_role_pattern,
         ),
     )
-
-
-def regional_kms_clients() -> Callable[[str], Any]:
-    """KMS clients of the stage's other regions, built on first use (the rotation
-    replicates keys and checks replicas there)."""
-    import boto3
-    from botocore.config import Config
-
-    clients: dict[str, Any] = {}
-    config = Config(connect_timeout=2, read_timeout=5,
-                    retries={"max_attempts": 3, "mode": "standard"})
-
-    def client_for(region: str) -> Any:
-        if region not in clients:
-            clients[region] = boto3.session.Session(region_name=region).client(
-                "kms", config=config)
-        return clients[region]
-
-    return client_for
 
 
 _lock = threading.Lock()

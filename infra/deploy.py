@@ -22,6 +22,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import regions
 from .artifact import ArtifactError
 from .observability import account_logging_problem
 from .package import Package, PackageError, package
@@ -373,16 +374,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"AWS account {account.account_id}, region {account.region}, "
               f"as {account.caller_arn}")
         if stage.multi_region:
-            from .regions import destroy_regions, run_regions
-
             if args.command == "deploy":
-                run_regions(stage, account, args.allow_data_replacement)
+                regions.run_regions(stage, account, args.allow_data_replacement,
+                                    deploy_package)
                 return 0
             if not args.yes and not _confirm(stage.stack_name, ", ".join(stage.regions)):
                 print(f"{prefix}: not confirmed, nothing deleted (without a terminal, "
                       "confirm with --yes, i.e. `make destroy YES=1`)", file=sys.stderr)
                 return 1
-            destroy_regions(stage, account)
+            regions.destroy_regions(stage, account, destroy_stack)
             return 0
         if stage.regions:  # one region named by the stage wins over the environment's
             account = account.in_region(stage.regions[0])
@@ -401,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     except (StageError, PreflightError) as exc:
         print(f"{prefix}: {exc}", file=sys.stderr)
         return 2
-    except (DeployError, PackageError, ArtifactError, StackError) as exc:
+    except (DeployError, PackageError, ArtifactError, StackError,
+            regions.RegionsFailed) as exc:
         print(f"{prefix}: {exc}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as exc:

@@ -25,8 +25,7 @@ from typing import Any
 
 from chalicelib.oauth.metadata import JWKS_PATH
 
-from .stage import StageConfig
-from .template import (
+from .names import (
     ADMIN_PREFIX,
     API_FUNCTION,
     CREATED_BY_TAG,
@@ -42,12 +41,13 @@ from .template import (
     STACK_TAG,
     TABLE,
     AppShape,
-    _logs_statement,
-    _role_policy,
     get_att,
+    logs_statement,
     ref,
+    role_policy,
     sub,
 )
+from .stage import StageConfig
 
 GLOBAL_TABLE = "GlobalTable"
 HEALTH_CHECK = "RegionHealthCheck"
@@ -286,7 +286,7 @@ def _rotation(resources: dict[str, Any], stage: StageConfig, home: bool) -> None
     if not home:
         # The function runs on its schedule here too, and returns at once.
         resources[ROTATION_ROLE]["Properties"]["Policies"] = [
-            _role_policy(ROTATION_ROLE, [_logs_statement(ROTATION_LOG_GROUP)])]
+            role_policy(ROTATION_ROLE, [logs_statement(ROTATION_LOG_GROUP)])]
         return
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
     everywhere = key_arns(stage)

@@ -14,7 +14,7 @@
   EventBridge rule on KMS calls that disable or delete keys, Contributor Insights rules
   for the top clients, and a CloudWatch dashboard with all of it.
 
-Metric names come from chalicelib/metrics.py, the module that emits them.
+Metric names come from chalicelib/aws/metrics.py, the module that emits them.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import metrics
+from chalicelib.aws import metrics
 from chalicelib.oauth.metadata import TOKEN_PATH
 
-from .stage import OpsSettings, StageConfig, StageError, Throttle
-from .template import (
+from .names import (
     ADMIN_PREFIX,
     ALARM_TOPIC,
     API_FUNCTION,
@@ -41,6 +40,7 @@ from .template import (
     ref,
     sub,
 )
+from .stage import OpsSettings, StageConfig, StageError, Throttle
 
 # Logical ids this module adds.
 ACCESS_LOG_GROUP = "ApiAccessLogGroup"

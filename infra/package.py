@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from .artifact import ArtifactError, check_artifact
+from .names import ROTATION_HANDLER, AppShape
 from .region import environment_region
 from .stage import PROJECT_DIR, StageConfig, StageError, load_stage
-from .template import ROTATION_HANDLER, AppShape, merge_template
+from .template import merge_template
 
 SOURCES = ("app.py", "chalicelib", "vendor")
 EXCLUDED_REQUIREMENTS = frozenset({"chalice"})

@@ -22,9 +22,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .names import API_FUNCTION
 from .stack import describe_stack, outputs, stack_resources
 from .stage import STAGES_FILE, StageConfig, StageError, load_stage
-from .template import API_FUNCTION
 
 Say = Callable[[str], None]
 Clients = Callable[[str, str], Any]

@@ -130,17 +130,23 @@ def summary(stage: StageConfig, outcome: Outcome) -> list[str]:
     return lines
 
 
-def run_regions(stage: StageConfig, account: Any, allow_data_replacement: bool) -> Outcome:
+DeployPackage = Callable[..., dict[str, str]]
+"""``infra.deploy.deploy_package``: one region's package into its stack; its outputs."""
+
+
+def run_regions(
+    stage: StageConfig, account: Any, allow_data_replacement: bool,
+    deploy_package: DeployPackage,
+) -> Outcome:
     """The command: check each region's API Gateway logging role, then package and
     deploy each region, streaming its events."""
-    from .deploy import DeployError, deploy_package
     from .observability import account_logging_problem
     from .package import package
 
     for region in stage.regions:
         problem = account_logging_problem(account.in_region(region), stage)
         if problem:
-            raise DeployError(f"{region}: {problem}")
+            raise RegionsFailed(f"{region}: {problem}")
 
     def deploy_one(config: StageConfig, regional: Any, parameters: dict[str, str]) -> \
             dict[str, str]:
@@ -157,27 +163,22 @@ def run_regions(stage: StageConfig, account: Any, allow_data_replacement: bool) 
         found = describe_stack(regional.client("cloudformation"), stage.stack_name)
         return outputs(found) if found else None
 
-    try:
-        return deploy_regions(stage, account, deploy_one, stack_status=status,
-                              existing_outputs=existing)
-    except RegionsFailed as exc:
-        raise DeployError(str(exc)) from exc
+    return deploy_regions(stage, account, deploy_one, stack_status=status,
+                          existing_outputs=existing)
 
 
 def destroy_regions(
     stage: StageConfig,
     account: Any,
-    destroy: Callable[[StageConfig, Any], bool] | None = None,
+    destroy: Callable[[StageConfig, Any], bool],
     say: Say = print,
 ) -> list[str]:
-    """Delete the secondary stacks, then the home stack; the regions destroyed."""
-    from .deploy import destroy_stack
-
-    delete = destroy or destroy_stack
+    """Delete the secondary stacks (``destroy``: ``infra.deploy.destroy_stack``), then
+    the home stack; the regions destroyed."""
     done = []
     for region in (*reversed(stage.secondary_regions), stage.home_region):
         assert region is not None  # noqa: S101
         say(f"== {region} ==")
-        if delete(stage.for_region(region), account.in_region(region)):
+        if destroy(stage.for_region(region), account.in_region(region)):
             done.append(region)
     return done

@@ -28,7 +28,6 @@ Wildcards that remain, each because AWS offers no narrower form:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.oauth.metadata import JWKS_PATH, TOKEN_PATH
@@ -40,40 +39,42 @@ from chalicelib.tokens.key_policy import (
     TOKEN_KEY_ACTIONS,
 )
 
+from . import multi_region, observability
 from .gateway_responses import swagger_extension
+from .names import (
+    ACCOUNT_KEYS,
+    ADMIN_POLICY,
+    ADMIN_PREFIX,
+    ALARM_TOPIC,
+    API_FUNCTION,
+    API_LOG_GROUP,
+    API_ROLE,
+    CREATED_BY_TAG,
+    CUSTOM_DOMAIN,
+    CUSTOM_DOMAIN_MAPPING,
+    FIVE_MINUTES,
+    KMS_THROTTLE_FILTER,
+    KMS_THROTTLE_LOG_TERM,
+    ONE_DAY,
+    REST_API,
+    ROTATION_FUNCTION,
+    ROTATION_LOG_GROUP,
+    ROTATION_ROLE,
+    ROTATOR_TAG_VALUE,
+    SERVICE_TAG,
+    SIGNING_KEY,
+    SIGNING_KEY_ALIAS,
+    SIGNING_KEY_TAG_VALUE,
+    STACK_TAG,
+    TABLE,
+    AppShape,
+    get_att,
+    logs_statement,
+    ref,
+    role_policy,
+    sub,
+)
 from .stage import StageConfig
-
-# Logical ids Chalice generates (``chalice package``, iam_policy_file in use).
-API_FUNCTION = "APIHandler"
-API_ROLE = "ApiHandlerRole"
-REST_API = "RestAPI"
-ROTATION_HANDLER = "rotate_signing_keys"
-ROTATION_FUNCTION = "RotateSigningKeys"
-ROTATION_ROLE = "RotateSigningKeysRole"
-
-# Logical ids this template adds.
-TABLE = "Table"
-SIGNING_KEY = "SigningKey"
-SIGNING_KEY_ALIAS = "SigningKeyAlias"
-API_LOG_GROUP = "APIHandlerLogGroup"
-ROTATION_LOG_GROUP = "RotateSigningKeysLogGroup"
-ADMIN_POLICY = "AdminInvokePolicy"
-ALARM_TOPIC = "AlarmTopic"
-KMS_THROTTLE_FILTER = "KmsThrottlingMetricFilter"
-# The stage's custom domain (infra/stages.toml).
-CUSTOM_DOMAIN = "CustomDomainName"
-CUSTOM_DOMAIN_MAPPING = "CustomDomainMapping"
-
-ADMIN_PREFIX = "/admin"
-SERVICE_TAG = "m2m-auth"
-SIGNING_KEY_TAG_VALUE = "signing-key"
-CREATED_BY_TAG = "m2m-auth:created-by"
-STACK_TAG = "m2m-auth:stack"
-"""Every signing key carries its stack's name: one stage's roles can never use
-another stage's keys, even in the same account and region."""
-ROTATOR_TAG_VALUE = "rotator"
-# The line chalicelib/http.py logs when KMS throttles a signing request.
-KMS_THROTTLE_LOG_TERM = "KMS throttled"
 
 # What the DynamoDB adapter calls (chalicelib/store/dynamodb.py). TransactWriteItems
 # has no IAM action of its own: each item needs Put/Update/Delete/ConditionCheck.
@@ -90,40 +91,11 @@ TABLE_ACTIONS = [
 # The rotation reads the keys partition and writes key records and audit records
 # (TransactWriteItems of Puts); it never deletes, updates or batch-writes.
 ROTATION_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:PutItem"]
-LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 # KEY_ADMIN_ACTIONS (chalicelib/tokens/key_policy.py): administration of a key
 # through IAM, without kms:Sign or kms:GetPublicKey. The rotation only reads the
 # first key: CloudFormation owns (and retains) it, so the rotation never deletes it.
 ROTATION_KEY_ACTIONS = ROTATION_READ_ACTIONS
 ROTATION_KEY_SPECS = ["RSA_2048", "ECC_NIST_P256"]
-
-FIVE_MINUTES = 300
-ONE_DAY = 86400
-
-
-@dataclass(frozen=True)
-class AppShape:
-    """What the Chalice app defines that the template depends on."""
-
-    has_rotation: bool
-    routes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """(path, methods) of every route: per-method throttles name them."""
-
-
-def ref(name: str) -> dict[str, Any]:
-    return {"Ref": name}
-
-
-def get_att(name: str, attribute: str) -> dict[str, Any]:
-    return {"Fn::GetAtt": [name, attribute]}
-
-
-def sub(text: str) -> dict[str, Any]:
-    return {"Fn::Sub": text}
-
-
-ACCOUNT_KEYS = "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
-
 
 def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
     """The template ``chalice package --merge-template`` merges for ``stage``."""
@@ -137,7 +109,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
             "Properties": {"AliasName": stage.key_alias, "TargetKeyId": ref(SIGNING_KEY)},
         },
         API_LOG_GROUP: _log_group(stage, "api"),
-        API_ROLE: {"Properties": {"Policies": [_role_policy(API_ROLE, _api_statements())]}},
+        API_ROLE: {"Properties": {"Policies": [role_policy(API_ROLE, _api_statements())]}},
         API_FUNCTION: {"Properties": _function_properties(API_LOG_GROUP)},
         REST_API: {"Properties": _rest_api_properties(stage, app)},
         ADMIN_POLICY: _admin_policy(stage),
@@ -150,8 +122,6 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "KmsThrottlingAlarm": _kms_throttle_alarm(stage),
     }
     resources[REST_API]["Properties"]["DefinitionBody"].update(_gateway_responses(stage))
-    from . import observability  # it builds on this module's names
-
     resources.update(observability.resources(stage, app))
     if observability.rest_api_depends_on(stage):
         resources[REST_API]["DependsOn"] = observability.rest_api_depends_on(stage)
@@ -160,7 +130,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
     if app.has_rotation:
         resources[ROTATION_LOG_GROUP] = _log_group(stage, "rotation")
         resources[ROTATION_ROLE] = {
-            "Properties": {"Policies": [_role_policy(ROTATION_ROLE, _rotation_statements(stage))]}
+            "Properties": {"Policies": [role_policy(ROTATION_ROLE, _rotation_statements(stage))]}
         }
         resources[ROTATION_FUNCTION] = {"Properties": _rotation_function_properties()}
         resources["RotationErrorsAlarm"] = _rotation_errors_alarm()
@@ -171,8 +141,6 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "Outputs": {**_outputs(stage), **observability.outputs(stage)},
     }
     if stage.multi_region:
-        from . import multi_region  # the global table, replica keys, latency records
-
         multi_region.apply(template, stage, app)
     return template
 
@@ -307,28 +275,12 @@ def _rotation_function_properties() -> dict[str, Any]:
     return properties
 
 
-def _role_policy(role: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "PolicyName": f"{role}Policy",
-        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-    }
-
-
 def _table_statement(actions: list[str] = TABLE_ACTIONS) -> dict[str, Any]:
     return {
         "Sid": "ReadWriteOwnTable",
         "Effect": "Allow",
         "Action": actions,
         "Resource": [get_att(TABLE, "Arn"), sub(f"${{{TABLE}.Arn}}/index/*")],
-    }
-
-
-def _logs_statement(log_group: str) -> dict[str, Any]:
-    return {
-        "Sid": "WriteOwnLogs",
-        "Effect": "Allow",
-        "Action": LOG_ACTIONS,
-        "Resource": get_att(log_group, "Arn"),
     }
 
 
@@ -345,7 +297,7 @@ def _api_statements() -> list[dict[str, Any]]:
     """The token/admin function: its table, its logs, and signing with the
     service's keys. It cannot create, decrypt with, or delete any key."""
     return [
-        _logs_statement(API_LOG_GROUP),
+        logs_statement(API_LOG_GROUP),
         _table_statement(),
         {
             "Sid": "SignWithServiceKeysOnly",
@@ -379,7 +331,7 @@ def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
         "ForAllValues:StringEquals": only_service_tags,
     }
     return [
-        _logs_statement(ROTATION_LOG_GROUP),
+        logs_statement(ROTATION_LOG_GROUP),
         _table_statement(ROTATION_TABLE_ACTIONS),
         {
             # kms:CreateKey has no resource-level permission: the key does not exist
@@ -473,7 +425,6 @@ def _add_custom_domain(resources: dict[str, Any], stage: StageConfig) -> None:
 
 
 def _rest_api_properties(stage: StageConfig, app: AppShape) -> dict[str, Any]:
-    from . import observability  # throttles per method and access logs
 
     return {
         # One name for the API and its CloudWatch metrics' ApiName dimension.

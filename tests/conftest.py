@@ -94,8 +94,8 @@ def aws() -> Iterator[AwsBackend]:
 @pytest.fixture
 def moto_services(aws: AwsBackend, clock: FakeClock) -> runtime.Services:
     """The real adapters (DynamoDB, KMS) on moto, with the key registered as current."""
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.store.dynamodb import DynamoDBStore
-    from chalicelib.tokens.signer import KmsSigner
 
     services = runtime.build_services(
         make_settings(), DynamoDBStore(aws.dynamodb, TABLE), KmsSigner(aws.kms), clock

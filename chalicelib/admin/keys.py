@@ -17,8 +17,8 @@ from ..errors import (
 )
 from ..store.records import KeyState, SigningKeyRecord
 from ..store.repository import Store
+from ..tokens.key_factory import Deletion, KeyFactory
 from ..tokens.keyring import KeyRejected, KeyRing
-from ..tokens.kms_keys import Deletion, KeyFactory
 from ..tokens.lifetime import MAX_TOKEN_LIFETIME
 from . import validation as v
 from .audit import SYSTEM, Actor, log_record, new_record

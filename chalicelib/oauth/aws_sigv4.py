@@ -106,7 +106,7 @@ class StsReply:
 
 
 class StsCaller(Protocol):
-    """Sends a reconstructed request to STS (the adapter is in :mod:`chalicelib.sts_http`)."""
+    """Sends a reconstructed request to STS (the adapter is in :mod:`chalicelib.aws.sts`)."""
 
     def call(self, request: StsRequest) -> StsReply:
         """The answer, whatever its status; ``StsUnreachable`` if there is none."""

@@ -6,10 +6,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..config import MAX_ISSUER_LENGTH
 from ..tokens.jws import signing_input
 from ..tokens.signer import KMS_MAX_RAW_MESSAGE
 from .token_id import MAX_JTI_LENGTH
+
+MAX_ISSUER_LENGTH = 256
+"""The longest issuer identifier (``ISSUER`` or one derived from the request): with it,
+the worst-case signing input still fits the signer's limit."""
 
 # Claims the server sets; custom claims may never use these names.
 # RFC 7519 §4.1, RFC 9068 §2.2 and §2.2.3.1, RFC 8693 §4, RFC 7800 §3, OIDC Core §2.

@@ -14,11 +14,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import runtime
+from chalicelib.aws.kms_keys import KmsKeyFactory
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.errors import Conflict, PreconditionFailed
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
-from chalicelib.tokens.kms_keys import KmsKeyFactory
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import AUDIENCE, ISSUER, TABLE, AwsBackend, Demo, make_settings
 from tests.functional.conftest import FORM, basic, body_json, form, token_request
 

@@ -12,9 +12,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import runtime
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import AUDIENCE, TABLE, AwsBackend, Demo, make_settings
 from tests.fakes import FakeClock
 from tests.functional.admin_helpers import (

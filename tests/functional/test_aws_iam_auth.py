@@ -43,8 +43,8 @@ def sts() -> SignatureCheckingSts:
 
 @pytest.fixture
 def services(aws: AwsBackend, sts: SignatureCheckingSts) -> runtime.Services:
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.store.dynamodb import DynamoDBStore
-    from chalicelib.tokens.signer import KmsSigner
 
     services = runtime.build_services(
         make_settings(AWS_IAM_STS_REGIONS="us-east-1,eu-west-1"),

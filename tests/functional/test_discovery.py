@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime
-from chalicelib.http import issuer_for
+from chalicelib.routes.http import issuer_for
 from chalicelib.tokens.jwk import thumbprint
 from tests.conftest import AwsBackend, Demo
 from tests.functional.conftest import body_json

@@ -12,7 +12,7 @@ from chalice.app import Chalice, Response
 from chalice.config import Config
 from chalice.test import Client
 
-from chalicelib import edge
+from chalicelib.routes import edge
 from infra.gateway_responses import RESPONSES
 from infra.local_gateway import GatewayResponseError, LocalGateway
 from tests.functional.admin_helpers import problem

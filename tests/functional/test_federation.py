@@ -52,8 +52,8 @@ def dns() -> NoDns:
 @pytest.fixture
 def services(aws: AwsBackend, clock: FakeClock, dns: NoDns) -> runtime.Services:
     """Local mode (loopback issuers allowed) on moto; public names never resolve."""
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.store.dynamodb import DynamoDBStore
-    from chalicelib.tokens.signer import KmsSigner
 
     built = runtime.build_services(
         make_settings(M2M_LOCAL_MODE="1"), DynamoDBStore(aws.dynamodb, TABLE),

@@ -15,13 +15,14 @@ from botocore.stub import ANY, Stubber
 
 from chalicelib import runtime
 from chalicelib.admin.keys import KeyDeletionFailed
+from chalicelib.aws.kms_keys import KmsKeyFactory
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.errors import SigningFailed
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.memory import MemoryStore
 from chalicelib.store.records import KeyState, SigningKeyRecord
+from chalicelib.tokens.key_factory import Deletion
 from chalicelib.tokens.key_policy import rotated_key_policy
-from chalicelib.tokens.kms_keys import Deletion, KmsKeyFactory
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import TABLE, AwsBackend, make_settings
 from tests.fakes import FakeClock
 

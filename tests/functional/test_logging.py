@@ -123,9 +123,9 @@ def test_no_workload_token_reaches_any_log(
     from chalice.test import Client
 
     import app as chalice_app
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.store.dynamodb import DynamoDBStore
     from chalicelib.store.records import KeyState
-    from chalicelib.tokens.signer import KmsSigner
     from tests.conftest import AUDIENCE, ISSUER, TABLE, make_settings
     from tests.oidc_issuer import serve_issuer
 

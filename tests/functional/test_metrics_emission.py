@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import metrics, runtime
+from chalicelib import runtime
+from chalicelib.aws import metrics
 from chalicelib.store.records import KeyState
 from tests.conftest import TABLE, AwsBackend, Demo, make_settings, seed_demo
 from tests.fakes import FakeClock
@@ -43,8 +44,8 @@ class Captured:
 
 @pytest.fixture
 def captured(aws: AwsBackend, clock: FakeClock) -> Iterator[tuple[Captured, Any, Demo]]:
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.store.dynamodb import DynamoDBStore
-    from chalicelib.tokens.signer import KmsSigner
 
     sink = Captured()
     recorder = metrics.EmfRecorder(NAMESPACE, write=sink.lines.append)

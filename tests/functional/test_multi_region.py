@@ -19,12 +19,12 @@ from botocore.stub import Stubber
 from chalice.test import Client
 
 from chalicelib import runtime
+from chalicelib.aws.kms_keys import KmsKeyFactory
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.errors import SigningFailed
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
-from chalicelib.tokens.kms_keys import KmsKeyFactory
 from chalicelib.tokens.multi_region import in_region
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import AUDIENCE, ISSUER, TABLE, make_settings, seed_demo
 from tests.fakes import FakeClock
 from tests.functional.conftest import JSON, body_json, token_request

@@ -176,10 +176,10 @@ def services() -> Iterator[runtime.Services]:
     import boto3
     from moto import mock_aws
 
+    from chalicelib.aws.kms_signer import KmsSigner
     from chalicelib.store.dynamodb import DynamoDBStore
     from chalicelib.store.records import KeyState
     from chalicelib.store.schema import create_table
-    from chalicelib.tokens.signer import KmsSigner
 
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")

@@ -10,9 +10,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import runtime
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import AUDIENCE, ISSUER, TABLE, AwsBackend, make_settings, seed_demo
 from tests.functional.conftest import body_json, token_request
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.config import ConfigurationError
 from chalicelib.oauth.quota import QuotaExceeded
 from chalicelib.store.dynamodb import DynamoDBStore
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import AUDIENCE, ISSUER, TABLE, AwsBackend, Demo, make_settings, seed_demo
 from tests.fakes import FakeClock
 from tests.functional.admin_helpers import error_fields, problem, send

@@ -14,9 +14,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import runtime
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
-from chalicelib.tokens.signer import KmsSigner
 from tests.conftest import AUDIENCE, TABLE, AwsBackend, Demo, make_settings, seed_demo
 from tests.fakes import FakeClock
 from tests.functional.conftest import FORM, basic, body_json, form, token_request

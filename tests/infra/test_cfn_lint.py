@@ -13,6 +13,7 @@ from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 from chalice.package import TemplateDeepMerger
 
+from infra import names as ids
 from infra import template as tpl
 from infra.package import Package
 from infra.stage import StageConfig
@@ -35,8 +36,8 @@ def test_packaged_template_has_no_cfn_lint_errors_or_warnings(packaged: Package)
 
 def test_cfn_lint_catches_a_wrong_key_spec_in_this_template(template: dict[str, Any]) -> None:
     broken = copy.deepcopy(template)
-    broken["Resources"][tpl.SIGNING_KEY]["Properties"]["KeySpec"] = "RSA_1234"
-    broken["Resources"][tpl.TABLE]["Properties"]["BillingMode"] = "ON_DEMAND"
+    broken["Resources"][ids.SIGNING_KEY]["Properties"]["KeySpec"] = "RSA_1234"
+    broken["Resources"][ids.TABLE]["Properties"]["BillingMode"] = "ON_DEMAND"
     errors = _errors(_lint(broken))
     assert any("RSA_1234" in e for e in errors), errors
     assert any("ON_DEMAND" in e for e in errors), errors
@@ -58,13 +59,13 @@ def test_a_stage_with_a_custom_domain_lints_clean(
         custom_domain_endpoint=endpoint,
     )
     # WHEN its merge template is merged as `chalice package` does
-    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, tpl.AppShape(True)),
+    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, ids.AppShape(True)),
                                         copy.deepcopy(template))
     # THEN the mapping waits for the stage, the outputs name the DNS target, and it lints
-    mapping = merged["Resources"][tpl.CUSTOM_DOMAIN_MAPPING]["Properties"]
+    mapping = merged["Resources"][ids.CUSTOM_DOMAIN_MAPPING]["Properties"]
     assert mapping["Stage"] == {"Ref": "RestAPI.Stage"}
     assert merged["Outputs"]["CustomDomainTarget"]["Value"] == {
-        "Fn::GetAtt": [tpl.CUSTOM_DOMAIN, target]
+        "Fn::GetAtt": [ids.CUSTOM_DOMAIN, target]
     }
     assert merged["Outputs"]["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
     assert _errors(_lint(merged)) == []

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from infra import names as ids
 from infra import template as tpl
 from infra.gateway_responses import BASIC_CHALLENGE, RESPONSES
 from infra.stage import StageConfig
@@ -36,14 +37,14 @@ DOCUMENT = Path(__file__).resolve().parents[2] / "chalicelib" / "openapi.json"
 
 
 def _extension(template: dict[str, Any]) -> dict[str, Any]:
-    body = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"]
+    body = template["Resources"][ids.REST_API]["Properties"]["DefinitionBody"]
     found: dict[str, Any] = body[EXTENSION]
     return found
 
 
 @pytest.fixture(scope="module")
 def responses(dev_stage: StageConfig) -> dict[str, Any]:
-    return _extension(tpl.merge_template(dev_stage, tpl.AppShape(True)))
+    return _extension(tpl.merge_template(dev_stage, ids.AppShape(True)))
 
 
 def _rendered(entry: dict[str, Any]) -> tuple[dict[str, Any], str]:

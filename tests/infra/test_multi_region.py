@@ -20,6 +20,7 @@ from moto import mock_aws
 
 import infra.stage as stage_module
 from infra import multi_region as mr
+from infra import names as ids
 from infra import template as tpl
 from infra.deploy import Account, deploy_package
 from infra.package import MERGE_TEMPLATE, Package, describe_app
@@ -150,7 +151,7 @@ def test_the_home_template_holds_one_global_table_with_a_replica_per_region(
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert "MultiRegionConsistency" not in props  # default: eventual (docs/multi-region.md)
     # No region has a single-region table; the secondary has no table resource at all.
-    assert tpl.TABLE not in home and tpl.TABLE not in other
+    assert ids.TABLE not in home and ids.TABLE not in other
     assert not [n for n, r in other.items() if r["Type"].startswith("AWS::DynamoDB::")]
 
 
@@ -158,12 +159,12 @@ def test_every_region_uses_its_local_replica_by_name(
     templates: dict[str, dict[str, Any]],
 ) -> None:
     home, other = templates[HOME]["Resources"], templates[OTHER]["Resources"]
-    variables = other[tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    variables = other[ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == home[mr.GLOBAL_TABLE]["Properties"]["TableName"]
-    assert home[tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]["TABLE_NAME"] == {
+    assert home[ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]["TABLE_NAME"] == {
         "Ref": mr.GLOBAL_TABLE}
     [statement] = [s for s in policy_statements(other)
-                   if s.resource == tpl.API_ROLE and s.sid == "ReadWriteOwnTable"]
+                   if s.resource == ids.API_ROLE and s.sid == "ReadWriteOwnTable"]
     assert statement.resources[0] == {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:"
                                       "${AWS::Region}:${AWS::AccountId}:table/m2m-auth-dev"}
     for region, template in templates.items():
@@ -174,8 +175,8 @@ def test_every_region_uses_its_local_replica_by_name(
 def test_the_secondary_key_is_a_replica_of_the_home_primary(
     templates: dict[str, dict[str, Any]],
 ) -> None:
-    primary = templates[HOME]["Resources"][tpl.SIGNING_KEY]
-    replica = templates[OTHER]["Resources"][tpl.SIGNING_KEY]
+    primary = templates[HOME]["Resources"][ids.SIGNING_KEY]
+    replica = templates[OTHER]["Resources"][ids.SIGNING_KEY]
     assert primary["Type"] == "AWS::KMS::Key" and primary["Properties"]["MultiRegion"] is True
     assert replica["Type"] == "AWS::KMS::ReplicaKey"
     assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Retain"
@@ -185,11 +186,11 @@ def test_the_secondary_key_is_a_replica_of_the_home_primary(
     signers = [s for s in replica["Properties"]["KeyPolicy"]["Statement"]
                if s["Sid"] == "OnlyTheTokenFunctionSigns"]
     assert signers[0]["Condition"] == {
-        "ArnEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [tpl.API_ROLE, "Arn"]}}}
+        "ArnEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [ids.API_ROLE, "Arn"]}}}
     for template in templates.values():
-        variables = template["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"][
+        variables = template["Resources"][ids.API_FUNCTION]["Properties"]["Environment"][
             "Variables"]
-        assert variables["SIGNING_KEY_ID"] == {"Fn::GetAtt": [tpl.SIGNING_KEY, "Arn"]}
+        assert variables["SIGNING_KEY_ID"] == {"Fn::GetAtt": [ids.SIGNING_KEY, "Arn"]}
 
 
 def test_every_region_has_the_same_issuer_and_a_latency_record_with_a_health_check(
@@ -198,10 +199,10 @@ def test_every_region_has_the_same_issuer_and_a_latency_record_with_a_health_che
     issuers, jwks = set(), set()
     for region, template in templates.items():
         resources = template["Resources"]
-        variables = resources[tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+        variables = resources[ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
         issuers.add((variables["ISSUER"], template["Outputs"]["Issuer"]["Value"]))
         jwks.add(template["Outputs"]["JwksUrl"]["Value"])
-        domain = resources[tpl.CUSTOM_DOMAIN]["Properties"]
+        domain = resources[ids.CUSTOM_DOMAIN]["Properties"]
         assert domain["RegionalCertificateArn"] == CERTS[region]
         assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
         record = resources[mr.LATENCY_RECORD]["Properties"]
@@ -210,17 +211,17 @@ def test_every_region_has_the_same_issuer_and_a_latency_record_with_a_health_che
         assert record["HealthCheckId"] == {"Ref": mr.HEALTH_CHECK}
         assert record["AliasTarget"]["EvaluateTargetHealth"] is True
         assert record["AliasTarget"]["DNSName"] == {
-            "Fn::GetAtt": [tpl.CUSTOM_DOMAIN, "RegionalDomainName"]}
+            "Fn::GetAtt": [ids.CUSTOM_DOMAIN, "RegionalDomainName"]}
         check = resources[mr.HEALTH_CHECK]["Properties"]["HealthCheckConfig"]
         assert check["Type"] == "HTTPS" and check["ResourcePath"] == "/dev/.well-known/jwks.json"
         assert check["FullyQualifiedDomainName"] == {
             "Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
-        assert "DisableExecuteApiEndpoint" not in resources[tpl.REST_API]["Properties"]
+        assert "DisableExecuteApiEndpoint" not in resources[ids.REST_API]["Properties"]
         assert variables["HOME_REGION"] == HOME
     assert issuers == {("https://auth.example.com", "https://auth.example.com")}
     assert jwks == {"https://auth.example.com/.well-known/jwks.json"}
-    home_vars = templates[HOME]["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"]
-    other_vars = templates[OTHER]["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"]
+    home_vars = templates[HOME]["Resources"][ids.API_FUNCTION]["Properties"]["Environment"]
+    other_vars = templates[OTHER]["Resources"][ids.API_FUNCTION]["Properties"]["Environment"]
     assert other_vars["Variables"]["HOME_ADMIN_URL"] == {"Ref": mr.HOME_ADMIN_PARAMETER}
     assert home_vars["Variables"]["HOME_ADMIN_URL"] == templates[HOME]["Outputs"][
         "AdminBaseUrl"]["Value"]
@@ -228,7 +229,7 @@ def test_every_region_has_the_same_issuer_and_a_latency_record_with_a_health_che
 
 def _rotation(template: dict[str, Any]) -> list[Any]:
     return [s for s in policy_statements(template["Resources"])
-            if s.resource == tpl.ROTATION_ROLE]
+            if s.resource == ids.ROTATION_ROLE]
 
 
 ROTATED = {"aws:ResourceTag/m2m-auth": "signing-key",
@@ -274,15 +275,15 @@ def test_the_secondary_rotation_role_may_only_write_its_log(
     templates: dict[str, dict[str, Any]],
 ) -> None:
     actions = {a for s in _rotation(templates[OTHER]) if s.allows for a in s.actions}
-    assert actions == set(tpl.LOG_ACTIONS)
-    variables = templates[OTHER]["Resources"][tpl.ROTATION_FUNCTION]["Properties"][
+    assert actions == set(ids.LOG_ACTIONS)
+    variables = templates[OTHER]["Resources"][ids.ROTATION_FUNCTION]["Properties"][
         "Environment"]["Variables"]
     assert variables["STAGE_REGIONS"] == f"{HOME},{OTHER}"
 
 
 def test_a_multi_region_stage_is_packaged_per_region(multi_stage: StageConfig) -> None:
     with pytest.raises(ValueError, match="per region"):
-        tpl.merge_template(multi_stage, tpl.AppShape(True))
+        tpl.merge_template(multi_stage, ids.AppShape(True))
 
 
 # -- deploy and destroy across regions ------------------------------------------------------
@@ -451,7 +452,7 @@ def _outputs_stack(region: str) -> dict[str, Any]:
 
 def _resources(region: str) -> dict[str, Any]:
     return {"StackResourceSummaries": [{
-        "LogicalResourceId": tpl.API_FUNCTION, "PhysicalResourceId": f"fn-{region}",
+        "LogicalResourceId": ids.API_FUNCTION, "PhysicalResourceId": f"fn-{region}",
         "ResourceType": "AWS::Lambda::Function", "LastUpdatedTimestamp": "2026-11-30",
         "ResourceStatus": "UPDATE_COMPLETE"}]}
 
@@ -531,17 +532,17 @@ def test_a_promoted_regions_template_takes_admin_writes_and_home_forwards_them(
     packaged: Package, multi_stage: StageConfig
 ) -> None:
     promoted = replace(multi_stage, admin_region=OTHER)
-    shape = tpl.AppShape(True)
+    shape = ids.AppShape(True)
     home = tpl.merge_template(promoted.for_region(HOME), shape)
     other = tpl.merge_template(promoted.for_region(OTHER), shape)
-    home_vars = home["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
-    other_vars = other["Resources"][tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    home_vars = home["Resources"][ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    other_vars = other["Resources"][ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
     assert home_vars["HOME_REGION"] == other_vars["HOME_REGION"] == OTHER
     assert home_vars["HOME_ADMIN_URL"] == {"Ref": mr.HOME_ADMIN_PARAMETER}
     assert set(home["Parameters"]) == {mr.HOME_ADMIN_PARAMETER}
     assert set(other["Parameters"]) == {mr.PRIMARY_KEY_PARAMETER}
     # The rotation stays with the primaries in the home region.
-    rotation = home["Resources"][tpl.ROTATION_FUNCTION]["Properties"]["Environment"]
+    rotation = home["Resources"][ids.ROTATION_FUNCTION]["Properties"]["Environment"]
     assert rotation["Variables"]["HOME_REGION"] == HOME
 
 
@@ -555,9 +556,9 @@ def test_make_deploy_and_destroy_of_a_multi_region_stage_go_through_every_region
     monkeypatch.setattr(command, "load_stage", lambda _: multi_stage)
     monkeypatch.setattr(command, "preflight", lambda: account)
     monkeypatch.setattr(regions, "run_regions",
-                        lambda stage, _, allow: seen.append(f"deploy {allow}"))
+                        lambda stage, _, allow, deploy: seen.append(f"deploy {allow}"))
     monkeypatch.setattr(regions, "destroy_regions",
-                        lambda stage, _: seen.append(f"destroy {stage.regions}"))
+                        lambda stage, _, destroy: seen.append(f"destroy {stage.regions}"))
     assert command.main(["deploy", "--stage", "prod"]) == 0
     assert command.main(["destroy", "--stage", "prod", "--yes"]) == 0
     assert seen == ["deploy False", f"destroy {(HOME, OTHER)}"]

@@ -14,8 +14,9 @@ from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 from chalice.package import TemplateDeepMerger
 
-from chalicelib import metrics
-from chalicelib.metrics import EmfRecorder
+from chalicelib.aws import metrics
+from chalicelib.aws.metrics import EmfRecorder
+from infra import names as ids
 from infra import observability as obs
 from infra import template as tpl
 from infra.stage import StageConfig, StageError, Throttle, load_stage
@@ -30,11 +31,11 @@ AWS_METRICS = {
 }
 
 
-def _shape(template: dict[str, Any]) -> tpl.AppShape:
+def _shape(template: dict[str, Any]) -> ids.AppShape:
     """The app's routes as Chalice put them into the packaged template."""
-    paths = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"]["paths"]
+    paths = template["Resources"][ids.REST_API]["Properties"]["DefinitionBody"]["paths"]
     routes = tuple((p, tuple(sorted(m.upper() for m in methods))) for p, methods in paths.items())
-    return tpl.AppShape(has_rotation=True, routes=routes)
+    return ids.AppShape(has_rotation=True, routes=routes)
 
 
 def _with(stage: StageConfig, **ops: Any) -> StageConfig:
@@ -63,7 +64,7 @@ def _settings_by_method(resources: dict[str, Any]) -> dict[tuple[str, str], Thro
     return {
         (s["ResourcePath"], s["HttpMethod"]): Throttle(s["ThrottlingRateLimit"],
                                                        s["ThrottlingBurstLimit"])
-        for s in resources[tpl.REST_API]["Properties"]["MethodSettings"]
+        for s in resources[ids.REST_API]["Properties"]["MethodSettings"]
     }
 
 
@@ -72,7 +73,7 @@ def test_token_endpoint_admin_methods_and_other_public_methods_have_separate_thr
 ) -> None:
     ops = dev_stage.ops
     settings = _settings_by_method(resources)
-    paths = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"]["paths"]
+    paths = template["Resources"][ids.REST_API]["Properties"]["DefinitionBody"]["paths"]
 
     assert settings.pop(("/*", "*")) == ops.public_throttle  # every method not named below
     assert settings.pop(("/~1oauth~1token", "POST")) == ops.token_throttle
@@ -163,7 +164,7 @@ def access_log_leaks(log_format: str) -> list[str]:
 def test_access_logs_are_json_without_headers_queries_or_bodies(
     resources: dict[str, Any], dev_stage: StageConfig
 ) -> None:
-    setting = resources[tpl.REST_API]["Properties"]["AccessLogSetting"]
+    setting = resources[ids.REST_API]["Properties"]["AccessLogSetting"]
     group = resources[obs.ACCESS_LOG_GROUP]
     assert setting["DestinationArn"] == {"Fn::GetAtt": [obs.ACCESS_LOG_GROUP, "Arn"]}
     assert group["Properties"]["RetentionInDays"] == dev_stage.log_retention_days
@@ -190,7 +191,7 @@ def test_api_gateway_account_role_is_opt_in_and_kept_when_the_stack_goes(
     template: dict[str, Any], resources: dict[str, Any], dev_stage: StageConfig
 ) -> None:
     assert obs.ACCOUNT_SETTINGS not in resources and obs.ACCOUNT_ROLE not in resources
-    assert "DependsOn" not in resources[tpl.REST_API]
+    assert "DependsOn" not in resources[ids.REST_API]
 
     merged = _merged(template, _with(dev_stage, api_gateway_account_role=True))
     account = merged["Resources"][obs.ACCOUNT_SETTINGS]
@@ -201,7 +202,7 @@ def test_api_gateway_account_role_is_opt_in_and_kept_when_the_stack_goes(
     assert principal == {"Service": "apigateway.amazonaws.com"}
     assert resolve(role["Properties"]["ManagedPolicyArns"][0]).endswith(
         "service-role/AmazonAPIGatewayPushToCloudWatchLogs")
-    assert merged["Resources"][tpl.REST_API]["DependsOn"] == [obs.ACCOUNT_SETTINGS]
+    assert merged["Resources"][ids.REST_API]["DependsOn"] == [obs.ACCOUNT_SETTINGS]
     assert _lint_findings(merged) == []
 
 
@@ -230,7 +231,7 @@ def test_authentication_failure_alarm_reads_the_metric_the_app_emits(
     assert resolve(alarm["Namespace"]) == metrics.namespace("m2m-auth-dev")
     assert alarm["MetricName"] == metrics.AUTHENTICATION_FAILURES
     assert alarm["Threshold"] == dev_stage.ops.alarm_auth_failures
-    assert alarm["AlarmActions"] == [{"Ref": tpl.ALARM_TOPIC}]
+    assert alarm["AlarmActions"] == [{"Ref": ids.ALARM_TOPIC}]
 
 
 def test_throttled_alarm_is_the_share_of_429s_in_this_api_requests(
@@ -245,7 +246,7 @@ def test_throttled_alarm_is_the_share_of_429s_in_this_api_requests(
         "ApiName": {"Ref": "AWS::StackName"}, "Stage": dev_stage.api_gateway_stage}
     assert "100 * throttled / requests" in by_id["rate"]["Expression"]
     assert alarm["Threshold"] == dev_stage.ops.alarm_throttled_percent
-    assert alarm["AlarmActions"] == [{"Ref": tpl.ALARM_TOPIC}]
+    assert alarm["AlarmActions"] == [{"Ref": ids.ALARM_TOPIC}]
 
 
 # -- the KMS key-protection rule ------------------------------------------------------------
@@ -302,7 +303,7 @@ def test_key_protection_rule_alerts_on_what_disables_or_deletes_keys(
     resources: dict[str, Any], call: str, identity: dict[str, Any], alerts: bool
 ) -> None:
     pattern = json.loads(json.dumps(resources[obs.KEY_EVENTS_RULE]["Properties"]["EventPattern"])
-                         .replace(json.dumps({"Fn::GetAtt": [tpl.ROTATION_ROLE, "Arn"]}),
+                         .replace(json.dumps({"Fn::GetAtt": [ids.ROTATION_ROLE, "Arn"]}),
                                   json.dumps(ROTATION_ROLE_ARN)))
     assert _matches(pattern, _cloudtrail(call, identity)) is alerts
 
@@ -313,9 +314,9 @@ def test_key_protection_rule_notifies_the_alarm_topic_which_lets_it_publish(
     rule = resources[obs.KEY_EVENTS_RULE]["Properties"]
     assert rule["State"] == "ENABLED"
     (target,) = rule["Targets"]
-    assert target["Arn"] == {"Ref": tpl.ALARM_TOPIC}
+    assert target["Arn"] == {"Ref": ids.ALARM_TOPIC}
     policy = resources[obs.ALARM_TOPIC_POLICY]["Properties"]
-    assert policy["Topics"] == [{"Ref": tpl.ALARM_TOPIC}]
+    assert policy["Topics"] == [{"Ref": ids.ALARM_TOPIC}]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     events = statements["KeyEventsRulePublishes"]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
@@ -332,7 +333,7 @@ def test_key_protection_rule_notifies_the_alarm_topic_which_lets_it_publish(
 
 def _rule_body(resources: dict[str, Any], name: str) -> dict[str, Any]:
     body = resolve(resources[name]["Properties"]["RuleBody"],
-                   {tpl.API_LOG_GROUP: "/aws/lambda/m2m-auth-dev-api"})
+                   {ids.API_LOG_GROUP: "/aws/lambda/m2m-auth-dev-api"})
     parsed: dict[str, Any] = json.loads(body)
     return parsed
 

@@ -16,6 +16,7 @@ import pytest
 
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
 from chalicelib.tokens.key_policy import rotated_key_policy
+from infra import names as ids
 from infra import template as tpl
 from infra.stage import StageConfig
 from tests.infra.conftest import project_path
@@ -34,7 +35,7 @@ KEY_LIFECYCLE = {"kms:CreateKey", "kms:ScheduleKeyDeletion", "kms:TagResource"}
 
 
 def _paths(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    body = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"]
+    body = template["Resources"][ids.REST_API]["Properties"]["DefinitionBody"]
     paths: dict[str, dict[str, Any]] = body["paths"]
     return paths
 
@@ -47,7 +48,7 @@ def _by_name(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]
 
 
 def test_table_matches_the_schema_the_code_uses(resources: dict[str, Any]) -> None:
-    table = resources[tpl.TABLE]
+    table = resources[ids.TABLE]
     props = table["Properties"]
     expected = table_definition("any")
     assert table["Type"] == "AWS::DynamoDB::Table"
@@ -65,7 +66,7 @@ def test_table_matches_the_schema_the_code_uses(resources: dict[str, Any]) -> No
 def test_table_is_on_demand_recoverable_protected_encrypted_and_retained(
     resources: dict[str, Any],
 ) -> None:
-    table = resources[tpl.TABLE]
+    table = resources[ids.TABLE]
     props = table["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert "ProvisionedThroughput" not in props
@@ -82,7 +83,7 @@ def test_table_is_on_demand_recoverable_protected_encrypted_and_retained(
 def test_signing_key_is_an_rsa_2048_signing_key_that_is_retained(
     resources: dict[str, Any],
 ) -> None:
-    key = resources[tpl.SIGNING_KEY]
+    key = resources[ids.SIGNING_KEY]
     assert key["Type"] == "AWS::KMS::Key"
     assert key["Properties"]["KeySpec"] == "RSA_2048"
     assert key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
@@ -93,15 +94,15 @@ def test_signing_key_is_an_rsa_2048_signing_key_that_is_retained(
 
 
 def test_signing_key_has_an_alias(resources: dict[str, Any], dev_stage: StageConfig) -> None:
-    alias = resources[tpl.SIGNING_KEY_ALIAS]
+    alias = resources[ids.SIGNING_KEY_ALIAS]
     assert alias["Type"] == "AWS::KMS::Alias"
-    assert alias["Properties"]["TargetKeyId"] == {"Ref": tpl.SIGNING_KEY}
+    assert alias["Properties"]["TargetKeyId"] == {"Ref": ids.SIGNING_KEY}
     assert alias["Properties"]["AliasName"] == "alias/m2m-auth-dev-signing"
 
 
 def test_key_spec_follows_the_stage_signing_algorithm(dev_stage: StageConfig) -> None:
     es256 = replace(dev_stage, signing_key_alg="ES256")
-    key = tpl.merge_template(es256, tpl.AppShape(True))["Resources"][tpl.SIGNING_KEY]
+    key = tpl.merge_template(es256, ids.AppShape(True))["Resources"][ids.SIGNING_KEY]
     assert key["Properties"]["KeySpec"] == "ECC_NIST_P256"
 
 
@@ -118,8 +119,8 @@ def test_only_the_token_function_role_may_sign_with_the_first_key(
     def only(role: str) -> dict[str, Any]:
         return {"ArnEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [role, "Arn"]}}}
 
-    assert callers("kms:Sign") == [only(tpl.API_ROLE)]
-    assert callers("kms:GetPublicKey") == [only(tpl.API_ROLE), only(tpl.ROTATION_ROLE)]
+    assert callers("kms:Sign") == [only(ids.API_ROLE)]
+    assert callers("kms:GetPublicKey") == [only(ids.API_ROLE), only(ids.ROTATION_ROLE)]
     account = [s for s in key_statements if s.sid == "AccountAdministersKey"]
     assert len(account) == 1
     assert "Condition" not in account[0].body
@@ -161,7 +162,7 @@ def test_wildcard_resources_only_where_aws_has_no_narrower_form(
 
 
 def test_api_role_cannot_create_decrypt_or_delete_keys(resources: dict[str, Any]) -> None:
-    actions = role_actions(resources, tpl.API_ROLE)
+    actions = role_actions(resources, ids.API_ROLE)
     assert actions  # the role exists and has a policy
     assert actions & FORBIDDEN_FOR_API == set()
     assert actions & KEY_LIFECYCLE == set()
@@ -173,10 +174,10 @@ def test_only_the_rotation_role_creates_or_tags_keys(resources: dict[str, Any]) 
         for s in policy_statements(resources)
         if s.kind == "identity" and s.allows and set(s.actions) & KEY_LIFECYCLE
     }
-    assert holders == {tpl.ROTATION_ROLE}
+    assert holders == {ids.ROTATION_ROLE}
     # ScheduleKeyDeletion is granted by the key policy of keys the rotation created
     # (chalicelib/tokens/key_policy.py), never by an IAM policy.
-    assert role_actions(resources, tpl.ROTATION_ROLE) & KEY_LIFECYCLE == {
+    assert role_actions(resources, ids.ROTATION_ROLE) & KEY_LIFECYCLE == {
         "kms:CreateKey", "kms:TagResource"
     }
 
@@ -201,16 +202,16 @@ def _iam_action(service: str, operation: str) -> str:
 def test_api_role_allows_every_call_the_adapters_make(resources: dict[str, Any]) -> None:
     dynamodb = _client_calls("chalicelib/store/dynamodb.py", "chalicelib/store/dynamo/*.py")
     dynamodb -= {"transact_write_items"}
-    kms = _client_calls("chalicelib/tokens/signer.py")
+    kms = _client_calls("chalicelib/aws/kms_signer.py")
     assert {"query", "sign"} <= dynamodb | kms  # the scan found the adapters' calls
     needed = {_iam_action("dynamodb", op) for op in dynamodb} | {
         _iam_action("kms", op) for op in kms
     }
-    assert needed <= role_actions(resources, tpl.API_ROLE)
+    assert needed <= role_actions(resources, ids.API_ROLE)
 
 
 def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> None:
-    created = {_iam_action("kms", op) for op in _client_calls("chalicelib/tokens/kms_keys.py")}
+    created = {_iam_action("kms", op) for op in _client_calls("chalicelib/aws/kms_keys.py")}
     assert {"kms:CreateKey", "kms:ScheduleKeyDeletion"} <= created
     by_key_policy = {"kms:ScheduleKeyDeletion"}
     # Only multi-region stages replicate keys (tests/infra/test_multi_region.py).
@@ -218,7 +219,7 @@ def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> 
     assert multi_region_only <= created
     needed = (created - by_key_policy - multi_region_only) | {"kms:DescribeKey", "kms:GetPublicKey",
                                           "kms:TagResource", "dynamodb:Query", "dynamodb:PutItem"}
-    assert needed <= role_actions(resources, tpl.ROTATION_ROLE)
+    assert needed <= role_actions(resources, ids.ROTATION_ROLE)
     policy = rotated_key_policy("arn:aws:iam::1:role/api", "arn:aws:iam::1:role/rot", "s")
     rotation = {"AWS": "arn:aws:iam::1:role/rot"}
     granted = {a for s in policy["Statement"] if s["Principal"] == rotation
@@ -227,21 +228,21 @@ def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> 
 
 
 def test_rotation_role_has_no_permission_its_code_does_not_use(resources: dict[str, Any]) -> None:
-    actions = role_actions(resources, tpl.ROTATION_ROLE)
+    actions = role_actions(resources, ids.ROTATION_ROLE)
     unused = {"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "dynamodb:DeleteItem",
               "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "kms:ScheduleKeyDeletion"}
     assert actions & unused == set()
-    first_key = resources[tpl.SIGNING_KEY]["Properties"]["KeyPolicy"]["Statement"]
+    first_key = resources[ids.SIGNING_KEY]["Properties"]["KeyPolicy"]["Statement"]
     [rotation] = [s for s in first_key if s["Sid"] == "RotationFunctionReadsKey"]
     assert "kms:ScheduleKeyDeletion" not in rotation["Action"]  # CloudFormation owns it
 
 
 def test_roles_reach_only_this_stack_table_and_log_group(resources: dict[str, Any]) -> None:
-    for role, log_group in ((tpl.API_ROLE, tpl.API_LOG_GROUP),
-                            (tpl.ROTATION_ROLE, tpl.ROTATION_LOG_GROUP)):
+    for role, log_group in ((ids.API_ROLE, ids.API_LOG_GROUP),
+                            (ids.ROTATION_ROLE, ids.ROTATION_LOG_GROUP)):
         statements = {s.sid: s for s in policy_statements(resources) if s.resource == role}
         assert statements["ReadWriteOwnTable"].resources == [
-            {"Fn::GetAtt": [tpl.TABLE, "Arn"]},
+            {"Fn::GetAtt": [ids.TABLE, "Arn"]},
             {"Fn::Sub": "${Table.Arn}/index/*"},
         ]
         assert statements["WriteOwnLogs"].resources == [{"Fn::GetAtt": [log_group, "Arn"]}]
@@ -272,7 +273,7 @@ def test_roles_may_only_use_keys_of_their_own_stack(resources: dict[str, Any]) -
     for statement in key_statements:
         conditions = statement.body["Condition"]["StringEquals"]
         assert conditions["aws:ResourceTag/m2m-auth:stack"] == {"Ref": "AWS::StackName"}
-    tags = resources[tpl.SIGNING_KEY]["Properties"]["Tags"]
+    tags = resources[ids.SIGNING_KEY]["Properties"]["Tags"]
     assert {"Key": "m2m-auth:stack", "Value": {"Ref": "AWS::StackName"}} in tags
 
 
@@ -293,7 +294,7 @@ def _resource_tags(stack: str, created_by: str = "rotator") -> dict[str, Any]:
 
 
 def _rotation_role(resources: dict[str, Any]) -> list[Any]:
-    return [s for s in policy_statements(resources) if s.resource == tpl.ROTATION_ROLE]
+    return [s for s in policy_statements(resources) if s.resource == ids.ROTATION_ROLE]
 
 
 def test_rotation_role_may_create_and_tag_its_own_new_keys(resources: dict[str, Any]) -> None:
@@ -370,9 +371,9 @@ def test_rotated_key_policy_lets_only_the_rotation_schedule_its_own_keys() -> No
 def test_rotation_function_knows_both_roles_for_the_key_policy(
     resources: dict[str, Any],
 ) -> None:
-    variables = resources[tpl.ROTATION_FUNCTION]["Properties"]["Environment"]["Variables"]
-    assert variables["SIGNER_ROLE_ARN"] == {"Fn::GetAtt": [tpl.API_ROLE, "Arn"]}
-    assert variables["ROTATION_ROLE_ARN"] == {"Fn::GetAtt": [tpl.ROTATION_ROLE, "Arn"]}
+    variables = resources[ids.ROTATION_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["SIGNER_ROLE_ARN"] == {"Fn::GetAtt": [ids.API_ROLE, "Arn"]}
+    assert variables["ROTATION_ROLE_ARN"] == {"Fn::GetAtt": [ids.ROTATION_ROLE, "Arn"]}
 
 
 # -- the rotation function ---------------------------------------------------------------
@@ -382,9 +383,9 @@ def test_rotation_function_runs_daily_with_its_own_role(resources: dict[str, Any
     import app as chalice_app
 
     names = {source.name for source in chalice_app.app.event_sources}
-    assert tpl.ROTATION_HANDLER in names  # app.py defines it, so the template must have it
-    function = resources[tpl.ROTATION_FUNCTION]["Properties"]
-    assert function["Role"] == {"Fn::GetAtt": [tpl.ROTATION_ROLE, "Arn"]}
+    assert ids.ROTATION_HANDLER in names  # app.py defines it, so the template must have it
+    function = resources[ids.ROTATION_FUNCTION]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": [ids.ROTATION_ROLE, "Arn"]}
     schedules = [e["Properties"]["Schedule"] for e in function["Events"].values()]
     assert schedules == ["rate(1 day)"]
 
@@ -392,12 +393,12 @@ def test_rotation_function_runs_daily_with_its_own_role(resources: dict[str, Any
 def test_without_a_rotation_function_the_template_leaves_rotation_out(
     dev_stage: StageConfig,
 ) -> None:
-    merged = tpl.merge_template(dev_stage, tpl.AppShape(has_rotation=False))
-    assert not {tpl.ROTATION_ROLE, tpl.ROTATION_FUNCTION, tpl.ROTATION_LOG_GROUP} & set(
+    merged = tpl.merge_template(dev_stage, ids.AppShape(has_rotation=False))
+    assert not {ids.ROTATION_ROLE, ids.ROTATION_FUNCTION, ids.ROTATION_LOG_GROUP} & set(
         merged["Resources"]
     )
-    policy = merged["Resources"][tpl.SIGNING_KEY]["Properties"]["KeyPolicy"]
-    assert tpl.ROTATION_ROLE not in str(policy)
+    policy = merged["Resources"][ids.SIGNING_KEY]["Properties"]["KeyPolicy"]
+    assert ids.ROTATION_ROLE not in str(policy)
 
 
 # -- API Gateway -------------------------------------------------------------------------
@@ -406,12 +407,12 @@ def test_without_a_rotation_function_the_template_leaves_rotation_out(
 def test_every_admin_path_uses_sigv4_and_no_public_path_does(template: dict[str, Any]) -> None:
     import app as chalice_app
 
-    app_admin = {p for p in chalice_app.app.routes if p.startswith(tpl.ADMIN_PREFIX)}
+    app_admin = {p for p in chalice_app.app.routes if p.startswith(ids.ADMIN_PREFIX)}
     paths = _paths(template)
-    admin = {p for p in paths if p == tpl.ADMIN_PREFIX or p.startswith(tpl.ADMIN_PREFIX + "/")}
+    admin = {p for p in paths if p == ids.ADMIN_PREFIX or p.startswith(ids.ADMIN_PREFIX + "/")}
     assert admin == app_admin  # the app's admin routes, all of them, and no more
     assert app_admin, "app.py has no /admin routes"
-    definitions = template["Resources"][tpl.REST_API]["Properties"]["DefinitionBody"][
+    definitions = template["Resources"][ids.REST_API]["Properties"]["DefinitionBody"][
         "securityDefinitions"
     ]
     sigv4 = [n for n, d in definitions.items() if d.get("x-amazon-apigateway-authtype") ==
@@ -435,17 +436,17 @@ def _execute_api_arn(stage: str, method: str, path: str) -> str:
 def test_admin_policy_invokes_admin_routes_only(
     template: dict[str, Any], resources: dict[str, Any], dev_stage: StageConfig
 ) -> None:
-    policy = resources[tpl.ADMIN_POLICY]
+    policy = resources[ids.ADMIN_POLICY]
     assert policy["Type"] == "AWS::IAM::ManagedPolicy"
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert [s["Action"] for s in statements] == ["execute-api:Invoke"]
-    patterns = [resolve(r, {tpl.REST_API: "a1b2c3"}) for r in as_list(statements[0]["Resource"])]
+    patterns = [resolve(r, {ids.REST_API: "a1b2c3"}) for r in as_list(statements[0]["Resource"])]
     checked = 0
     for path, operations in _paths(template).items():
         for method in set(operations) & HTTP_METHODS:
             arn = _execute_api_arn(dev_stage.api_gateway_stage, method, path)
             allowed = any(fnmatchcase(arn, p) for p in patterns)
-            assert allowed == path.startswith(tpl.ADMIN_PREFIX + "/"), arn
+            assert allowed == path.startswith(ids.ADMIN_PREFIX + "/"), arn
             checked += 1
     assert checked > 10
     other_stage = _execute_api_arn("prod", "get", "/admin/apps")
@@ -457,24 +458,24 @@ def test_admin_policy_invokes_admin_routes_only(
 
 def test_environment_variables_reference_resources_that_exist(template: dict[str, Any]) -> None:
     assert dangling_environment_references(template) == []
-    for function in (tpl.API_FUNCTION, tpl.ROTATION_FUNCTION):
+    for function in (ids.API_FUNCTION, ids.ROTATION_FUNCTION):
         variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
-        assert variables["TABLE_NAME"] == {"Ref": tpl.TABLE}
-        assert variables["SIGNING_KEY_ID"] == {"Fn::GetAtt": [tpl.SIGNING_KEY, "Arn"]}
+        assert variables["TABLE_NAME"] == {"Ref": ids.TABLE}
+        assert variables["SIGNING_KEY_ID"] == {"Fn::GetAtt": [ids.SIGNING_KEY, "Arn"]}
 
 
 def test_dangling_reference_check_catches_a_getatt_to_a_missing_resource(
     template: dict[str, Any],
 ) -> None:
     broken = {**template, "Resources": dict(template["Resources"])}
-    function = dict(broken["Resources"][tpl.API_FUNCTION])
+    function = dict(broken["Resources"][ids.API_FUNCTION])
     properties = dict(function["Properties"])
     properties["Environment"] = {"Variables": {
         "SIGNING_KEY_ID": {"Fn::GetAtt": ["SigningKeyy", "Arn"]},
         "TABLE_URL": {"Fn::Sub": "https://${Tabel}/x"},
     }}
     function["Properties"] = properties
-    broken["Resources"][tpl.API_FUNCTION] = function
+    broken["Resources"][ids.API_FUNCTION] = function
     assert dangling_environment_references(broken) == [
         "APIHandler.SIGNING_KEY_ID -> SigningKeyy",
         "APIHandler.TABLE_URL -> Tabel",
@@ -484,8 +485,8 @@ def test_dangling_reference_check_catches_a_getatt_to_a_missing_resource(
 def test_functions_log_to_groups_with_the_stage_retention(
     resources: dict[str, Any], dev_stage: StageConfig
 ) -> None:
-    for function, group in ((tpl.API_FUNCTION, tpl.API_LOG_GROUP),
-                            (tpl.ROTATION_FUNCTION, tpl.ROTATION_LOG_GROUP)):
+    for function, group in ((ids.API_FUNCTION, ids.API_LOG_GROUP),
+                            (ids.ROTATION_FUNCTION, ids.ROTATION_LOG_GROUP)):
         assert resources[function]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group}}
         assert resources[group]["Type"] == "AWS::Logs::LogGroup"
         assert resources[group]["Properties"]["RetentionInDays"] == dev_stage.log_retention_days
@@ -495,7 +496,7 @@ def test_5xx_alarm_watches_this_api_and_stage(
     resources: dict[str, Any], dev_stage: StageConfig
 ) -> None:
     alarm = resources["Api5xxRateAlarm"]["Properties"]
-    api_name = resources[tpl.REST_API]["Properties"]["Name"]
+    api_name = resources[ids.REST_API]["Properties"]["Name"]
     metrics = {m["Id"]: m for m in alarm["Metrics"]}
     for metric_id, name in (("errors", "5XXError"), ("requests", "Count")):
         stat = metrics[metric_id]["MetricStat"]["Metric"]
@@ -505,7 +506,7 @@ def test_5xx_alarm_watches_this_api_and_stage(
         }
     assert "100 * errors / requests" in metrics["rate"]["Expression"]
     assert alarm["Threshold"] == dev_stage.alarm_5xx_percent
-    assert alarm["AlarmActions"] == [{"Ref": tpl.ALARM_TOPIC}]
+    assert alarm["AlarmActions"] == [{"Ref": ids.ALARM_TOPIC}]
 
 
 def test_kms_throttling_alarm_counts_the_line_the_app_logs(
@@ -514,12 +515,12 @@ def test_kms_throttling_alarm_counts_the_line_the_app_logs(
     from chalice.app import Response
 
     from chalicelib.errors import SigningThrottled
-    from chalicelib.http import oauth_endpoint
+    from chalicelib.routes.http import oauth_endpoint
 
-    log_filter = resources[tpl.KMS_THROTTLE_FILTER]["Properties"]
+    log_filter = resources[ids.KMS_THROTTLE_FILTER]["Properties"]
     alarm = resources["KmsThrottlingAlarm"]["Properties"]
     transform = log_filter["MetricTransformations"][0]
-    assert log_filter["LogGroupName"] == {"Ref": tpl.API_LOG_GROUP}
+    assert log_filter["LogGroupName"] == {"Ref": ids.API_LOG_GROUP}
     assert (alarm["Namespace"], alarm["MetricName"]) == (
         transform["MetricNamespace"], transform["MetricName"]
     )
@@ -539,20 +540,20 @@ def test_outputs_name_every_url_and_resource_operators_need(template: dict[str, 
     for name in ("Issuer", "TokenUrl", "JwksUrl", "AdminBaseUrl", "AdminPolicyArn",
                  "TableName", "SigningKeyArn"):
         assert name in outputs, name
-    names = {tpl.REST_API: "a1b2c3"}
+    names = {ids.REST_API: "a1b2c3"}
     issuer = resolve(outputs["Issuer"]["Value"], names)
     assert issuer == "https://a1b2c3.execute-api.us-east-1.amazonaws.com/dev"
     assert resolve(outputs["TokenUrl"]["Value"], names) == issuer + "/oauth/token"
     assert resolve(outputs["JwksUrl"]["Value"], names) == issuer + "/.well-known/jwks.json"
     assert resolve(outputs["AdminBaseUrl"]["Value"], names) == issuer + "/admin"
-    assert outputs["AdminPolicyArn"]["Value"] == {"Ref": tpl.ADMIN_POLICY}
-    assert outputs["TableName"]["Value"] == {"Ref": tpl.TABLE}
-    assert outputs["SigningKeyArn"]["Value"] == {"Fn::GetAtt": [tpl.SIGNING_KEY, "Arn"]}
+    assert outputs["AdminPolicyArn"]["Value"] == {"Ref": ids.ADMIN_POLICY}
+    assert outputs["TableName"]["Value"] == {"Ref": ids.TABLE}
+    assert outputs["SigningKeyArn"]["Value"] == {"Fn::GetAtt": [ids.SIGNING_KEY, "Arn"]}
 
 
 def test_a_configured_issuer_is_the_base_of_every_output_url(dev_stage: StageConfig) -> None:
     custom = replace(dev_stage, issuer="https://auth.example.com")
-    outputs = tpl.merge_template(custom, tpl.AppShape(True))["Outputs"]
+    outputs = tpl.merge_template(custom, ids.AppShape(True))["Outputs"]
     assert outputs["Issuer"]["Value"] == "https://auth.example.com"
     assert outputs["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
     assert outputs["AdminBaseUrl"]["Value"] == "https://auth.example.com/admin"
@@ -568,7 +569,7 @@ def _with_domain(dev_stage: StageConfig, endpoint: str = "REGIONAL") -> dict[str
         certificate_arn=f"arn:aws:acm:{region}:123456789012:certificate/abcd",
         custom_domain_endpoint=endpoint,
     )
-    merged: dict[str, Any] = tpl.merge_template(stage, tpl.AppShape(True))["Resources"]
+    merged: dict[str, Any] = tpl.merge_template(stage, ids.AppShape(True))["Resources"]
     return merged
 
 
@@ -576,27 +577,27 @@ def test_a_custom_domain_maps_the_stage_at_the_root_and_disables_execute_api(
     dev_stage: StageConfig,
 ) -> None:
     resources = _with_domain(dev_stage)
-    domain = resources[tpl.CUSTOM_DOMAIN]["Properties"]
+    domain = resources[ids.CUSTOM_DOMAIN]["Properties"]
     assert domain["DomainName"] == "auth.example.com"
     assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
     assert domain["RegionalCertificateArn"].startswith("arn:aws:acm:eu-west-1:")
     assert "CertificateArn" not in domain and domain["SecurityPolicy"] == "TLS_1_2"
-    mapping = resources[tpl.CUSTOM_DOMAIN_MAPPING]["Properties"]
+    mapping = resources[ids.CUSTOM_DOMAIN_MAPPING]["Properties"]
     assert "BasePath" not in mapping  # the root: issuer https://auth.example.com, no path
-    assert mapping["DomainName"] == {"Ref": tpl.CUSTOM_DOMAIN}
-    assert mapping["RestApiId"] == {"Ref": tpl.REST_API}
-    assert resources[tpl.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
-    variables = resources[tpl.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert mapping["DomainName"] == {"Ref": ids.CUSTOM_DOMAIN}
+    assert mapping["RestApiId"] == {"Ref": ids.REST_API}
+    assert resources[ids.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
+    variables = resources[ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
     assert variables["ISSUER"] == "https://auth.example.com"
 
 
 def test_an_edge_custom_domain_uses_the_us_east_1_certificate(dev_stage: StageConfig) -> None:
-    domain = _with_domain(dev_stage, "EDGE")[tpl.CUSTOM_DOMAIN]["Properties"]
+    domain = _with_domain(dev_stage, "EDGE")[ids.CUSTOM_DOMAIN]["Properties"]
     assert domain["CertificateArn"].startswith("arn:aws:acm:us-east-1:")
     assert domain["EndpointConfiguration"] == {"Types": ["EDGE"]}
 
 
 def test_without_a_custom_domain_the_default_endpoint_stays(resources: dict[str, Any]) -> None:
-    assert tpl.CUSTOM_DOMAIN not in resources
-    assert "DisableExecuteApiEndpoint" not in resources[tpl.REST_API]["Properties"]
+    assert ids.CUSTOM_DOMAIN not in resources
+    assert "DisableExecuteApiEndpoint" not in resources[ids.REST_API]["Properties"]
 

@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.errors import SigningFailed, SigningThrottled
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
 from chalicelib.tokens.jwk import public_jwk, thumbprint
 from chalicelib.tokens.keyring import KeyRejected, KeyRing
-from chalicelib.tokens.signer import KMS_MAX_RAW_MESSAGE, KmsSigner
+from chalicelib.tokens.signer import KMS_MAX_RAW_MESSAGE
 from tests.conftest import TABLE, AwsBackend
 from tests.fakes import FakeClock
 

@@ -1,4 +1,4 @@
-"""The embedded-metric-format emitter (chalicelib/metrics.py): names, units, dimensions."""
+"""The embedded-metric-format emitter (chalicelib/aws/metrics.py): names, units, dimensions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import metrics
+from chalicelib.aws import metrics
 from chalicelib.config import Settings
 from chalicelib.runtime import metrics_recorder
 

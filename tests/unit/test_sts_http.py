@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
+from chalicelib.aws.sts import HttpStsCaller
 from chalicelib.oauth.aws_sigv4 import BODY, MAX_REPLY_BYTES, StsRequest, StsUnreachable
-from chalicelib.sts_http import HttpStsCaller
 
 REQUEST = StsRequest(
     region="us-east-1",

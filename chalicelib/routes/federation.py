@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from . import runtime
-from .admin.views import timestamp
-from .admin_blueprint import ANY, AdminBlueprint, iam
+from .. import runtime
+from ..admin.views import timestamp
+from ..store.paging import page
+from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
@@ -20,11 +21,10 @@ from .http import (
     page_params,
     read_json_object,
 )
-from .store.paging import page
 
 if TYPE_CHECKING:  # the issuers' key fetching loads on the first request, not at cold start
-    from .admin.federation import FederationAdmin
-    from .store.records import FederatedIdentity, TrustedIssuer
+    from ..admin.federation import FederationAdmin
+    from ..store.records import FederatedIdentity, TrustedIssuer
 
 federation = AdminBlueprint(__name__)
 

@@ -16,11 +16,10 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from . import metrics
-from .admin.audit import Actor
-from .admin.validation import invalid_text
-from .config import MAX_ISSUER_LENGTH
-from .errors import (
+from ..admin.audit import Actor
+from ..admin.validation import invalid_text
+from ..aws import metrics
+from ..errors import (
     FieldError,
     InvalidCursor,
     InvalidRequest,
@@ -36,7 +35,8 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from .oauth.request import IncomingRequest, parse_parameters
+from ..oauth.claims import MAX_ISSUER_LENGTH
+from ..oauth.request import IncomingRequest, parse_parameters
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def _record_outcome(
 def presented_client_id(request: Request) -> str | None:
     """The client id the request presented (Basic or body), as it may be logged; None
     if it presented none."""
-    from .oauth.client_auth import extract_credentials, loggable_client_id  # not at cold start
+    from ..oauth.client_auth import extract_credentials, loggable_client_id  # not at cold start
 
     try:
         parsed = incoming(request)

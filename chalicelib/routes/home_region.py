@@ -14,9 +14,9 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from . import runtime
-from .config import Settings
-from .errors import Problem
+from .. import runtime
+from ..config import Settings
+from ..errors import Problem
 from .http import problem_response
 
 ADMIN_PREFIX = "/admin"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, IAMAuthorizer, Request
 
-from . import runtime
-from .admin.audit import Actor
+from .. import runtime
+from ..admin.audit import Actor
 from .http import caller
 
 iam = IAMAuthorizer()

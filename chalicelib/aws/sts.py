@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError
 from botocore.httpsession import URLLib3Session
 
-from .oauth.aws_sigv4 import MAX_REPLY_BYTES, StsReply, StsRequest, StsUnreachable
+from ..oauth.aws_sigv4 import MAX_REPLY_BYTES, StsReply, StsRequest, StsUnreachable
 
 log = logging.getLogger(__name__)
 

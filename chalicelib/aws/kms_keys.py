@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Sequence
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..errors import SigningFailed
-from .key_policy import (
+from ..tokens.key_factory import Deletion
+from ..tokens.key_policy import (
     CREATED_BY_TAG,
     DELETION_WINDOW_DAYS,
     ROTATOR_TAG_VALUE,
@@ -19,33 +19,12 @@ from .key_policy import (
     STACK_TAG,
     rotated_key_policy,
 )
-from .multi_region import in_region, is_multi_region_key
+from ..tokens.multi_region import in_region, is_multi_region_key
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 KEY_SPECS = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
-
-
-class Deletion(StrEnum):
-    """What asking KMS to delete a retired key came to."""
-
-    SCHEDULED = "scheduled"
-    ALREADY_PENDING = "already pending deletion"
-    GONE = "no longer exists"
-    NOT_OURS = "not created by this stack's rotation: kept"
-
-
-class KeyFactory(Protocol):
-    def create(self, alg: str, description: str) -> str:
-        """Create an asymmetric signing key and return its ARN."""
-
-    def schedule_deletion(self, key_arn: str) -> Deletion:
-        """Schedule deletion of a key this stack's rotation created (30-day window)."""
-
-    def unready_regions(self, key_arn: str) -> list[str]:
-        """Regions of the stage where the key cannot sign yet (multi-region stages:
-        no replica, or one not ``Enabled``); [] when it can sign everywhere."""
 
 
 class KmsKeyFactory:

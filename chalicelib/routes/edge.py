@@ -24,7 +24,7 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from .errors import (
+from ..errors import (
     InvalidRequest,
     MethodNotAllowed,
     OAuthError,

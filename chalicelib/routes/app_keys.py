@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from . import runtime
-from .admin import validation as v
-from .admin.views import timestamp
-from .admin_blueprint import ANY, AdminBlueprint, iam
+from .. import runtime
+from ..admin import validation as v
+from ..admin.views import timestamp
+from ..store.paging import page
+from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
@@ -20,10 +21,9 @@ from .http import (
     page_params,
     read_json_object,
 )
-from .store.paging import page
 
 if TYPE_CHECKING:
-    from .store.records import ClientKey
+    from ..store.records import ClientKey
 
 app_keys = AdminBlueprint(__name__)
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from . import runtime
-from .admin import validation as v
-from .admin.views import (
+from .. import runtime
+from ..admin import validation as v
+from ..admin.views import (
     api_view,
     app_view,
     audit_view,
@@ -18,7 +18,9 @@ from .admin.views import (
     timestamp,
     usage_view,
 )
-from .admin_blueprint import ANY, AdminBlueprint, iam
+from ..store.paging import page
+from ..tokens.lifetime import DEFAULT_TOKEN_REUSE
+from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
     admin_json,
@@ -28,11 +30,9 @@ from .http import (
     page_params,
     read_json_object,
 )
-from .store.paging import page
-from .tokens.lifetime import DEFAULT_TOKEN_REUSE
 
 if TYPE_CHECKING:
-    from .store.records import Page
+    from ..store.records import Page
 
 admin = AdminBlueprint(__name__)
 

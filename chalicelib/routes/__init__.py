@@ -1,0 +1,1 @@
+"""HTTP entry points: every route, the admin blueprint, the edge and the home-region middleware."""

@@ -95,7 +95,8 @@ def _operation(doc: Json, path: str, method: str, op: Json, item: Json) -> Itera
         yield ""
     yield f"Authentication: {_security(op.get('security', doc.get('security', [])))}."
     yield ""
-    parameters = [_resolve(doc, p) for p in [*item.get("parameters", []), *op.get("parameters", [])]]
+    declared = [*item.get("parameters", []), *op.get("parameters", [])]
+    parameters = [_resolve(doc, p) for p in declared]
     if parameters:
         yield "| parameter | in | type | required | description |"
         yield "|---|---|---|---|---|"

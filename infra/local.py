@@ -150,7 +150,7 @@ Get a token:
 Web console (admin pages; the URL carries this run's token):
   Console    {console_url}
 
-Call the example API (README.md, "Quickstart"): start it in another terminal with
+Call the example API (docs/getting-started.md): start it in another terminal with
   cd examples/orders_api && M2M_ISSUER={issuer} M2M_AUDIENCE={DEMO_AUDIENCE} \\
     ../../.venv/bin/chalice local --stage local --port {EXAMPLE_API_PORT}
 

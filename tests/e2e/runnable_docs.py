@@ -8,8 +8,9 @@ for writers):
   repository root, with ``set -euo pipefail`` and ``curl`` failing on HTTP errors
   (``--fail-with-body``), so a command that breaks, an unset variable or an error answer
   fails the page; a ``curl`` that writes out ``%{http_code}`` shows the status itself
-  and is left alone (a page showing a 403 or a 429 on purpose). Before a fenced ``python`` block it runs that code with ``python -``
-  in the same session (a script that sees the exported variables, as yours would).
+  and is left alone (a page showing a 403 or a 429 on purpose). Before a fenced
+  ``python`` block it runs that code with ``python -`` in the same session (a script
+  that sees the exported variables, as yours would).
 - ``<!-- quickstart: server -->`` before an ``sh`` block: a terminal that keeps running.
   ``make local`` is the server the harness has already started (``python -m infra.local``,
   as the Makefile's ``local`` target runs it, without re-running pip); any other runs in

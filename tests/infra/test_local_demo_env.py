@@ -21,7 +21,7 @@ def _unused_port() -> int:
 def test_sourcing_the_demo_env_puts_m2m_and_the_client_library_on_path(tmp_path: Path) -> None:
     path = write_demo_env(_unused_port(), "http://127.0.0.1:1", "a" * 26, "m2msec_x'y")
     try:
-        shell = subprocess.run(
+        shell = subprocess.run(  # noqa: S603 - fixed arguments, our own file
             ["/usr/bin/env", "-i", f"HOME={tmp_path}", "PATH=/usr/bin:/bin", "bash", "-c",
              f". {path} && command -v m2m && m2m --version"
              " && python -c 'import m2m_client, sys; print(sys.prefix)'"

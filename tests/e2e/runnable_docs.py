@@ -106,11 +106,13 @@ def clean_env() -> dict[str, str]:
 
 
 def checkout_state() -> str:
-    """What git sees as changed or new in the checkout (ignored files excluded)."""
-    return subprocess.run(
+    """What git sees as changed or new in the checkout (ignored files excluded); empty
+    outside a git checkout (a source tarball), where there is nothing to compare."""
+    status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],  # noqa: S607
-        cwd=PROJECT, capture_output=True, text=True, check=True,
-    ).stdout
+        cwd=PROJECT, capture_output=True, text=True, check=False,
+    )
+    return status.stdout if status.returncode == 0 else ""
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from .federation.jwks_fetch import IssuerKeys
     from .oauth.assertion import AssertionMethod
     from .oauth.aws_sigv4 import StsCaller
-    from .oauth.grant import ClientCredentialsGrant
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
     from .oauth.revocation import Revocation
+    from .oauth.token_endpoint import TokenEndpoint
     from .store.repository import Store
     from .tokens.key_factory import KeyFactory
     from .tokens.keyring import KeyRing
@@ -41,7 +41,7 @@ class Services:
     store: Store
     signer: Signer
     keyring: KeyRing
-    token: ClientCredentialsGrant
+    token: TokenEndpoint
     introspection: Introspection
     revocation: Revocation
     discovery: Discovery
@@ -101,12 +101,13 @@ def build_services(
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
     from .oauth.client_auth import ClientAuthenticator
-    from .oauth.grant import ClientCredentialsGrant
+    from .oauth.client_credentials import ClientCredentialsGrant
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
     from .oauth.quota import TokenQuotas
     from .oauth.reuse import TokenCache
     from .oauth.revocation import Revocation
+    from .oauth.token_endpoint import TokenEndpoint
     from .tokens.issuer import TokenIssuer
     from .tokens.keyring import KeyRing
     from .tokens.verify import OwnTokenVerifier
@@ -136,18 +137,24 @@ def build_services(
         if key_factory is not None
         else None
     )
+    token = TokenEndpoint(
+        grants=(ClientCredentialsGrant(authenticator),),
+        issuer=TokenIssuer(keyring, signer),
+        clock=clock,
+        cache=TokenCache(),
+        quotas=TokenQuotas(store),
+    )
     return Services(
         settings=settings,
         store=store,
         signer=signer,
         keyring=keyring,
-        token=ClientCredentialsGrant(
-            authenticator, TokenIssuer(keyring, signer), clock, TokenCache(), TokenQuotas(store)
-        ),
+        token=token,
         introspection=Introspection(authenticator, verifier, store, clock),
         revocation=Revocation(authenticator, verifier, store),
         discovery=Discovery(
-            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names
+            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names,
+            token.grant_types,
         ),
         provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,

@@ -56,3 +56,4 @@ def test_readme_quickstart_blocks_run_in_order_as_written(
     assert not run.demo_env.exists()  # removed when the server stopped
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert '{"orders":[]}' in run.stdout  # step 3: the example API answered
+    assert "{'orders': []}" in run.stdout  # the client library's TokenClient, too

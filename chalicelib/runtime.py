@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from .federation.jwks_fetch import IssuerKeys
     from .oauth.assertion import AssertionMethod
     from .oauth.aws_sigv4 import StsCaller
-    from .oauth.grant import ClientCredentialsGrant
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
     from .oauth.revocation import Revocation
+    from .oauth.token_endpoint import TokenEndpoint
     from .store.repository import Store
     from .tokens.key_factory import KeyFactory
     from .tokens.keyring import KeyRing
@@ -48,7 +48,7 @@ class Services:
     store: Store
     signer: Signer
     keyring: KeyRing
-    token: ClientCredentialsGrant
+    token: TokenEndpoint
     introspection: Introspection
     revocation: Revocation
     discovery: Discovery
@@ -108,12 +108,13 @@ def build_services(
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
     from .oauth.client_auth import ClientAuthenticator
-    from .oauth.grant import ClientCredentialsGrant
+    from .oauth.client_credentials import ClientCredentialsGrant
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
     from .oauth.quota import TokenQuotas
     from .oauth.reuse import TokenCache
     from .oauth.revocation import Revocation
+    from .oauth.token_endpoint import TokenEndpoint
     from .tokens.issuer import TokenIssuer
     from .tokens.keyring import KeyRing
     from .tokens.verify import OwnTokenVerifier
@@ -143,18 +144,24 @@ def build_services(
         if key_factory is not None
         else None
     )
+    token = TokenEndpoint(
+        grants=(ClientCredentialsGrant(authenticator),),
+        issuer=TokenIssuer(keyring, signer),
+        clock=clock,
+        cache=TokenCache(),
+        quotas=TokenQuotas(store),
+    )
     return Services(
         settings=settings,
         store=store,
         signer=signer,
         keyring=keyring,
-        token=ClientCredentialsGrant(
-            authenticator, TokenIssuer(keyring, signer), clock, TokenCache(), TokenQuotas(store)
-        ),
+        token=token,
         introspection=Introspection(authenticator, verifier, store, clock),
         revocation=Revocation(authenticator, verifier, store),
         discovery=Discovery(
-            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names
+            store, keyring, clock, settings.key_cache_seconds, authenticator.method_names,
+            token.grant_types,
         ),
         provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,
@@ -232,14 +239,15 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.federation.safe_http",
     "chalicelib.oauth.aws_iam",
     "chalicelib.oauth.client_auth",
+    "chalicelib.oauth.client_credentials",
     "chalicelib.oauth.federated",
-    "chalicelib.oauth.grant",
     "chalicelib.oauth.introspection",
     "chalicelib.oauth.metadata",
     "chalicelib.oauth.private_key_jwt",
     "chalicelib.oauth.quota",
     "chalicelib.oauth.reuse",
     "chalicelib.oauth.revocation",
+    "chalicelib.oauth.token_endpoint",
     "chalicelib.store.dynamodb",
     "chalicelib.tokens.issuer",
     "chalicelib.tokens.keyring",

@@ -241,13 +241,15 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
 
 
 def _lambda_settings(stage: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """``lambda_runtime``, ``lambda_architecture`` and ``snapstart``, checked."""
+    """``lambda_runtime``, ``lambda_architecture`` and ``snapstart``, checked; a
+    stages file without them gets python3.13 on arm64 without SnapStart."""
+    default = LambdaTarget()
     snapstart = settings.get("snapstart", False)
     if not isinstance(snapstart, bool):
         raise StageError(f"snapstart of stage {stage!r} must be true or false, got {snapstart!r}")
     try:
-        target = LambdaTarget(str(settings.get("lambda_runtime", "")),
-                              str(settings.get("lambda_architecture", "")))
+        target = LambdaTarget(str(settings.get("lambda_runtime", default.runtime)),
+                              str(settings.get("lambda_architecture", default.architecture)))
     except ValueError as exc:
         raise StageError(f"stage {stage!r} in infra/stages.toml: {exc}") from exc
     return {"lambda_target": _checked_target(stage, target, snapstart), "snapstart": snapstart}

@@ -141,6 +141,17 @@ def test_functions_run_python313_on_arm64_without_snapstart_by_default() -> None
         assert stage.snapstart is False
 
 
+def test_a_stages_file_without_the_runtime_settings_gets_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = stage_module.STAGES_FILE.read_text()
+    start, end = real.index("lambda_runtime ="), real.index("snapstart = false")
+    (tmp_path / "stages.toml").write_text(real[:start] + real[end + len("snapstart = false"):])
+    monkeypatch.setattr(stage_module, "STAGES_FILE", tmp_path / "stages.toml")
+    dev = load_stage("dev")
+    assert (str(dev.lambda_target), dev.snapstart) == ("python3.13 arm64", False)
+
+
 def test_a_stage_may_choose_x86_64_another_runtime_and_snapstart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

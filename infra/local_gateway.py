@@ -6,7 +6,9 @@ message that quotes that header back). API Gateway in this service's stack answe
 with its configured ``MISSING_AUTHENTICATION_TOKEN`` gateway response instead
 (infra/gateway_responses.py): here the local server answers with the same response.
 OPTIONS, which Chalice's local gateway answers itself with an empty 200, goes to the
-app like any other method (405 with ``Allow``).
+app like any other method (405 with ``Allow``). On the TLS port, the client certificate
+of the connection is put where API Gateway's mutual TLS puts it,
+``requestContext.identity.clientCert`` (docs/mtls.md).
 """
 
 from __future__ import annotations
@@ -41,13 +43,25 @@ def unknown_path() -> GatewayResponseError:
 
 
 class LocalGateway(ChaliceLocalGateway):
+    def __init__(self, app_object: Any, config: Any, client_certificate: str | None = None
+                 ) -> None:
+        super().__init__(app_object, config)
+        self.client_certificate = client_certificate
+        """The PEM certificate of the TLS connection the requests come on, if any."""
+
     def _generate_lambda_event(
         self, method: str, path: str, headers: Any, body: bytes | None
     ) -> Any:
         try:
-            return super()._generate_lambda_event(method, path, headers, body)
+            event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # Chalice's "no matching route"
             raise unknown_path() from None
+        if self.client_certificate is not None:
+            from .local_mtls import client_cert_context
+
+            identity = event["requestContext"].setdefault("identity", {})
+            identity["clientCert"] = client_cert_context(self.client_certificate)
+        return event
 
     def _has_user_defined_options_method(self, lambda_event: Any) -> bool:
         return True  # let the app answer OPTIONS (405 in this service's format)

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 _SENSITIVE = ("secret", "hash", "password", "token")
-_ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime", "token_reuse"}
+_ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime", "token_reuse",
+            "tls_client_certificate_bound_access_tokens"}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from .aws_principals import AwsPrincipalAdmin
 from .client_keys import ClientKeyAdmin
 from .grants import GrantAdmin
 from .secrets import MAX_ACTIVE_SECRETS, IssuedSecret, SecretAdmin
+from .tls_clients import TlsClientAdmin
 from .usage import UsageAdmin
 from .usecase import API_ID_SHAPE, CONCURRENT
 
@@ -24,6 +25,7 @@ __all__ = [
 
 
 class Provisioning(
-    ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, UsageAdmin, ClientKeyAdmin, AwsPrincipalAdmin
+    ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, UsageAdmin, ClientKeyAdmin, AwsPrincipalAdmin,
+    TlsClientAdmin,
 ):
     """Every admin use case but signing keys (:mod:`.keys`)."""

@@ -59,6 +59,8 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         "permissions": sorted(app.permissions),
         "revoked_before": timestamp(app.revoked_before),
         "quota": quota_view(app.quota),
+        "tls_client_certificate_bound_access_tokens":
+            app.tls_client_certificate_bound_access_tokens,
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
         "version": app.version,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # app.py imports the paths below at cold start; nothing more
@@ -20,6 +20,7 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 def server_metadata(
     issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None,
     grant_types: Sequence[str] = ("client_credentials",),
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     # client authentication: not at cold start
     from .client_auth import AUTH_METHODS
@@ -45,6 +46,7 @@ def server_metadata(
             metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(
                 SIGNING_ALGS
             )
+    metadata.update(extra or {})  # members of extensions (RFC 8705 mutual TLS)
     return metadata
 
 
@@ -59,8 +61,11 @@ class Discovery:
         cache_seconds: int,
         auth_methods: Sequence[str] | None = None,
         grant_types: Sequence[str] = ("client_credentials",),
+        extensions: Sequence[Callable[[str], Mapping[str, Any]]] = (),
     ) -> None:
         self._apis = apis
+        self._extensions = tuple(extensions)
+        """Each gives metadata members for an issuer (:mod:`.mtls_metadata`)."""
         self._grant_types = tuple(grant_types)
         self._auth_methods = None if auth_methods is None else tuple(auth_methods)
         self._keyring = keyring
@@ -79,7 +84,8 @@ class Discovery:
                 )
                 self._loaded_at = now
             scopes = self._scopes
-        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types)
+        extra = {k: v for extension in self._extensions for k, v in extension(issuer).items()}
+        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types, extra)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

@@ -16,6 +16,7 @@ from .inmemory.client_keys import MemoryClientKeyRepository
 from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
+from .inmemory.tls_clients import MemoryTlsClientRepository
 from .inmemory.usage import MemoryUsageRepository
 
 
@@ -31,5 +32,6 @@ class MemoryStore(
     MemoryAwsPrincipalRepository,
     MemoryIssuerRepository,
     MemoryFederatedIdentityRepository,
+    MemoryTlsClientRepository,
 ):
     """All repositories over one shared state (``Store``)."""

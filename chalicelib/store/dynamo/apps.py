@@ -18,6 +18,7 @@ from ..records import (
     Grant,
     Page,
     Quota,
+    TlsClient,
 )
 from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
 from .client_keys import KEY_PREFIX, item_to_client_key
@@ -36,6 +37,7 @@ from .items import (
     app_pk,
 )
 from .table import APP_SK, Table, translated
+from .tls_clients import TLS_PREFIX, item_to_tls_client
 
 
 def app_to_item(app: App) -> Item:
@@ -62,6 +64,8 @@ def app_to_item(app: App) -> Item:
         _opt_n(quota, "per_hour", app.quota.per_hour)
         _opt_n(quota, "per_day", app.quota.per_day)
         item["quota"] = {"M": quota}
+    if app.tls_client_certificate_bound_access_tokens:
+        item["tls_client_certificate_bound_access_tokens"] = {"BOOL": True}
     return item
 
 
@@ -86,6 +90,9 @@ def item_to_app(item: Item) -> App:
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
+        tls_client_certificate_bound_access_tokens=bool(
+            item.get("tls_client_certificate_bound_access_tokens", {}).get("BOOL", False)
+        ),
     )
 
 
@@ -150,6 +157,7 @@ class DynamoAppRepository(Table):
         keys: list[ClientKey] = []
         aws_principals: list[AwsPrincipal] = []
         federated: list[FederatedIdentity] = []
+        tls_clients: list[TlsClient] = []
         for item in items:
             sk = item["sk"]["S"]
             if sk == APP_SK:
@@ -164,11 +172,14 @@ class DynamoAppRepository(Table):
                 aws_principals.append(item_to_aws_principal(item))
             elif sk.startswith(FED_PREFIX):
                 federated.append(item_to_identity(item))
+            elif sk.startswith(TLS_PREFIX):
+                tls_clients.append(item_to_tls_client(item))
         if app is None:
             return None
         return AppCredentials(
             app=app, secrets=tuple(secrets), grants=tuple(grants), keys=tuple(keys),
             aws_principals=tuple(aws_principals), federated_identities=tuple(federated),
+            tls_clients=tuple(tls_clients),
         )
 
     def get_app(self, client_id: str) -> App | None:
@@ -234,17 +245,7 @@ class DynamoAppRepository(Table):
         if app_version is None:
             guard = self._app_exists_check(client_id)
         else:
-            guard = {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": _key(app_pk(client_id), APP_SK),
-                    "UpdateExpression": "SET version = :next",
-                    "ConditionExpression": "attribute_exists(pk) AND version = :v",
-                    "ExpressionAttributeValues": {
-                        ":v": _n(app_version), ":next": _n(app_version + 1),
-                    },
-                }
-            }
+            guard = self._app_version_bump(client_id, app_version)
         try:
             with translated(lambda: ItemChanged(f"app {client_id} changed")):
                 self._transact(

@@ -14,6 +14,7 @@ from ..records import (
     FederatedIdentity,
     Grant,
     SigningKeyRecord,
+    TlsClient,
     TrustedIssuer,
 )
 
@@ -35,6 +36,7 @@ class MemoryTables:
         self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
         self.issuers: dict[str, TrustedIssuer] = {}
         self.federated: dict[str, dict[str, FederatedIdentity]] = {}
+        self.tls_clients: dict[str, dict[str, TlsClient]] = {}
         self.reads = 0
 
     def _audit(self, record: AuditRecord | None) -> None:

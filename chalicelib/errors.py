@@ -8,8 +8,7 @@ happens in :mod:`chalicelib.routes.http` only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class OAuthError(Exception):
@@ -103,9 +102,9 @@ class MethodNotAllowed(OAuthError):
         return {"Allow": ", ".join(self.allowed)}
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """One offending field of an admin payload (RFC 9457 extension member)."""
+class FieldError(NamedTuple):
+    """One offending field of an admin payload (RFC 9457 extension member). Immutable; a
+    NamedTuple rather than a frozen dataclass because this module loads at cold start."""
 
     field: str
     message: str

@@ -12,12 +12,10 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
 
-from ..admin.audit import Actor
-from ..admin.validation import invalid_text
 from ..aws import metrics
 from ..errors import (
     FieldError,
@@ -36,7 +34,12 @@ from ..errors import (
     ValidationFailed,
 )
 from ..oauth.claims import MAX_ISSUER_LENGTH
-from ..oauth.request import IncomingRequest
+
+# Cold start: the request types (dataclasses), the audit actor and the admin text check
+# load on the first request that needs them (bench/import_bench.py).
+if TYPE_CHECKING:
+    from ..admin.audit import Actor
+    from ..oauth.request import IncomingRequest
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +193,8 @@ def _client_certificate(request: Request) -> str | None:
 
 
 def incoming(request: Request) -> IncomingRequest:
+    from ..oauth.request import IncomingRequest
+
     if request.query_params and {"client_secret", "client_id"} & set(request.query_params):
         # RFC 6749 §2.3.1: credentials MUST NOT be in the request URI (it gets logged)
         raise InvalidRequest("Client credentials must not be sent in the query string.")
@@ -302,6 +307,8 @@ def read_json_object(request: Request) -> dict[str, Any]:
         raise Problem("The request body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise Problem("The request body must be a JSON object.")
+    from ..admin.validation import invalid_text
+
     if errors := invalid_text(value):  # the one text check for every admin payload
         raise ValidationFailed("The request has strings that are not valid Unicode text.",
                                errors)
@@ -313,6 +320,8 @@ def caller(request: Request, local_mode: bool) -> Actor:
     context = request.context or {}
     arn = (context.get("identity") or {}).get("userArn")
     principal = arn or ("local" if local_mode else "unknown")
+    from ..admin.audit import Actor
+
     return Actor(principal=str(principal), request_id=context.get("requestId"))
 
 

@@ -12,6 +12,7 @@ A small emitter rather than AWS Lambda Powertools' ``Metrics``: see docs/perform
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
@@ -87,7 +88,7 @@ class EmfRecorder:
     def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
         if name not in METRICS:
             raise ValueError(f"unknown metric {name}")
-        key = (reason if REASON in _dimension_names(name) else None, name)
+        key = (reason if name in _BY_REASON else None, name)
         with self._lock:
             self._values.setdefault(key, []).append(value)
 
@@ -111,34 +112,49 @@ class EmfRecorder:
             sys.stdout.flush()
 
 
-def _dimension_names(name: str) -> set[str]:
-    return {d for dimension_set in METRICS[name][1] for d in dimension_set}
+_BY_REASON = frozenset(
+    name for name, (_, dimension_sets) in METRICS.items()
+    if any(REASON in dimension_set for dimension_set in dimension_sets)
+)
+"""Metrics recorded per ``Reason`` value."""
+
+
+@functools.cache
+def _directives(metrics_namespace: str, names: tuple[str, ...]) -> str:
+    """The ``CloudWatchMetrics`` member for these metrics, as JSON: the same on every
+    request, so encoded once per container."""
+    return json.dumps([
+        {
+            "Namespace": metrics_namespace,
+            "Dimensions": [list(d) for d in METRICS[name][1]],
+            "Metrics": [{"Name": name, "Unit": METRICS[name][0]}],
+        }
+        for name in names
+    ], separators=(",", ":"))
 
 
 def emf_documents(
     metrics_namespace: str, values: dict[tuple[str | None, str], list[float]], timestamp_ms: int
 ) -> list[str]:
-    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line)."""
+    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line):
+    ``{"_aws":{"Timestamp":…,"CloudWatchMetrics":[…]},"<metric>":<value>,…,"Reason":…}``."""
     by_reason: dict[str | None, dict[str, list[float]]] = {}
     for (reason, name), recorded in sorted(values.items(), key=lambda kv: (kv[0][0] or "",
                                                                             kv[0][1])):
         by_reason.setdefault(reason, {})[name] = recorded
     documents = []
     for reason, metrics in by_reason.items():
-        directives = []
-        body: dict[str, object] = {}
-        for name, recorded in metrics.items():
-            unit, dimension_sets = METRICS[name]
-            directives.append({
-                "Namespace": metrics_namespace,
-                "Dimensions": [list(d) for d in dimension_sets],
-                "Metrics": [{"Name": name, "Unit": unit}],
-            })
-            body[name] = recorded[0] if len(recorded) == 1 else recorded
+        body: dict[str, object] = {
+            name: recorded[0] if len(recorded) == 1 else recorded
+            for name, recorded in metrics.items()
+        }
         if reason is not None:
             body[REASON] = reason
-        document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}, **body}
-        documents.append(json.dumps(document, separators=(",", ":")))
+        members = json.dumps(body, separators=(",", ":"))[1:-1]
+        documents.append(
+            f'{{"_aws":{{"Timestamp":{int(timestamp_ms)},"CloudWatchMetrics":'
+            f"{_directives(metrics_namespace, tuple(metrics))}}},{members}}}"
+        )
     return documents
 
 

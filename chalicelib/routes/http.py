@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
@@ -183,6 +183,32 @@ def _header_values(request: Request) -> dict[str, tuple[str, ...]]:
     return values
 
 
+class _HeaderValues(Mapping[str, tuple[str, ...]]):
+    """:func:`_header_values`, collected on first use: a plain bearer token request
+    never reads a header field beyond the two the edge passes on by name."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._values: dict[str, tuple[str, ...]] | None = None
+
+    def _collected(self) -> dict[str, tuple[str, ...]]:
+        if self._values is None:
+            self._values = _header_values(self._request)
+        return self._values
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return self._collected()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._collected())
+
+    def __len__(self) -> int:
+        return len(self._collected())
+
+    def __repr__(self) -> str:
+        return repr(self._collected())
+
+
 def _client_certificate(request: Request) -> str | None:
     """The PEM client certificate API Gateway verified (mutual TLS on a custom domain,
     ``requestContext.identity.clientCert``); local mode's TLS server fills in the same."""
@@ -204,7 +230,7 @@ def incoming(request: Request) -> IncomingRequest:
         body=body,
         content_type=request.headers.get("content-type"),
         authorization=request.headers.get("authorization"),
-        headers=_header_values(request),
+        headers=_HeaderValues(request),
         method=request.method,
         client_certificate=_client_certificate(request),
     )

@@ -38,6 +38,7 @@ METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 }
 NAMESPACE_PREFIX = "m2m-auth/"
 OUTCOME_EVENT = "token_outcome"
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def namespace(stack: str) -> str:
@@ -102,7 +103,7 @@ class EmfRecorder:
         with self._lock:
             values, self._values = self._values, {}
             outcomes, self._outcomes = self._outcomes, []
-        lines = [json.dumps(line, separators=(",", ":")) for line in outcomes]
+        lines = [_COMPACT.encode(line) for line in outcomes]
         lines += emf_documents(self._namespace, values, int(self._clock() * 1000))
         if self._write is not None:
             for line in lines:
@@ -123,14 +124,14 @@ _BY_REASON = frozenset(
 def _directives(metrics_namespace: str, names: tuple[str, ...]) -> str:
     """The ``CloudWatchMetrics`` member for these metrics, as JSON: the same on every
     request, so encoded once per container."""
-    return json.dumps([
+    return _COMPACT.encode([
         {
             "Namespace": metrics_namespace,
             "Dimensions": [list(d) for d in METRICS[name][1]],
             "Metrics": [{"Name": name, "Unit": METRICS[name][0]}],
         }
         for name in names
-    ], separators=(",", ":"))
+    ])
 
 
 def emf_documents(
@@ -150,7 +151,7 @@ def emf_documents(
         }
         if reason is not None:
             body[REASON] = reason
-        members = json.dumps(body, separators=(",", ":"))[1:-1]
+        members = _COMPACT.encode(body)[1:-1]
         documents.append(
             f'{{"_aws":{{"Timestamp":{int(timestamp_ms)},"CloudWatchMetrics":'
             f"{_directives(metrics_namespace, tuple(metrics))}}},{members}}}"

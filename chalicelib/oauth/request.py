@@ -7,14 +7,16 @@ most once, and an empty value counts as omitted (RFC 6749 §3.1).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
-from ..errors import InvalidRequest
+from ..errors import InvalidClient, InvalidRequest
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_FIELDS = 64
@@ -48,6 +50,28 @@ class IncomingRequest:
         """The body's parameters (RFC 6749 §3.2), parsed on first use; a parse error is
         raised again on every use."""
         return parse_parameters(self)
+
+    @cached_property
+    def basic_credentials(self) -> tuple[str, str]:
+        """``(client_id, client_secret)`` of the ``Authorization: Basic`` header (RFC 6749
+        §2.3.1), decoded on first use (client authentication, then the outcome log line's
+        client id); malformed → ``invalid_client``, raised again on every use."""
+        return _basic(self.authorization or "")
+
+
+def _basic(authorization: str) -> tuple[str, str]:
+    """Decode ``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise InvalidClient("Only the Basic authentication scheme is supported.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidClient("The Basic credentials are malformed.") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClient("The Basic credentials are malformed.")
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 @dataclass(frozen=True)
@@ -161,6 +185,8 @@ def parse_parameters(request: IncomingRequest) -> Parameters:
     """Parse the body of a POST to an OAuth endpoint."""
     if len(request.body) > MAX_BODY_BYTES:
         raise InvalidRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    if request.content_type == FORM:  # what most clients send, exactly
+        return Parameters(_parse_form(request.body))
     if request.content_type is None or not request.content_type.strip():
         if request.body.strip():
             raise InvalidRequest(f"The Content-Type must be {FORM} or {JSON}.")

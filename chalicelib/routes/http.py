@@ -45,13 +45,15 @@ log = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JSON_TYPE = "application/json"
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""Response bodies: one encoder, where ``json.dumps`` with options builds one per call."""
 
 
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        body=json.dumps(body, separators=(",", ":")),
+        body=_COMPACT.encode(body),
         status_code=status,
         headers={"Content-Type": JSON_TYPE, **(headers or {})},
     )

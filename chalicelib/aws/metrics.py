@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Protocol
 
 TOKENS_ISSUED = "TokensIssued"
@@ -39,6 +40,11 @@ METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 NAMESPACE_PREFIX = "m2m-auth/"
 OUTCOME_EVENT = "token_outcome"
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _string(value: str | None) -> str:
+    """A JSON string (ASCII, as ``json.dumps`` escapes it) or ``null``."""
+    return "null" if value is None else encode_basestring_ascii(value)
 
 
 def namespace(stack: str) -> str:
@@ -84,7 +90,7 @@ class EmfRecorder:
         self._clock = clock
         self._lock = threading.Lock()
         self._values: dict[tuple[str | None, str], list[float]] = {}
-        self._outcomes: list[dict[str, str | None]] = []
+        self._outcomes: list[str] = []
 
     def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
         if name not in METRICS:
@@ -94,8 +100,9 @@ class EmfRecorder:
             self._values.setdefault(key, []).append(value)
 
     def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
-        line = {"event": OUTCOME_EVENT, "client_id": client_id, "outcome": outcome,
-                "reason": reason}
+        # {"event":..,"client_id":..,"outcome":..,"reason":..} as json.dumps writes it
+        line = (f'{{"event":"{OUTCOME_EVENT}","client_id":{_string(client_id)},'
+                f'"outcome":{_string(outcome)},"reason":{_string(reason)}}}')
         with self._lock:
             self._outcomes.append(line)
 
@@ -103,8 +110,7 @@ class EmfRecorder:
         with self._lock:
             values, self._values = self._values, {}
             outcomes, self._outcomes = self._outcomes, []
-        lines = [_COMPACT.encode(line) for line in outcomes]
-        lines += emf_documents(self._namespace, values, int(self._clock() * 1000))
+        lines = outcomes + emf_documents(self._namespace, values, int(self._clock() * 1000))
         if self._write is not None:
             for line in lines:
                 self._write(line + "\n")

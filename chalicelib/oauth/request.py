@@ -89,11 +89,14 @@ class Parameters:
 
     def single(self, name: str) -> str | None:
         """The parameter's value; ``None`` if omitted or empty; repeated → invalid_request."""
-        self._check(name)
-        found = self.values.get(name, ())
+        if name in self.not_strings:  # _check, inlined: read many times per request
+            self._check(name)
+        found = self.values.get(name)
+        if found is None:
+            return None
         if len(found) > 1:
             raise InvalidRequest(f"The '{name}' parameter must not be repeated.")
-        return found[0] if found and found[0] != "" else None
+        return found[0] or None
 
     def all(self, name: str) -> tuple[str, ...]:
         """Every non-empty value of a parameter that may repeat (RFC 8707 ``resource``)."""

@@ -8,7 +8,8 @@ happens in :mod:`chalicelib.routes.http` only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 
 class OAuthError(Exception):
@@ -102,9 +103,9 @@ class MethodNotAllowed(OAuthError):
         return {"Allow": ", ".join(self.allowed)}
 
 
-class FieldError(NamedTuple):
-    """One offending field of an admin payload (RFC 9457 extension member). Immutable; a
-    NamedTuple rather than a frozen dataclass because this module loads at cold start."""
+@dataclass(frozen=True)
+class FieldError:
+    """One offending field of an admin payload (RFC 9457 extension member)."""
 
     field: str
     message: str

@@ -16,7 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .aws import metrics, snapstart
 
@@ -41,11 +42,8 @@ if TYPE_CHECKING:
     from .tokens.signer import Signer
 
 
-class Services(NamedTuple):
-    """The container's services (immutable). A NamedTuple, not a frozen dataclass: this
-    module loads at cold start, and a dataclass costs ``dataclasses`` and code compiled
-    at import (bench/import_bench.py)."""
-
+@dataclass(frozen=True)
+class Services:
     settings: Settings
     store: Store
     signer: Signer

@@ -11,13 +11,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
 
-from ..admin.audit import Actor
-from ..admin.validation import invalid_text
 from ..aws import metrics
 from ..errors import (
     FieldError,
@@ -36,19 +34,26 @@ from ..errors import (
     ValidationFailed,
 )
 from ..oauth.claims import MAX_ISSUER_LENGTH
-from ..oauth.request import IncomingRequest
+
+# Cold start: the request types (dataclasses), the audit actor and the admin text check
+# load on the first request that needs them (bench/import_bench.py).
+if TYPE_CHECKING:
+    from ..admin.audit import Actor
+    from ..oauth.request import IncomingRequest
 
 log = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JSON_TYPE = "application/json"
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""Response bodies: one encoder, where ``json.dumps`` with options builds one per call."""
 
 
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        body=json.dumps(body, separators=(",", ":")),
+        body=_COMPACT.encode(body),
         status_code=status,
         headers={"Content-Type": JSON_TYPE, **(headers or {})},
     )
@@ -180,6 +185,32 @@ def _header_values(request: Request) -> dict[str, tuple[str, ...]]:
     return values
 
 
+class _HeaderValues(Mapping[str, tuple[str, ...]]):
+    """:func:`_header_values`, collected on first use: a plain bearer token request
+    never reads a header field beyond the two the edge passes on by name."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._values: dict[str, tuple[str, ...]] | None = None
+
+    def _collected(self) -> dict[str, tuple[str, ...]]:
+        if self._values is None:
+            self._values = _header_values(self._request)
+        return self._values
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return self._collected()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._collected())
+
+    def __len__(self) -> int:
+        return len(self._collected())
+
+    def __repr__(self) -> str:
+        return repr(self._collected())
+
+
 def _client_certificate(request: Request) -> str | None:
     """The PEM client certificate API Gateway verified (mutual TLS on a custom domain,
     ``requestContext.identity.clientCert``); local mode's TLS server fills in the same."""
@@ -190,6 +221,8 @@ def _client_certificate(request: Request) -> str | None:
 
 
 def incoming(request: Request) -> IncomingRequest:
+    from ..oauth.request import IncomingRequest
+
     if request.query_params and {"client_secret", "client_id"} & set(request.query_params):
         # RFC 6749 §2.3.1: credentials MUST NOT be in the request URI (it gets logged)
         raise InvalidRequest("Client credentials must not be sent in the query string.")
@@ -199,7 +232,7 @@ def incoming(request: Request) -> IncomingRequest:
         body=body,
         content_type=request.headers.get("content-type"),
         authorization=request.headers.get("authorization"),
-        headers=_header_values(request),
+        headers=_HeaderValues(request),
         method=request.method,
         client_certificate=_client_certificate(request),
     )
@@ -302,6 +335,8 @@ def read_json_object(request: Request) -> dict[str, Any]:
         raise Problem("The request body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise Problem("The request body must be a JSON object.")
+    from ..admin.validation import invalid_text
+
     if errors := invalid_text(value):  # the one text check for every admin payload
         raise ValidationFailed("The request has strings that are not valid Unicode text.",
                                errors)
@@ -313,6 +348,8 @@ def caller(request: Request, local_mode: bool) -> Actor:
     context = request.context or {}
     arn = (context.get("identity") or {}).get("userArn")
     principal = arn or ("local" if local_mode else "unknown")
+    from ..admin.audit import Actor
+
     return Actor(principal=str(principal), request_id=context.get("requestId"))
 
 

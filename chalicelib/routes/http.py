@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -263,6 +264,9 @@ def issuer_for(request: Request, configured: str | None, *, allow_host: bool = F
 PROBLEM_TYPE = "application/problem+json"
 MAX_ADMIN_BODY = 64 * 1024
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+# Digits read from a query parameter or header: far more than any limit or version needs,
+# far less than the 4300 digits past which int() raises ValueError.
+MAX_DIGITS = 20
 
 
 def problem_response(problem: Problem) -> Response:
@@ -330,7 +334,7 @@ def read_json_object(request: Request) -> dict[str, Any]:
         return {}
     try:
         # invalid UTF-8 becomes lone surrogates, reported below by field like \ud800 escapes
-        value = json.loads(body.decode("utf-8", "surrogateescape"))
+        value = json.loads(body.decode("utf-8", "surrogateescape"), parse_int=_json_integer)
     except (ValueError, RecursionError) as exc:
         raise Problem("The request body is not valid JSON.") from exc
     if not isinstance(value, dict):
@@ -341,6 +345,15 @@ def read_json_object(request: Request) -> dict[str, Any]:
         raise ValidationFailed("The request has strings that are not valid Unicode text.",
                                errors)
     return value
+
+
+def _json_integer(digits: str) -> int | float:
+    """A JSON integer; one longer than ``int()`` converts (4300 digits) becomes an infinity,
+    which every numeric field refuses by name, instead of failing the whole body."""
+    try:
+        return int(digits)
+    except ValueError:
+        return -math.inf if digits.startswith("-") else math.inf
 
 
 def caller(request: Request, local_mode: bool) -> Actor:
@@ -359,7 +372,7 @@ def if_match(request: Request) -> int | None:
     if not value or value == "*":
         return None
     tag = value.removeprefix("W/").strip('"')
-    if not (tag.isascii() and tag.isdigit()):
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > MAX_DIGITS:
         raise PreconditionFailed("If-Match must be an ETag returned by this API.")
     return int(tag)
 
@@ -374,7 +387,9 @@ def page_params(request: Request) -> tuple[int, str | None]:
     if unknown:
         raise Problem(f"Unknown query parameters: {', '.join(sorted(unknown))}.")
     raw = params.get("limit", str(DEFAULT_LIMIT))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_DIGITS or not (
+        1 <= int(raw) <= MAX_LIMIT
+    ):
         raise ValidationFailed(
             "Invalid limit.", [FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")]
         )

@@ -111,6 +111,19 @@ class FieldError:
     message: str
 
 
+class IssuerUnknown(Exception):
+    """No ``ISSUER`` is configured and the event has no ``requestContext.domainName``
+    (and ``stage``) to derive it from: not an event API Gateway sends, but a hand-made
+    or sample test event (docs/errors.md, "Test events"). The OAuth endpoints answer
+    400 ``invalid_request``, the documents a 400 problem: the event is what is wrong."""
+
+    DETAIL = ("The issuer cannot be determined: ISSUER is not set and the event has no "
+              "requestContext.domainName and stage (a test event? see docs/errors.md).")
+
+    def __init__(self) -> None:
+        super().__init__(self.DETAIL)
+
+
 class Problem(Exception):
     """RFC 9457 problem details, used by admin endpoints."""
 

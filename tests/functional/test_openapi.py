@@ -313,6 +313,7 @@ def test_admin_responses_match_the_document(http: Any, document: dict[str, Any])
     assert call("put", "/admin/apps/{client_id}/grants/{api_id}", {"scopes": ["o:read"]}
                 ).status_code == 200
     assert call("get", "/admin/apps/{client_id}/grants").status_code == 200
+    assert call("get", "/admin/apis/{api_id}/grants").status_code == 200
     secret = call("post", "/admin/apps/{client_id}/secrets", {"expires_in": 3600})
     assert secret.status_code == 201
     ids["secret_id"] = json.loads(secret.body)["secret_id"]

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, when } from "../ui.js";
+import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, when, facts } from "../ui.js";
 import { statusBadge } from "./apps.js";
 
 function scopesEditor(scopes = []) {
@@ -152,10 +152,11 @@ export async function apiPage(id) {
   danger.append(h("div", { class: "actions" }, del));
   page(current.name,
     h("p", {}, h("a", { href: "#/apis" }, "← All APIs")),
-    h("dl", { class: "grid2" },
-      h("div", {}, h("dt", {}, "Identifier"), h("dd", {}, h("code", {}, current.identifier))),
-      h("div", {}, h("dt", {}, "Id"), h("dd", {}, h("code", {}, current.id))),
-      h("div", {}, h("dt", {}, "Created"), h("dd", {}, when(current.created_at))),
-      h("div", {}, h("dt", {}, "Updated"), h("dd", {}, when(current.updated_at)))),
+    facts([
+      ["Identifier (audience)", h("code", {}, current.identifier)],
+      ["Id", h("code", {}, current.id)],
+      ["Created", when(current.created_at)],
+      ["Updated", when(current.updated_at)],
+    ]),
     authorized, form, danger);
 }

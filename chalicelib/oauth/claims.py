@@ -42,11 +42,16 @@ def access_token_claims(
     lifetime: int,
     jti: str,
     custom: Mapping[str, Any],
+    subject: str | None = None,
+    grant_type: str = GRANT_TYPE_CLAIM,
+    registered: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JWT claims set; registered claims always win over custom ones."""
-    registered = {
+    """The JWT claims set; registered claims always win over custom ones. ``subject``
+    is ``sub`` when it is not the client; ``registered`` adds claims a grant or a proof
+    of possession sets (``act``, RFC 8693 §4.1; ``cnf``, RFC 7800 §3.1)."""
+    claims = {
         "iss": issuer,
-        "sub": client_id,
+        "sub": subject or client_id,
         "aud": audience,
         "client_id": client_id,
         "iat": issued_at,
@@ -54,10 +59,11 @@ def access_token_claims(
         "jti": jti,
         "scope": " ".join(scopes),
         "scp": list(scopes),
-        "gty": GRANT_TYPE_CLAIM,
+        "gty": grant_type,
+        **(registered or {}),
     }
     custom_only = {k: v for k, v in custom.items() if k not in REGISTERED_CLAIMS}
-    return {**registered, **custom_only}
+    return {**claims, **custom_only}
 
 
 def worst_case_signing_input_size(

@@ -18,7 +18,8 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
 def server_metadata(
-    issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None
+    issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None,
+    grant_types: Sequence[str] = ("client_credentials",),
 ) -> dict[str, Any]:
     # client authentication: not at cold start
     from .client_auth import AUTH_METHODS
@@ -32,7 +33,7 @@ def server_metadata(
         "jwks_uri": issuer + JWKS_PATH,
         "introspection_endpoint": issuer + INTROSPECT_PATH,
         "revocation_endpoint": issuer + REVOKE_PATH,
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": list(grant_types),
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": methods,
         "introspection_endpoint_auth_methods_supported": list(methods),
@@ -57,8 +58,10 @@ class Discovery:
         clock: Callable[[], float],
         cache_seconds: int,
         auth_methods: Sequence[str] | None = None,
+        grant_types: Sequence[str] = ("client_credentials",),
     ) -> None:
         self._apis = apis
+        self._grant_types = tuple(grant_types)
         self._auth_methods = None if auth_methods is None else tuple(auth_methods)
         self._keyring = keyring
         self._clock = clock
@@ -76,7 +79,7 @@ class Discovery:
                 )
                 self._loaded_at = now
             scopes = self._scopes
-        return server_metadata(issuer, scopes, self._auth_methods)
+        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,11 +24,30 @@ JSON = "application/json"
 
 @dataclass(frozen=True)
 class IncomingRequest:
-    """What the protocol layer needs of an HTTP request, free of any framework."""
+    """What the protocol layer needs of an HTTP request, free of any framework.
+
+    Built once per request at the edge (:func:`chalicelib.routes.http.incoming`); its
+    body is parsed once, on first use of :attr:`parameters`, whoever asks first."""
 
     body: bytes
     content_type: str | None = None
     authorization: str | None = None
+    headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Every header field by lower-cased name, with every value it was sent with (a
+    proof-of-possession header sent twice must be visible as such, RFC 9449 §4.3)."""
+    method: str = "POST"
+    client_certificate: str | None = None
+    """The PEM client certificate the TLS layer verified (API Gateway mutual TLS:
+    ``requestContext.identity.clientCert.clientCertPem``), if any (RFC 8705)."""
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        return self.headers.get(name.lower(), ())
+
+    @cached_property
+    def parameters(self) -> Parameters:
+        """The body's parameters (RFC 6749 §3.2), parsed on first use; a parse error is
+        raised again on every use."""
+        return parse_parameters(self)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..oauth.claims import MAX_ISSUER_LENGTH
-from ..oauth.request import IncomingRequest, parse_parameters
+from ..oauth.request import IncomingRequest
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +76,22 @@ def _as_oauth_error(exc: Exception) -> OAuthError:
     return ServerError("The server could not complete the request.")
 
 
-def oauth_endpoint(
-    view: Callable[..., Response], current_request: Callable[[], Request] | None = None
-) -> Callable[..., Response]:
+def _rendered(call: Callable[[], Response]) -> tuple[Response, OAuthError | None]:
+    try:
+        return call(), None
+    except Exception as exc:  # the one place OAuth errors become responses
+        error = _as_oauth_error(exc)
+        return oauth_error_response(error), error
+
+
+def oauth_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
     """Render every outcome of an OAuth view as an RFC 6749 JSON response, and count
-    client authentication failures (and, on the token endpoint, tokens issued and refused)."""
+    client authentication failures."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        error: OAuthError | None = None
-        try:
-            response = view(*args, **kwargs)
-        except Exception as exc:  # the one place errors become responses
-            error = _as_oauth_error(exc)
-            response = oauth_error_response(error)
-        _record_outcome(error, current_request)
+        response, error = _rendered(lambda: view(*args, **kwargs))
+        _record_outcome(error, None)
         return response
 
     return wrapper
@@ -98,27 +99,44 @@ def oauth_endpoint(
 
 def token_endpoint(
     current_request: Callable[[], Request],
-) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """``oauth_endpoint`` for the token endpoint: it also counts tokens issued and
-    refused by reason, and logs one JSON line per outcome with the presented client id."""
-    return functools.partial(oauth_endpoint, current_request=current_request)
+) -> Callable[[Callable[[IncomingRequest], Response]], Callable[[], Response]]:
+    """``oauth_endpoint`` for the token endpoint: the view gets the request as protocol
+    input, built and parsed once, and every outcome is counted (tokens issued, refused by
+    reason) and logged as one JSON line with the presented client id."""
+
+    def decorate(view: Callable[[IncomingRequest], Response]) -> Callable[[], Response]:
+        @functools.wraps(view)
+        def wrapper() -> Response:
+            parsed: list[IncomingRequest] = []
+
+            def call() -> Response:
+                parsed.append(incoming(current_request()))
+                return view(parsed[0])
+
+            response, error = _rendered(call)
+            _record_outcome(error, parsed[0] if parsed else None, token=True)
+            return response
+
+        return wrapper
+
+    return decorate
 
 
 def _record_outcome(
-    error: OAuthError | None, current_request: Callable[[], Request] | None
+    error: OAuthError | None, request: IncomingRequest | None, *, token: bool = False
 ) -> None:
     """Metrics never change a response: a failure here is logged and forgotten."""
     recorder = metrics.current()
     try:
         if error is not None and error.error == "invalid_client":
             recorder.record(metrics.AUTHENTICATION_FAILURES)
-        if current_request is not None:
+        if token:
             if error is None:
                 recorder.record(metrics.TOKENS_ISSUED)
             else:
                 recorder.record(metrics.TOKENS_REFUSED, reason=error.error)
             recorder.outcome(
-                presented_client_id(current_request()),
+                None if request is None else presented_client_id(request),
                 "issued" if error is None else "refused",
                 None if error is None else error.error,
             )
@@ -127,24 +145,48 @@ def _record_outcome(
         log.warning("could not record metrics: %s", type(exc).__name__)
 
 
-def presented_client_id(request: Request) -> str | None:
+def presented_client_id(request: IncomingRequest) -> str | None:
     """The client id the request presented (Basic or body), as it may be logged; None
-    if it presented none."""
+    if it presented none. Reads the parameters the endpoint already parsed."""
     from ..oauth.client_auth import extract_credentials, loggable_client_id  # not at cold start
 
     try:
-        parsed = incoming(request)
-        params = parse_parameters(parsed)
+        params = request.parameters
     except OAuthError:
         return None
     try:
-        client_id: str | None = extract_credentials(parsed, params).client_id
+        client_id: str | None = extract_credentials(request, params).client_id
     except OAuthError:  # no secret: an assertion method names the app in client_id
         try:
             client_id = params.single("client_id")
         except OAuthError:
             return None
     return None if client_id is None else loggable_client_id(client_id)
+
+
+def _header_values(request: Request) -> dict[str, tuple[str, ...]]:
+    """Every value of every header: API Gateway's ``multiValueHeaders`` where the event
+    has them (its ``headers`` keeps only the last of repeated fields), else ``headers``."""
+    event = request.to_original_event()
+    multi = event.get("multiValueHeaders") if isinstance(event, dict) else None
+    values: dict[str, tuple[str, ...]] = {}
+    if isinstance(multi, dict) and multi:
+        for name, found in multi.items():
+            if isinstance(found, list):
+                values.setdefault(str(name).lower(), ())
+                values[str(name).lower()] += tuple(str(v) for v in found)
+    for name, value in request.headers.items():
+        values.setdefault(name, (str(value),))
+    return values
+
+
+def _client_certificate(request: Request) -> str | None:
+    """The PEM client certificate API Gateway verified (mutual TLS on a custom domain,
+    ``requestContext.identity.clientCert``); local mode's TLS server fills in the same."""
+    identity = (request.context or {}).get("identity")
+    cert = identity.get("clientCert") if isinstance(identity, dict) else None
+    pem = cert.get("clientCertPem") if isinstance(cert, dict) else None
+    return pem if isinstance(pem, str) and pem else None
 
 
 def incoming(request: Request) -> IncomingRequest:
@@ -157,6 +199,9 @@ def incoming(request: Request) -> IncomingRequest:
         body=body,
         content_type=request.headers.get("content-type"),
         authorization=request.headers.get("authorization"),
+        headers=_header_values(request),
+        method=request.method,
+        client_certificate=_client_certificate(request),
     )
 
 

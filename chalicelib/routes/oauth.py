@@ -13,6 +13,7 @@ from chalice.app import Blueprint, Request, Response
 from .. import runtime
 from ..errors import MethodNotAllowed
 from ..oauth.metadata import INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REVOKE_PATH, TOKEN_PATH
+from ..oauth.request import IncomingRequest
 from .http import (
     incoming,
     issuer_for,
@@ -43,8 +44,8 @@ def _issuer() -> str:
 
 @oauth.route(TOKEN_PATH, methods=["POST"], content_types=ANY_CONTENT)
 @token_endpoint(_request)
-def token() -> Response:
-    result = runtime.services().token.handle(incoming(_request()), _issuer())
+def token(request: IncomingRequest) -> Response:
+    result = runtime.services().token.handle(request, _issuer())
     return oauth_response(result.as_dict(), headers=result.headers)
 
 

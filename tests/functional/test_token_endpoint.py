@@ -324,3 +324,27 @@ def test_other_authorization_scheme_with_body_credentials_is_invalid_request(
                   client_id=demo.client_id, client_secret=demo.client_secret),
     )
     assert_oauth_error(response, 400, "invalid_request")
+
+
+# ---- one parse per request ---------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", ["issued", "refused"])
+def test_parses_the_request_body_once_including_the_outcome_log(
+    http: Any, demo: Demo, monkeypatch: pytest.MonkeyPatch, outcome: str
+) -> None:
+    from chalicelib.oauth import request as parsing
+
+    real = parsing.parse_parameters
+    calls: list[bytes] = []
+
+    def counted(request: parsing.IncomingRequest) -> parsing.Parameters:
+        calls.append(request.body)
+        return real(request)
+
+    monkeypatch.setattr(parsing, "parse_parameters", counted)
+    extra = {} if outcome == "issued" else {"scope": "orders:write"}  # not granted
+    response = token_request(http, demo, **extra)
+
+    assert response.status_code == (200 if outcome == "issued" else 400), response.body
+    assert len(calls) == 1

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from chalicelib.errors import InvalidRequest, InvalidScope, InvalidTarget, UnsupportedGrantType
-from chalicelib.oauth.grant import TokenResponse
+from chalicelib.oauth.token_endpoint import TokenResponse
 from chalicelib.runtime import Services
 from chalicelib.tokens.jwk import public_jwk, thumbprint
 from tests.conftest import AUDIENCE, ISSUER, Demo, reuse_off, seed_demo

@@ -188,6 +188,8 @@ def test_console_flow_from_api_to_blocked_app_with_audit(browser_session: Sessio
     claims = page.get_by_test_id("jwt-claims").inner_text()
     assert '"scope": "inventory:read"' in claims and f'"aud": "{AUDIENCE}"' in claims
     assert '"alg": "RS256"' in page.get_by_test_id("jwt-header").inner_text()
+    times = page.get_by_test_id("token-times").inner_text()
+    assert re.fullmatch(r"issued \(iat\) .+ UTC, expires \(exp\) .+ UTC", times), times
 
     # WHEN the app is blocked on its overview
     s.go(f"#/apps/{client_id}")

@@ -62,6 +62,7 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
         "version": app.version,
+        "last_used": timestamp(app.last_used),
     }
     if secrets is not None:
         ordered = sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
@@ -85,6 +86,11 @@ def grant_view(grant: Grant) -> dict[str, Any]:
         "scopes": list(grant.scopes),
         "version": grant.version,
     }
+
+
+def api_grant_view(client_id: str, grant: Grant) -> dict[str, Any]:
+    """A grant seen from its API: which app, which scopes."""
+    return {"client_id": client_id, **grant_view(grant)}
 
 
 def key_view(key: SigningKeyRecord) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from chalice.app import Response
 from .. import runtime
 from ..admin import validation as v
 from ..admin.views import (
+    api_grant_view,
     api_view,
     app_view,
     audit_view,
@@ -84,6 +85,15 @@ def update_api(api_id: str) -> Response:
         api_id, body, if_match(admin.request()), admin.actor()
     )
     return admin_json(api_view(api), headers=etag(api.version))
+
+
+@admin.route("/apis/{api_id}/grants", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_api_grants(api_id: str) -> Response:
+    grants = runtime.services().provisioning.grants_of_api(api_id)
+    listed = page(grants, lambda g: g[0], *page_params(admin.request()))
+    return admin_json({"items": [api_grant_view(c, g) for c, g in listed.items],
+                       "next": listed.next})
 
 
 @admin.route("/apis/{api_id}", methods=["DELETE"], authorizer=iam)

@@ -121,6 +121,9 @@ class App:
     created_at: int = 0
     updated_at: int = 0
     version: int = 1
+    last_used: int | None = None
+    """When the app last authenticated, by any method (epoch seconds, written at most
+    once per ``LAST_USED_INTERVAL``); like ``revocations`` it leaves ``version`` alone."""
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,10 @@ class AppRepository(Protocol):
     def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
         """Set ``last_used`` unless it was set less than ``interval`` seconds before ``when``."""
 
+    def record_app_use(self, client_id: str, when: int, interval: int) -> None:
+        """Set the app's ``last_used`` unless it was set less than ``interval`` seconds
+        before ``when`` (the app's ``version`` is unchanged)."""
+
     def put_grant(
         self,
         client_id: str,

@@ -267,6 +267,19 @@ def test_a_secretless_app_gets_a_token_with_its_key_and_never_with_a_guessed_sec
     assert claims["client_id"] == claims["sub"] == client_id
 
 
+def test_a_key_authentication_is_the_apps_last_use(
+    http: Any, keyed: tuple[str, ClientKeyPair], clock: FakeClock
+) -> None:
+    client_id, pair = keyed
+    assert expect(http.get(f"/admin/apps/{client_id}"))["last_used"] is None
+
+    response = token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
+
+    assert response.status_code == 200, response.body
+    listed = {a["client_id"]: a for a in expect(http.get("/admin/apps"))["items"]}
+    assert listed[client_id]["last_used"] is not None
+
+
 # ---- the token endpoint ---------------------------------------------------------------
 
 

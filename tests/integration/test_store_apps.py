@@ -161,6 +161,42 @@ def test_record_secret_use_of_missing_secret_is_a_silent_no_op(store: Store) -> 
     assert [s.secret_id for s in credentials.secrets] == ["sec_1"]
 
 
+def test_record_app_use_sets_last_used_once_per_interval_and_keeps_the_version(
+    store: Store,
+) -> None:
+    app = make_app()
+    store.create_app(app, make_secret("sec_1"))
+
+    store.record_app_use(app.client_id, NOW, HOUR)
+    store.record_app_use(app.client_id, NOW + HOUR - 1, HOUR)  # within the interval
+    recorded = store.get_app(app.client_id)
+    assert recorded == replace(app, last_used=NOW)  # version unchanged
+
+    store.record_app_use(app.client_id, NOW + HOUR, HOUR)
+    [listed] = store.list_apps(10, None).items
+    assert listed.last_used == NOW + HOUR  # the list carries it: no read per app
+
+
+def test_an_app_update_keeps_last_used(store: Store) -> None:
+    app = make_app()
+    store.create_app(app, None)
+    store.record_app_use(app.client_id, NOW, HOUR)
+    recorded = store.get_app(app.client_id)
+    assert recorded is not None
+
+    store.update_app(replace(recorded, name="renamed", version=2), 1)
+
+    assert store.get_app(app.client_id) == replace(app, name="renamed", version=2,
+                                                    last_used=NOW)
+
+
+def test_record_app_use_of_missing_app_creates_nothing(store: Store) -> None:
+    store.record_app_use("nobody", NOW, HOUR)
+
+    assert store.get_app("nobody") is None
+    assert store.list_apps(10, None).items == ()
+
+
 # -- grants -------------------------------------------------------------------
 
 

@@ -57,6 +57,7 @@ def app_to_item(app: App) -> Item:
     _opt_n(item, "revoked_before", app.revoked_before)
     _opt_n(item, "revocation_generation", app.revocation_generation or None)
     _opt_n(item, "revocations", app.revocations or None)
+    _opt_n(item, "last_used", app.last_used)
     if app.quota is not None:
         quota: Item = {"enforce": {"BOOL": app.quota.enforce}}
         _opt_n(quota, "per_hour", app.quota.per_hour)
@@ -86,6 +87,7 @@ def item_to_app(item: Item) -> App:
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
+        last_used=_get_n(item, "last_used"),
     )
 
 
@@ -273,11 +275,18 @@ class DynamoAppRepository(Table):
             )
 
     def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
+        self._record_use(app_pk(client_id), f"SECRET#{secret_id}", when, interval)
+
+    def record_app_use(self, client_id: str, when: int, interval: int) -> None:
+        self._record_use(app_pk(client_id), APP_SK, when, interval)
+
+    def _record_use(self, pk: str, sk: str, when: int, interval: int) -> None:
+        """One conditional UpdateItem of ``last_used`` (``version`` untouched)."""
         try:
             with translated(lambda: ItemChanged("recorded recently")):
                 self._client.update_item(
                     TableName=self._table,
-                    Key=_key(app_pk(client_id), f"SECRET#{secret_id}"),
+                    Key=_key(pk, sk),
                     UpdateExpression="SET last_used = :now",
                     ConditionExpression=(
                         "attribute_exists(pk) AND "
@@ -289,7 +298,7 @@ class DynamoAppRepository(Table):
                     },
                 )
         except ItemChanged:
-            pass  # another request recorded it within the interval, or it was revoked
+            pass  # another request recorded it within the interval, or it was deleted
 
     def put_grant(
         self,

@@ -13,11 +13,10 @@ from m2m_client.cli.common import (
     State,
     confirm,
     if_match_option,
-    json_option,
     list_options,
+    output_options,
     parse_json_object,
     pass_state,
-    print_json,
     secret_warning,
     yes_option,
 )
@@ -26,8 +25,8 @@ from m2m_client.cli.common import (
 
 
 def show(state: State, item: Any) -> None:
-    if state.json:
-        print_json(item)
+    if state.structured:
+        state.emit(item)
     else:
         output.details(item)
 
@@ -47,8 +46,8 @@ def show_list(
         page: dict[str, Any] = {"items": items, "next": None}
     else:
         page = client.get(path, {"limit": limit, "next": next_cursor})
-    if state.json:
-        print_json(page)
+    if state.structured:
+        state.emit(page)
         return
     output.table(page.get("items") or [], columns)
     if page.get("next"):
@@ -57,7 +56,7 @@ def show_list(
 
 def done(state: State, message: str) -> None:
     """Report a 204: nothing on stdout with --json, a line for humans."""
-    if not state.json:
+    if not state.structured:
         click.echo(message)
 
 
@@ -122,7 +121,7 @@ def apis() -> None:
 @scope_option
 @lifetime_option
 @reuse_options
-@json_option
+@output_options
 @pass_state
 def apis_create(
     state: State, name: str, identifier: str, scopes: tuple[str, ...],
@@ -148,11 +147,23 @@ def apis_list(state: State, limit: int | None, all_pages: bool, next_cursor: str
 
 @apis.command("get")
 @click.argument("api_id")
-@json_option
+@output_options
 @pass_state
 def apis_get(state: State, api_id: str) -> None:
     """Show one API."""
     show(state, state.admin().get(admin_path("apis", api_id)))
+
+
+@apis.command("apps")
+@click.argument("api_id")
+@list_options
+@pass_state
+def apis_apps(
+    state: State, api_id: str, limit: int | None, all_pages: bool, next_cursor: str | None
+) -> None:
+    """List the apps authorized for an API, with their scopes (its grants)."""
+    path = admin_path("apis", api_id, "grants")
+    show_list(state, path, output.API_GRANT_COLUMNS, limit, all_pages, next_cursor)
 
 
 @apis.command("update")
@@ -163,7 +174,7 @@ def apis_get(state: State, api_id: str) -> None:
 @lifetime_option
 @reuse_options
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apis_update(
     state: State,
@@ -195,7 +206,7 @@ def apis_update(
 @click.argument("api_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def apis_delete(state: State, api_id: str, if_match: int | None, yes: bool) -> None:
     """Delete an API."""
@@ -286,7 +297,7 @@ def quota_body(
 @click.option("--secret/--no-secret", "with_secret", default=True, show_default=True,
               help="--no-secret: no client secret; the app authenticates with a key "
                    "(m2m apps keys add) or another assertion method.")
-@json_option
+@output_options
 @pass_state
 def apps_create(
     state: State,
@@ -322,7 +333,7 @@ def apps_list(state: State, limit: int | None, all_pages: bool, next_cursor: str
 
 @apps.command("get")
 @click.argument("client_id")
-@json_option
+@output_options
 @pass_state
 def apps_get(state: State, client_id: str) -> None:
     """Show one app and its secrets' metadata (never the secrets)."""
@@ -339,7 +350,7 @@ def apps_get(state: State, client_id: str) -> None:
 @click.option("--clear-permissions", is_flag=True, help="Remove every permission.")
 @quota_options
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apps_update(
     state: State,
@@ -375,7 +386,7 @@ def apps_update(
 @click.argument("client_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def apps_delete(state: State, client_id: str, if_match: int | None, yes: bool) -> None:
     """Delete an app, its secrets and grants."""
@@ -393,7 +404,7 @@ def _set_enabled(state: State, client_id: str, enabled: bool, if_match: int | No
 @apps.command("block")
 @click.argument("client_id")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apps_block(state: State, client_id: str, if_match: int | None) -> None:
     """Block an app: it gets no more tokens (invalid_client)."""
@@ -403,7 +414,7 @@ def apps_block(state: State, client_id: str, if_match: int | None) -> None:
 @apps.command("unblock")
 @click.argument("client_id")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apps_unblock(state: State, client_id: str, if_match: int | None) -> None:
     """Unblock an app."""
@@ -412,7 +423,7 @@ def apps_unblock(state: State, client_id: str, if_match: int | None) -> None:
 
 @apps.command("revoke-tokens")
 @click.argument("client_id")
-@json_option
+@output_options
 @pass_state
 def apps_revoke_tokens(state: State, client_id: str) -> None:
     """Revoke every token the app holds now (introspection reports them inactive)."""
@@ -421,14 +432,14 @@ def apps_revoke_tokens(state: State, client_id: str) -> None:
 
 @apps.command("usage")
 @click.argument("client_id")
-@json_option
+@output_options
 @pass_state
 def apps_usage(state: State, client_id: str) -> None:
     """Freshly signed tokens per UTC day (last 30) and hour (last 48); reused tokens are
     free and not counted."""
     usage = state.admin().get(admin_path("apps", client_id, "usage"))
-    if state.json:
-        print_json(usage)
+    if state.structured:
+        state.emit(usage)
         return
     click.echo(f"quota: {output.quota_text(usage.get('quota'))}")
     click.echo("")
@@ -451,7 +462,7 @@ def grants() -> None:
 @click.option("--scope", "--scopes", "scopes", multiple=True, required=True, metavar="SCOPE",
               help="A granted scope of the API (repeat for each).")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def grants_set(
     state: State, client_id: str, api_id: str, scopes: tuple[str, ...], if_match: int | None
@@ -478,7 +489,7 @@ def grants_list(
 @click.argument("api_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def grants_remove(
     state: State, client_id: str, api_id: str, if_match: int | None, yes: bool
@@ -501,7 +512,7 @@ def secrets() -> None:
 @click.argument("client_id")
 @click.option("--expires-in", type=click.IntRange(60, 315_360_000), metavar="SECONDS",
               help="Let the secret expire after this many seconds.")
-@json_option
+@output_options
 @pass_state
 def secrets_create(state: State, client_id: str, expires_in: int | None) -> None:
     """Add a client secret; prints it, once."""
@@ -514,7 +525,7 @@ def secrets_create(state: State, client_id: str, expires_in: int | None) -> None
 @click.argument("client_id")
 @click.argument("secret_id")
 @yes_option
-@json_option
+@output_options
 @pass_state
 def secrets_revoke(state: State, client_id: str, secret_id: str, yes: bool) -> None:
     """Revoke a client secret at once."""
@@ -542,7 +553,7 @@ def keys_list(state: State, limit: int | None, all_pages: bool, next_cursor: str
 @keys.command("add")
 @click.argument("kms_key_id")
 @click.option("--alg", type=click.Choice(["RS256", "ES256"]), default="RS256", show_default=True)
-@json_option
+@output_options
 @pass_state
 def keys_add(state: State, kms_key_id: str, alg: str) -> None:
     """Register a KMS key (ARN, id or alias) as the next key: published, not signing yet."""
@@ -550,13 +561,13 @@ def keys_add(state: State, kms_key_id: str, alg: str) -> None:
 
 
 @keys.command("rotate")
-@json_option
+@output_options
 @pass_state
 def keys_rotate(state: State) -> None:
     """Promote the next key: next -> current -> previous -> retired."""
     result = state.admin().post(admin_path("keys", "rotate"))
-    if state.json:
-        print_json(result)
+    if state.structured:
+        state.emit(result)
     else:
         output.table(result.get("items") or [], output.KEY_COLUMNS)
 

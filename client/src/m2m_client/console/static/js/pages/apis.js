@@ -1,5 +1,6 @@
 import { api } from "../api.js";
-import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, fmtTime } from "../ui.js";
+import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, when, facts } from "../ui.js";
+import { statusBadge } from "./apps.js";
 
 function scopesEditor(scopes = []) {
   const list = h("div", { class: "scopes" });
@@ -87,9 +88,30 @@ export async function apisPage() {
     table(["Name", "Identifier", "Scopes", "Token lifetime", "Reuse"], rows, "APIs"), form);
 }
 
+// Auth0's "Machine to Machine Applications" tab: the apps authorized for this API, with
+// their scopes (one request for the grants, one per 200 apps for their names).
+async function authorizedApps(id) {
+  const [grants, apps] = await Promise.all([api.all(`/apis/${api.seg(id)}/grants`), api.all("/apps")]);
+  const byId = new Map(apps.map((a) => [a.client_id, a]));
+  const rows = grants.map((g) => {
+    const app = byId.get(g.client_id);
+    const href = `#/apps/${encodeURIComponent(g.client_id)}/apis`;
+    return h("tr", {},
+      h("td", {}, h("a", { href }, app ? app.name : g.client_id)),
+      h("td", {}, h("code", {}, g.client_id)),
+      h("td", {}, app ? statusBadge(app) : "—"),
+      h("td", {}, g.scopes.map((s) => h("code", {}, s)).flatMap((c, i) => (i ? [", ", c] : [c]))),
+      h("td", {}, app ? when(app.last_used, { relative: true, none: "never" }) : "—"));
+  });
+  return h("section", { class: "panel", "aria-labelledby": "authorized-title" },
+    h("h2", { id: "authorized-title" }, `Authorized apps (${grants.length})`),
+    h("p", { class: "muted" }, "Apps that may get tokens for this API, and the scopes each may request. Authorize another app on that app's APIs tab."),
+    table(["App", "client_id", "Status", "Scopes", "Last used"], rows, "Apps authorized for this API"));
+}
+
 export async function apiPage(id) {
   loading("API");
-  const current = await api.get(`/apis/${api.seg(id)}`);
+  const [current, authorized] = await Promise.all([api.get(`/apis/${api.seg(id)}`), authorizedApps(id)]);
   const reload = () => apiPage(id);
   const form = h("form", { class: "panel", "aria-labelledby": "edit-api-title", novalidate: true },
     h("h2", { id: "edit-api-title" }, "Settings and scopes"),
@@ -130,10 +152,11 @@ export async function apiPage(id) {
   danger.append(h("div", { class: "actions" }, del));
   page(current.name,
     h("p", {}, h("a", { href: "#/apis" }, "← All APIs")),
-    h("dl", { class: "grid2" },
-      h("div", {}, h("dt", {}, "Identifier"), h("dd", {}, h("code", {}, current.identifier))),
-      h("div", {}, h("dt", {}, "Id"), h("dd", {}, h("code", {}, current.id))),
-      h("div", {}, h("dt", {}, "Created"), h("dd", {}, fmtTime(current.created_at))),
-      h("div", {}, h("dt", {}, "Updated"), h("dd", {}, fmtTime(current.updated_at)))),
-    form, danger);
+    facts([
+      ["Identifier (audience)", h("code", {}, current.identifier)],
+      ["Id", h("code", {}, current.id)],
+      ["Created", when(current.created_at)],
+      ["Updated", when(current.updated_at)],
+    ]),
+    authorized, form, danger);
 }

@@ -373,3 +373,28 @@ def test_quotas_token_reuse_and_usage(server: LocalServer) -> None:
     assert m2m_json("apps", "update", client_id, "--no-quota")["quota"] is None
     m2m("apps", "update", client_id, "--no-quota", "--quota-per-day", "5", code=2)
     m2m("apps", "usage", "c_unknown", code=1)
+
+
+def test_dpop_and_sender_constrained_flags(server: LocalServer) -> None:
+    # GIVEN an API that requires sender-constrained tokens and an app that must use DPoP
+    api = m2m_json("apis", "create", "--name", "Bound API", "--identifier",
+                   "https://bound.example.com", "--scope", "bound:read",
+                   "--require-sender-constrained")
+    app = m2m_json("apps", "create", "--name", "DPoP app", "--dpop")
+    assert api["sender_constrained_tokens_required"] is True
+    assert app["dpop_bound_access_tokens"] is True
+    m2m("grants", "set", app["client_id"], api["id"], "--scope", "bound:read")
+
+    # THEN a bearer token request is refused, by the app's setting first
+    refused = get_token(app["client_id"], app["client_secret"], "https://bound.example.com",
+                        code=1)
+    assert "invalid_dpop_proof" in refused.stderr
+
+    # WHEN both are turned off, the same request gets a bearer token
+    assert m2m_json("apps", "update", app["client_id"], "--no-dpop")[
+        "dpop_bound_access_tokens"] is False
+    assert m2m_json("apis", "update", api["id"], "--allow-bearer")[
+        "sender_constrained_tokens_required"] is False
+    issued = json.loads(get_token(app["client_id"], app["client_secret"],
+                                  "https://bound.example.com").stdout)
+    assert issued["token_type"] == "Bearer"

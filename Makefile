@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 # The web console of `make local` (0: any free port).
 CONSOLE_PORT ?= 8002
+# `make docs`: the documentation site on 127.0.0.1 (mkdocs serve).
+DOCS_PORT ?= 8003
 
 # Never reach AWS from a developer machine or CI: fake credentials, a fixed
 # region, no instance-metadata lookups, no endpoint overrides from the shell.
@@ -17,7 +19,7 @@ OFFLINE_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ENDPOINT_URL= \
 	AWS_ENDPOINT_URL_DYNAMODB= AWS_ENDPOINT_URL_KMS=
 
-.PHONY: local test lint unit clean
+.PHONY: local test lint unit docs api-reference clean
 
 $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@echo "Setting up $(VENV): installing the pinned dependencies of requirements-dev.txt"
@@ -33,16 +35,33 @@ $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 local: $(STAMP)
 	@env $(OFFLINE_ENV) PORT=$(PORT) CONSOLE_PORT=$(CONSOLE_PORT) $(PY) -m infra.local
 
+# `mkdocs build --strict` fails on a broken link, a missing nav page or an unknown
+# anchor; the site goes to site/ (ignored), which `make docs` never needs. Never add
+# --quiet: mkdocs 1.6 then drops the warnings before --strict counts them.
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 test: lint
 	@echo "pytest (offline: fake AWS credentials, no endpoints)"
 	@env $(OFFLINE_ENV) $(PY) -m pytest
 
+# The fast part of the suite: protocol rules on in-memory fakes (seconds, no servers).
+unit: $(STAMP)
+	@env $(OFFLINE_ENV) $(PY) -m pytest tests/unit
+
+# The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:$(DOCS_PORT), rebuilt
+# on every change; Ctrl-C stops it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+# docs/admin-api-reference.md from chalicelib/openapi.json (a unit test checks it is current).
+api-reference: $(STAMP)
+	$(PY) -m infra.api_reference
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
 
 # Deployment to AWS (docs/deploy.md). STAGE is a stage of .chalice/config.json.
 # `package` never talks to AWS; `deploy` and `destroy` use your AWS credentials

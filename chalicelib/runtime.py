@@ -1,19 +1,26 @@
 """Composition root: builds the AWS clients and services once per container, lazily.
 
 Nothing is built at import time, so tests choose the backend (moto, Stubber,
-in-memory fakes) before the first request, and ``reset()`` starts over.
+in-memory fakes) before the first request, and ``install(None)`` starts over.
+
+With Lambda SnapStart (docs/runtime.md) one snapshot becomes many containers:
+``prepare_snapshot`` imports what the first request needs, so the snapshot holds it,
+and builds nothing; ``after_restore`` gives each restored container its own random
+state and drops whatever services were built before the snapshot.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .aws import metrics
+from .aws import metrics, snapstart
 from .config import Settings
 
 # Cold start: `import app` loads none of the services; build_services imports them
@@ -225,3 +232,62 @@ def install(replacement: Services | None) -> None:
         _services = replacement
         if replacement is None:
             metrics.use(metrics.NullRecorder())  # the next build installs its own
+
+
+SNAPSHOT_IMPORTS = (
+    "boto3",
+    "botocore.config",
+    "chalicelib.admin.federation",
+    "chalicelib.admin.keys",
+    "chalicelib.admin.provisioning",
+    "chalicelib.aws.clients",
+    "chalicelib.aws.kms_keys",
+    "chalicelib.aws.kms_signer",
+    "chalicelib.aws.sts",
+    "chalicelib.federation.jwks_fetch",
+    "chalicelib.federation.safe_http",
+    "chalicelib.oauth.aws_iam",
+    "chalicelib.oauth.client_auth",
+    "chalicelib.oauth.client_credentials",
+    "chalicelib.oauth.federated",
+    "chalicelib.oauth.introspection",
+    "chalicelib.oauth.metadata",
+    "chalicelib.oauth.private_key_jwt",
+    "chalicelib.oauth.quota",
+    "chalicelib.oauth.reuse",
+    "chalicelib.oauth.revocation",
+    "chalicelib.oauth.token_endpoint",
+    "chalicelib.store.dynamodb",
+    "chalicelib.tokens.issuer",
+    "chalicelib.tokens.keyring",
+    "chalicelib.tokens.verify",
+)
+"""What ``build_default_services`` imports on the first request (a test keeps the two
+in step): cold, on Lambda, compiling and importing them is most of a cold start."""
+
+
+def prepare_snapshot() -> None:
+    """SnapStart, before the snapshot: import the services' modules (no client, no
+    credentials, no connection, no random value: nothing that must differ between
+    the containers restored from the snapshot)."""
+    for module in SNAPSHOT_IMPORTS:
+        importlib.import_module(module)
+
+
+def after_restore() -> None:
+    """SnapStart, in each restored container, before its first request."""
+    # Everything in the snapshot is shared by every container restored from it: the
+    # random module's state (botocore's retry jitter draws from it) gets fresh
+    # entropy, and services built before the snapshot (boto3 clients, their
+    # connections and credentials, the token-reuse cache, quotas, key caches) are
+    # dropped, to be built again on the first request.
+    random.seed()
+    install(None)
+
+
+def register_snapstart_hooks() -> bool:
+    """Hand both hooks to the Lambda runtime (a no-op outside Lambda 3.12+)."""
+    return snapstart.register(prepare_snapshot, after_restore)
+
+
+register_snapstart_hooks()

@@ -1,10 +1,13 @@
-"""Checks on the Lambda deployment zip Chalice builds.
+"""Checks on the Lambda deployment zip, against the stage's Lambda target.
 
-Chalice downloads the Lambda-platform ``cryptography`` wheel at package time; if
-the download fails it only warns and ships a zip without it, which imports fine
-nowhere but on the developer's machine. So every build is checked here: the
-compiled module for the function's architecture must be in the zip, and nothing
-from tests, moto or the development tools may be.
+A zip whose compiled code was built for another Python or machine imports fine on
+the developer's machine and nowhere on Lambda (``cffi`` built for CPython 3.11
+cannot load in python3.13; an x86_64 ``.so`` cannot load on arm64). So every build
+is checked here: ``cryptography``'s compiled module must be in the zip; every shared
+object must be an ELF file for the target's machine and, when its name says which
+CPython it is for (PEP 3149), for the target's; every wheel's tags must include
+one the target runtime accepts (infra/lambda_target.py); and nothing from tests,
+moto or the development tools may ship.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
-# ELF e_machine values of the Lambda architectures.
-ELF_MACHINE = {"x86_64": 0x3E, "arm64": 0xB7}
-WHEEL_PLATFORM = {"x86_64": "x86_64", "arm64": "aarch64"}
+from .lambda_target import LambdaTarget
+
 CRYPTOGRAPHY_RUST = re.compile(r"^cryptography/hazmat/bindings/_rust(\.abi3)?[^/]*\.so$")
+SHARED_OBJECT = re.compile(r"\.so(\.[0-9.]+)?$")
+WHEEL_FILE = re.compile(r"^([^/]+)\.dist-info/WHEEL$")
 REQUIRED = ("app.py", "chalicelib/__init__.py", "jwt/__init__.py", "cryptography/__init__.py")
 # Top-level names (packages, modules, distributions) that must never ship:
 # test code, the AWS mock, and development and packaging tools.
@@ -33,7 +37,8 @@ FORBIDDEN = frozenset(
     }
 )
 # The AWS SDK and its dependencies: the Lambda Python runtime provides them
-# (README "The Lambda artifact"); shipped, they were 16 MB of a 22 MB zip.
+# (docs/performance.md, "The Lambda artifact and cold start"); shipped, they were 16 MB
+# of a 22 MB zip.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil",
                               "python_dateutil"})
 MAX_ARTIFACT_BYTES = 8_000_000
@@ -53,8 +58,8 @@ def _top_level_name(path: str) -> str:
     return first.removesuffix(".py").split(".", 1)[0].lower().replace("-", "_")
 
 
-def artifact_problems(zip_path: Path, architecture: str = "x86_64") -> list[str]:
-    """Everything wrong with the zip, as sentences; empty when it is fine."""
+def artifact_problems(zip_path: Path, target: LambdaTarget) -> list[str]:
+    """Everything wrong with the zip for ``target``, as sentences; empty when it is fine."""
     problems: list[str] = []
     with zipfile.ZipFile(zip_path) as archive:
         names = [n for n in archive.namelist() if not n.endswith("/")]
@@ -62,62 +67,71 @@ def artifact_problems(zip_path: Path, architecture: str = "x86_64") -> list[str]
         for required in REQUIRED:
             if required not in present:
                 problems.append(f"{required} is missing")
-        rust = [n for n in names if CRYPTOGRAPHY_RUST.match(n)]
-        if not rust:
+        if not any(CRYPTOGRAPHY_RUST.match(n) for n in names):
             problems.append(
                 "cryptography's compiled module (cryptography/hazmat/bindings/_rust.abi3.so) "
-                "is missing: Chalice could not download the Lambda-platform wheel"
+                "is missing: its wheel for the Lambda platform was not packaged"
             )
-        for module in rust:
-            header = archive.read(module)[:20]
-            problems.extend(_elf_problems(module, header, architecture))
-        problems.extend(_wheel_tag_problems(archive, names, architecture))
         for name in names:
-            top = _top_level_name(name)
-            parts = PurePosixPath(name).parts
-            if top in RUNTIME_PROVIDED:
-                problems.append(f"{name} must not ship ({top} is provided by the Lambda "
-                                "runtime; keep it out of requirements.txt)")
-            elif top in FORBIDDEN:
-                problems.append(f"{name} must not ship ({top} is a test or development tool)")
-            elif top == "chalice" and name not in CHALICE_RUNTIME:
-                problems.append(f"{name} must not ship (only Chalice's runtime module does)")
-            elif any(p in ("tests", "test") for p in parts[:-1]) or parts[-1] == "conftest.py":
-                problems.append(f"{name} must not ship (test code)")
+            if SHARED_OBJECT.search(name):
+                problems.extend(_shared_object_problems(name, archive.read(name)[:20], target))
+        problems.extend(_wheel_tag_problems(archive, names, target))
+        for name in names:
+            problems.extend(_shipping_problems(name))
     size = zip_path.stat().st_size
     if size > MAX_ARTIFACT_BYTES:
         problems.append(f"the zip is {size / 1e6:.1f} MB, over the {MAX_ARTIFACT_BYTES / 1e6:g} MB "
-                        "budget (README \"The Lambda artifact\")")
+                        "budget (docs/performance.md, \"The Lambda artifact and cold start\")")
     return problems
 
 
-def _elf_problems(name: str, header: bytes, architecture: str) -> list[str]:
+def _shipping_problems(name: str) -> list[str]:
+    top = _top_level_name(name)
+    parts = PurePosixPath(name).parts
+    if top in RUNTIME_PROVIDED:
+        return [f"{name} must not ship ({top} is provided by the Lambda "
+                "runtime; keep it out of requirements.txt)"]
+    if top in FORBIDDEN:
+        return [f"{name} must not ship ({top} is a test or development tool)"]
+    if top == "chalice" and name not in CHALICE_RUNTIME:
+        return [f"{name} must not ship (only Chalice's runtime module does)"]
+    if any(p in ("tests", "test") for p in parts[:-1]) or parts[-1] == "conftest.py":
+        return [f"{name} must not ship (test code)"]
+    return []
+
+
+def _shared_object_problems(name: str, header: bytes, target: LambdaTarget) -> list[str]:
     if header[:4] != b"\x7fELF" or len(header) < 20:
         return [f"{name} is not a Linux shared object (built for another platform)"]
     machine = int.from_bytes(header[18:20], "little")
-    if machine != ELF_MACHINE[architecture]:
-        return [f"{name} is built for ELF machine {machine:#x}, not Lambda {architecture}"]
-    return []
+    if machine != target.elf_machine:
+        return [f"{name} is built for ELF machine {machine:#x}, not Lambda {target.architecture}"]
+    problem = target.extension_problem(name)
+    return [problem] if problem else []
 
 
 def _wheel_tag_problems(
-    archive: zipfile.ZipFile, names: list[str], architecture: str
+    archive: zipfile.ZipFile, names: list[str], target: LambdaTarget
 ) -> list[str]:
-    wheels = [n for n in names if re.match(r"^cryptography-[^/]+\.dist-info/WHEEL$", n)]
-    if not wheels:
-        return ["cryptography's dist-info is missing"]
-    text = archive.read(wheels[0]).decode("utf-8", "replace")
-    tags = [line.split(":", 1)[1].strip() for line in text.splitlines()
-            if line.startswith("Tag:")]
-    platform = WHEEL_PLATFORM[architecture]
-    if not any("manylinux" in t and t.endswith(platform) for t in tags):
-        return [f"cryptography wheel tags {tags} are not manylinux {platform}"]
-    return []
+    wheels = {m[1]: n for n in names if (m := WHEEL_FILE.match(n))}
+    problems = []
+    if not any(dist.lower().startswith("cryptography-") for dist in wheels):
+        problems.append("cryptography's dist-info is missing")
+    for dist, wheel in sorted(wheels.items()):
+        text = archive.read(wheel).decode("utf-8", "replace")
+        tags = [line.split(":", 1)[1].strip() for line in text.splitlines()
+                if line.startswith("Tag:")]
+        if not any(target.accepts_wheel_tag(tag) for tag in tags):
+            problems.append(f"{dist} is a wheel for {tags}, which Lambda {target} cannot "
+                            f"load (it needs {target.abi} or abi3, manylinux up to glibc "
+                            f"{'.'.join(map(str, target.glibc))} on {target.machine}, or "
+                            "pure Python)")
+    return problems
 
 
-def check_artifact(zip_path: Path, architecture: str = "x86_64") -> None:
+def check_artifact(zip_path: Path, target: LambdaTarget) -> None:
     """Raise ``ArtifactError`` listing every problem of the zip."""
-    problems = artifact_problems(zip_path, architecture)
+    problems = artifact_problems(zip_path, target)
     if problems:
         shown = "\n  ".join(problems[:40])
         more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""

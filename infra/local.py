@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import sys
+import sysconfig
 from pathlib import Path
 
 from infra.local_aws import LOOPBACK, start_local_aws
@@ -58,7 +59,11 @@ def serve(port: int) -> None:
 
 
 def write_demo_env(port: int, issuer: str, client_id: str, client_secret: str) -> Path:
-    """The demo app's credentials as a shell file (0600) for `. .local/demo-PORT.env`."""
+    """The demo app's credentials as a shell file (0600) for `. .local/demo-PORT.env`.
+
+    It also puts this interpreter's scripts directory (`.venv/bin` under `make local`)
+    first on `PATH`, so `m2m` and a `python` that imports `m2m_client` work in that shell.
+    """
     directory = PROJECT_DIR / ".local"
     directory.mkdir(mode=0o700, exist_ok=True)
     path = directory / f"demo-{port}.env"
@@ -70,6 +75,8 @@ def write_demo_env(port: int, issuer: str, client_id: str, client_secret: str) -
         f"export M2M_AUDIENCE={DEMO_AUDIENCE}",
         f"export M2M_CLIENT_ID={shlex.quote(client_id)}",
         f"export M2M_CLIENT_SECRET={shlex.quote(client_secret)}",
+        "# m2m and the python that has m2m_client (.venv/bin), first on PATH",
+        f'export PATH={shlex.quote(sysconfig.get_path("scripts"))}:"$PATH"',
     ]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
@@ -143,7 +150,7 @@ Get a token:
 Web console (admin pages; the URL carries this run's token):
   Console    {console_url}
 
-Call the example API (README.md, "Quickstart"): start it in another terminal with
+Call the example API (docs/getting-started.md): start it in another terminal with
   cd examples/orders_api && M2M_ISSUER={issuer} M2M_AUDIENCE={DEMO_AUDIENCE} \\
     ../../.venv/bin/chalice local --stage local --port {EXAMPLE_API_PORT}
 

@@ -14,6 +14,11 @@ REST_API = "RestAPI"
 ROTATION_HANDLER = "rotate_signing_keys"
 ROTATION_FUNCTION = "RotateSigningKeys"
 ROTATION_ROLE = "RotateSigningKeysRole"
+API_INVOKE_PERMISSION = "APIHandlerInvokePermission"
+"""API Gateway's permission to invoke the token/admin function."""
+FUNCTION_ALIAS = "live"
+"""SnapStart stages: the alias (SAM ``AutoPublishAlias``) that API Gateway and the
+schedule invoke; SAM moves it to the version each deployment publishes."""
 
 # Logical ids this template adds.
 TABLE = "Table"

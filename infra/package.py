@@ -3,10 +3,13 @@ stage, built without talking to AWS, into ``build/<stage>/``.
 
 Chalice packages a fresh copy of the sources (``build/<stage>/src``), so its
 package cache (``.chalice/deployments/``, keyed by the requirements alone) can
-never hand back a zip built when the ``cryptography`` wheel download failed; the
-zip is then checked for the compiled module all the same. The copy's
-``requirements.txt`` leaves out ``chalice``: Chalice adds its runtime module
-itself, and the distribution would bring the CLI and pip, setuptools and wheel.
+never hand back a stale zip. The runtime requirements, less ``chalice`` (Chalice
+adds its runtime module itself, and the distribution would bring the CLI and pip,
+setuptools and wheel), are downloaded as wheels for the stage's Lambda runtime and
+architecture (infra/wheels.py) into the copy's ``vendor/``; the copy has no
+``requirements.txt``, so Chalice downloads nothing for the Python that runs it.
+The zip is then checked against the target (infra/artifact.py), and the template
+for the stage's runtime, architecture and SnapStart wiring.
 
 Outputs: ``merge-template.json`` (infra/template.py for this stage),
 ``sam.json`` (Chalice's template merged with it) and ``deployment.zip``.
@@ -26,11 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import snapstart
 from .artifact import ArtifactError, check_artifact
+from .lambda_target import LambdaTarget
 from .names import ROTATION_HANDLER, AppShape
 from .region import environment_region
 from .stage import PROJECT_DIR, StageConfig, StageError, load_stage
 from .template import merge_template
+from .wheels import WheelError, vendor_requirements
 
 SOURCES = ("app.py", "chalicelib", "vendor")
 EXCLUDED_REQUIREMENTS = frozenset({"chalice"})
@@ -78,10 +84,14 @@ def package(
     project_dir: Path = PROJECT_DIR,
     log: Callable[[str], None] = print,
     region: str | None = None,
+    target: LambdaTarget | None = None,
 ) -> Package:
     """Build ``stage_name`` into ``out_dir`` (default ``build/<stage>``, and
-    ``build/<stage>/<region>`` for a region of a multi-region stage), checked."""
+    ``build/<stage>/<region>`` for a region of a multi-region stage), checked;
+    ``target`` replaces the stage's runtime and architecture (a one-off build)."""
     stage = load_stage(stage_name, project_dir)
+    if target is not None:
+        stage = stage.with_target(target)
     default_out = project_dir / "build" / stage_name
     if stage.multi_region:
         region = region or stage.home_region
@@ -96,6 +106,10 @@ def package(
     src = out / "src"
     copy_sources(project_dir, src)
     shape = describe_app(src)
+    log(f"downloading the requirements' wheels for Lambda {stage.lambda_target} ...")
+    wheels = vendor_requirements(_runtime_requirements_file(project_dir, out), stage.lambda_target,
+                                 src / "vendor", out / "wheels")
+    log("  " + ", ".join(wheels))
     merge_path = out / MERGE_TEMPLATE
     merge_path.write_text(json.dumps(merge_template(stage, shape), indent=2) + "\n")
     log(f"packaging stage {stage.stage} with Chalice into {out} ...")
@@ -103,18 +117,22 @@ def package(
     result = Package(stage, out)
     template = result.template()
     check_merged(template, json.loads(merge_path.read_text()))
-    architecture = function_architecture(template)
-    check_artifact(result.artifact_path, architecture)
+    check_functions(template, stage)
+    check_artifact(result.artifact_path, stage.lambda_target)
     shutil.rmtree(src)  # Chalice's cache lived there: nothing is reused next time
+    shutil.rmtree(out / "wheels")
+    (out / "requirements.txt").unlink()
     size = result.artifact_path.stat().st_size / 1_000_000
-    log(f"{result.template_path} ({len(template['Resources'])} resources)")
-    log(f"{result.artifact_path} ({size:.1f} MB, cryptography for Lambda {architecture}: ok)")
+    log(f"{result.template_path} ({len(template['Resources'])} resources"
+        f"{', SnapStart' if stage.snapstart else ''})")
+    log(f"{result.artifact_path} ({size:.1f} MB, every compiled module for Lambda "
+        f"{stage.lambda_target}: ok)")
     return result
 
 
 def copy_sources(project_dir: Path, dest: Path) -> None:
-    """What Chalice packages, and nothing else: the app, chalicelib, vendor/,
-    the Chalice config and policies, and the runtime requirements."""
+    """What Chalice packages, and nothing else: the app, chalicelib, vendor/, the
+    Chalice config and policies (the requirements go to vendor/ as wheels)."""
     dest.mkdir(parents=True)
     for name in SOURCES:
         source = project_dir / name
@@ -125,8 +143,12 @@ def copy_sources(project_dir: Path, dest: Path) -> None:
     (dest / ".chalice").mkdir()
     for config in sorted((project_dir / ".chalice").glob("*.json")):
         shutil.copy2(config, dest / ".chalice" / config.name)
-    requirements = project_dir / "requirements.txt"
-    (dest / "requirements.txt").write_text(runtime_requirements(requirements.read_text()))
+
+
+def _runtime_requirements_file(project_dir: Path, out: Path) -> Path:
+    path = out / "requirements.txt"
+    path.write_text(runtime_requirements((project_dir / "requirements.txt").read_text()))
+    return path
 
 
 def runtime_requirements(text: str) -> str:
@@ -200,16 +222,22 @@ def check_merged(template: dict[str, Any], merge: dict[str, Any]) -> None:
         raise PackageError(f"resources missing after the merge: {', '.join(missing)}")
 
 
-def function_architecture(template: dict[str, Any]) -> str:
-    architectures = {
-        arch
-        for body in template["Resources"].values()
+def check_functions(template: dict[str, Any], stage: StageConfig) -> None:
+    """Every function runs on the stage's runtime and architecture, and invokes
+    (or is invoked through) what its SnapStart setting needs."""
+    target = stage.lambda_target
+    problems = [
+        f"{name} runs {body['Properties'].get('Runtime')} on "
+        f"{body['Properties'].get('Architectures', ['x86_64'])}, not {target}"
+        for name, body in sorted(template["Resources"].items())
         if body.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
-        for arch in body["Properties"].get("Architectures", ["x86_64"])
-    }
-    if len(architectures) != 1:
-        raise PackageError(f"expected one Lambda architecture, found {sorted(architectures)}")
-    return str(architectures.pop())
+        and (body["Properties"].get("Runtime"), body["Properties"].get("Architectures"))
+        != (target.runtime, [target.architecture])
+    ]
+    problems += snapstart.wiring_problems(template, stage.snapstart)
+    if problems:
+        raise PackageError("the packaged template does not run the stage's functions as "
+                           "configured:\n  " + "\n  ".join(problems))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         package(args.stage, args.out, region=args.region)
-    except (StageError, PackageError, ArtifactError) as exc:
+    except (StageError, PackageError, ArtifactError, WheelError) as exc:
         print(f"make package: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -7,7 +7,10 @@ admin URL>`` at once (Lambda ``UpdateFunctionConfiguration``; no CloudFormation
 update, which a region in trouble may not complete), and ``admin_region`` is written
 to the stage in ``infra/stages.toml`` so that every later ``make deploy`` keeps it.
 The global table, the multi-Region primary keys and the key rotation stay with the
-home region. Promoting the home region itself clears ``admin_region``.
+home region. Promoting the home region itself clears ``admin_region``. With SnapStart
+(docs/runtime.md) API Gateway invokes the alias ``live``, a published version that
+keeps its configuration: the function's new configuration is then published as a
+version (Lambda snapshots it) and the alias moved to it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .names import API_FUNCTION
+from .names import API_FUNCTION, FUNCTION_ALIAS
 from .stack import describe_stack, outputs, stack_resources
 from .stage import STAGES_FILE, StageConfig, StageError, load_stage
 
@@ -56,7 +59,8 @@ def promote(stage: StageConfig, region: str, clients: Clients, say: Say = print,
     result = Promotion(admin_url)
     for target in (region, *(r for r in stage.regions if r != region)):
         try:
-            _point_admin_writes(clients, target, stage.stack_name, region, admin_url)
+            _point_admin_writes(clients, target, stage.stack_name, region, admin_url,
+                                stage.snapstart)
         except (ClientError, BotoCoreError, KeyError) as exc:
             result.unreachable[target] = f"{type(exc).__name__}: {exc}"
             say(f"  {target}: not updated ({result.unreachable[target]})")
@@ -78,7 +82,7 @@ def promote(stage: StageConfig, region: str, clients: Clients, say: Say = print,
 
 
 def _point_admin_writes(clients: Clients, target: str, stack: str, region: str,
-                        admin_url: str) -> None:
+                        admin_url: str, snapstart: bool) -> None:
     function = stack_resources(clients("cloudformation", target), stack)[API_FUNCTION]
     lam = clients("lambda", target)
     configuration = lam.get_function_configuration(FunctionName=function)
@@ -86,6 +90,12 @@ def _point_admin_writes(clients: Clients, target: str, stack: str, region: str,
     variables.update(HOME_REGION=region, HOME_ADMIN_URL=admin_url)
     lam.update_function_configuration(FunctionName=function,
                                       Environment={"Variables": variables})
+    if snapstart:
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+        version = lam.publish_version(FunctionName=function)["Version"]
+        lam.get_waiter("published_version_active").wait(FunctionName=function,
+                                                        Qualifier=version)
+        lam.update_alias(FunctionName=function, Name=FUNCTION_ALIAS, FunctionVersion=version)
 
 
 _SECTION = re.compile(r"^\[([^\]]+)\]\s*$")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .lambda_target import LambdaTarget
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STAGES_FILE = Path(__file__).resolve().parent / "stages.toml"
 
@@ -126,6 +128,14 @@ class StageConfig:
     """The region this configuration is packaged for (``for_region``)."""
     admin_region: str | None = None
     """Where admin writes go (``make promote``); the home region unless promoted."""
+    lambda_target: LambdaTarget = LambdaTarget()
+    """The Lambda runtime and architecture of both functions (docs/runtime.md)."""
+    snapstart: bool = False
+    """Lambda SnapStart on both functions: published versions behind an alias."""
+
+    def with_target(self, target: LambdaTarget) -> StageConfig:
+        """This stage on another runtime or architecture (a one-off build)."""
+        return replace(self, lambda_target=_checked_target(self.stage, target, self.snapstart))
 
     @property
     def write_region(self) -> str | None:
@@ -219,6 +229,7 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
         custom_domain=domain,
         certificate_arn=certificate,
         custom_domain_endpoint=domain_endpoint,
+        **_lambda_settings(stage, settings),
     )
     config = _with_regions(config, settings)
     if config.log_retention_days not in LOG_RETENTION_DAYS:
@@ -227,6 +238,28 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
             f"retention period ({sorted(LOG_RETENTION_DAYS)})"
         )
     return config
+
+
+def _lambda_settings(stage: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """``lambda_runtime``, ``lambda_architecture`` and ``snapstart``, checked; a
+    stages file without them gets python3.13 on arm64 without SnapStart."""
+    default = LambdaTarget()
+    snapstart = settings.get("snapstart", False)
+    if not isinstance(snapstart, bool):
+        raise StageError(f"snapstart of stage {stage!r} must be true or false, got {snapstart!r}")
+    try:
+        target = LambdaTarget(str(settings.get("lambda_runtime", default.runtime)),
+                              str(settings.get("lambda_architecture", default.architecture)))
+    except ValueError as exc:
+        raise StageError(f"stage {stage!r} in infra/stages.toml: {exc}") from exc
+    return {"lambda_target": _checked_target(stage, target, snapstart), "snapstart": snapstart}
+
+
+def _checked_target(stage: str, target: LambdaTarget, snapstart: bool) -> LambdaTarget:
+    if snapstart and not target.snapstart_supported:
+        raise StageError(f"stage {stage!r} enables snapstart, which Lambda offers for "
+                         f"python3.12 and later only, not {target.runtime}")
+    return target
 
 
 def _custom_domain(

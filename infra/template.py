@@ -39,7 +39,7 @@ from chalicelib.tokens.key_policy import (
     TOKEN_KEY_ACTIONS,
 )
 
-from . import multi_region, observability
+from . import multi_region, observability, snapstart
 from .gateway_responses import swagger_extension
 from .names import (
     ACCOUNT_KEYS,
@@ -110,7 +110,7 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         },
         API_LOG_GROUP: _log_group(stage, "api"),
         API_ROLE: {"Properties": {"Policies": [role_policy(API_ROLE, _api_statements())]}},
-        API_FUNCTION: {"Properties": _function_properties(API_LOG_GROUP)},
+        API_FUNCTION: {"Properties": _function_properties(stage, API_LOG_GROUP)},
         REST_API: {"Properties": _rest_api_properties(stage, app)},
         ADMIN_POLICY: _admin_policy(stage),
         ALARM_TOPIC: {
@@ -132,8 +132,10 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         resources[ROTATION_ROLE] = {
             "Properties": {"Policies": [role_policy(ROTATION_ROLE, _rotation_statements(stage))]}
         }
-        resources[ROTATION_FUNCTION] = {"Properties": _rotation_function_properties()}
+        resources[ROTATION_FUNCTION] = {"Properties": _rotation_function_properties(stage)}
         resources["RotationErrorsAlarm"] = _rotation_errors_alarm()
+    if stage.snapstart:
+        snapstart.apply(resources, app)
     template: dict[str, Any] = {
         "Description": f"m2m-auth OAuth 2.0 machine-to-machine authorization server "
         f"({stage.stage})",
@@ -250,10 +252,13 @@ def _log_group(stage: StageConfig, function: str) -> dict[str, Any]:
     }
 
 
-def _function_properties(log_group: str) -> dict[str, Any]:
+def _function_properties(stage: StageConfig, log_group: str) -> dict[str, Any]:
     """Point the function at this stack's table, key and log group. Other
-    environment variables come from .chalice/config.json and stay."""
+    environment variables come from .chalice/config.json and stay. The runtime and
+    architecture are the stage's: Chalice would name the Python that runs it."""
     return {
+        "Runtime": stage.lambda_target.runtime,
+        "Architectures": [stage.lambda_target.architecture],
         "Environment": {
             "Variables": {
                 "TABLE_NAME": ref(TABLE),
@@ -265,9 +270,9 @@ def _function_properties(log_group: str) -> dict[str, Any]:
     }
 
 
-def _rotation_function_properties() -> dict[str, Any]:
+def _rotation_function_properties(stage: StageConfig) -> dict[str, Any]:
     """The rotation names both roles in the key policy of every key it creates."""
-    properties = _function_properties(ROTATION_LOG_GROUP)
+    properties = _function_properties(stage, ROTATION_LOG_GROUP)
     properties["Environment"]["Variables"].update(
         SIGNER_ROLE_ARN=get_att(API_ROLE, "Arn"),
         ROTATION_ROLE_ARN=get_att(ROTATION_ROLE, "Arn"),

@@ -6,8 +6,8 @@ one line per dimension value. No dimension names a client: custom metrics are bi
 per dimension combination, so per-client views come from Contributor Insights on the
 ``token_outcome`` line instead (``outcome_line``).
 
-A small emitter rather than AWS Lambda Powertools' ``Metrics``: see README
-("Metrics") and ``bench/metrics_import_bench.py`` for the measured import cost.
+A small emitter rather than AWS Lambda Powertools' ``Metrics``: see docs/performance.md
+("Metrics without a dependency") and ``bench/metrics_import_bench.py`` for the measured cost.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from chalice.package import TemplateDeepMerger
 
 from infra import names as ids
 from infra import template as tpl
+from infra.lambda_target import LambdaTarget
 from infra.package import Package
 from infra.stage import StageConfig
 
@@ -69,3 +70,37 @@ def test_a_stage_with_a_custom_domain_lints_clean(
     }
     assert merged["Outputs"]["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
     assert _errors(_lint(merged)) == []
+
+
+def _routes(template: dict[str, Any]) -> ids.AppShape:
+    paths = template["Resources"][ids.REST_API]["Properties"]["DefinitionBody"]["paths"]
+    return ids.AppShape(True, tuple((p, tuple(m.upper() for m in ops)) for p, ops in
+                                    paths.items()))
+
+
+@pytest.mark.parametrize(
+    ("runtime", "architecture", "snapstart"),
+    [("python3.13", "arm64", True), ("python3.12", "x86_64", True),
+     ("python3.11", "x86_64", False)],
+)
+def test_every_runtime_architecture_and_snapstart_setting_lints_clean(
+    template: dict[str, Any], dev_stage: StageConfig, runtime: str, architecture: str,
+    snapstart: bool,
+) -> None:
+    # GIVEN a stage on that runtime and architecture, with or without SnapStart
+    stage = replace(dev_stage, snapstart=snapstart).with_target(
+        LambdaTarget(runtime, architecture))
+    # WHEN merged as `chalice package` does THEN it lints without errors or warnings
+    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, _routes(template)),
+                                        copy.deepcopy(template))
+    matches = _lint(merged)
+    assert [f"{m.rule.id} {m.message} at {m.path}" for m in matches] == []
+
+
+def test_cfn_lint_catches_a_wrong_snapstart_setting(template: dict[str, Any],
+                                                   dev_stage: StageConfig) -> None:
+    merged = TemplateDeepMerger().merge(
+        tpl.merge_template(replace(dev_stage, snapstart=True), _routes(template)),
+        copy.deepcopy(template))
+    merged["Resources"][ids.API_FUNCTION]["Properties"]["SnapStart"] = {"ApplyOn": "Always"}
+    assert any("'Always'" in e for e in _errors(_lint(merged)))

@@ -457,14 +457,10 @@ def _resources(region: str) -> dict[str, Any]:
         "ResourceStatus": "UPDATE_COMPLETE"}]}
 
 
-def test_promote_points_every_reachable_region_at_the_new_admin_region(
-    tmp_path: Path, multi_stage: StageConfig
-) -> None:
-    from infra.promote import promote
-
-    # GIVEN the home region unreachable, the other region up (Stubber)
-    stages = tmp_path / "stages.toml"
-    stages.write_text('[default]\nregions = []\n\n[dev]\nlog_retention_days = 14\n')
+def _promotion_stubs(snapstart: bool) -> tuple[dict[tuple[str, str], Any],
+                                                dict[tuple[str, str], Stubber]]:
+    """The home region unreachable, the other region up (Stubber), for a promotion of
+    the other region; with SnapStart, its new configuration is published behind the alias."""
     clients: dict[tuple[str, str], Any] = {
         (service, region): boto3.client(service, region_name=region)
         for service in ("cloudformation", "lambda") for region in (HOME, OTHER)}
@@ -472,26 +468,53 @@ def test_promote_points_every_reachable_region_at_the_new_admin_region(
     cfn_other, lambda_other = stubbers["cloudformation", OTHER], stubbers["lambda", OTHER]
     cfn_other.add_response("describe_stacks", _outputs_stack(OTHER))
     cfn_other.add_response("list_stack_resources", _resources(OTHER))
+    function = f"fn-{OTHER}"
     lambda_other.add_response("get_function_configuration", {
-        "FunctionName": f"fn-{OTHER}",
+        "FunctionName": function,
         "Environment": {"Variables": {"HOME_REGION": HOME, "HOME_ADMIN_URL": HOME_ADMIN,
                                       "TABLE_NAME": "m2m-auth-dev"}}},
-        {"FunctionName": f"fn-{OTHER}"})
+        {"FunctionName": function})
     admin_url = f"https://api-{OTHER}.example/dev/admin"
     lambda_other.add_response("update_function_configuration", {}, {
-        "FunctionName": f"fn-{OTHER}", "Environment": {"Variables": {
+        "FunctionName": function, "Environment": {"Variables": {
             "HOME_REGION": OTHER, "HOME_ADMIN_URL": admin_url, "TABLE_NAME": "m2m-auth-dev"}}})
+    if snapstart:
+        lambda_other.add_response("get_function", {"Configuration": {
+            "LastUpdateStatus": "Successful"}}, {"FunctionName": function})
+        lambda_other.add_response("publish_version", {"Version": "7"},
+                                  {"FunctionName": function})
+        lambda_other.add_response("get_function_configuration", {"State": "Active"},
+                                  {"FunctionName": function, "Qualifier": "7"})
+        lambda_other.add_response("update_alias", {}, {
+            "FunctionName": function, "Name": ids.FUNCTION_ALIAS, "FunctionVersion": "7"})
     stubbers["cloudformation", HOME].add_client_error(
         "list_stack_resources", "ServiceUnavailable", "region outage")
     for stubber in stubbers.values():
         stubber.activate()
+    return clients, stubbers
+
+
+@pytest.mark.parametrize("snapstart", [False, True])
+def test_promote_points_every_reachable_region_at_the_new_admin_region(
+    tmp_path: Path, multi_stage: StageConfig, snapstart: bool
+) -> None:
+    from infra.promote import promote
+
+    # GIVEN the home region unreachable, the other region up (Stubber); with SnapStart,
+    # API Gateway invokes the alias, a published version that keeps its configuration
+    stages = tmp_path / "stages.toml"
+    stages.write_text('[default]\nregions = []\n\n[dev]\nlog_retention_days = 14\n')
+    clients, stubbers = _promotion_stubs(snapstart)
     printed: list[str] = []
 
     # WHEN the operator promotes the other region
-    result = promote(multi_stage, OTHER, lambda s, r: clients[s, r], printed.append, stages)
+    result = promote(replace(multi_stage, snapstart=snapstart), OTHER,
+                     lambda s, r: clients[s, r], printed.append, stages)
 
-    # THEN that region takes admin writes, the home region is reported not updated,
-    # and the stage keeps admin_region for the next make deploy
+    # THEN that region takes admin writes (with SnapStart: the new configuration is
+    # published as a version and the alias moved to it once active; Stubber checked
+    # every call), the home region is reported not updated, and the stage keeps
+    # admin_region for the next make deploy
     assert result.updated == [OTHER] and list(result.unreachable) == [HOME]
     for stubber in stubbers.values():
         stubber.assert_no_pending_responses()

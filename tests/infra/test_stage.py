@@ -110,6 +110,13 @@ def test_an_http_issuer_is_refused(tmp_path: Path) -> None:
         ("[dev]\nwaf = 1\n", "waf must be true or false"),
         ("[dev]\nadmin_burst_limit = 0\n", "admin_burst_limit >= 1"),
         ("[dev]\ntoken_rate_limit = 0\n", "token_rate_limit must be > 0"),
+        ('[dev]\nlambda_runtime = "python3.9"\n', "lambda_runtime must be one of"),
+        ('[dev]\nlambda_runtime = "python3"\n', "lambda_runtime must be one of"),
+        ('[dev]\nlambda_architecture = "aarch64"\n', "lambda_architecture must be one of"),
+        ('[dev]\nlambda_architecture = "ARM64"\n', "lambda_architecture must be one of"),
+        ('[dev]\nsnapstart = "yes"\n', "snapstart of stage 'dev' must be true or false"),
+        ('[dev]\nsnapstart = true\nlambda_runtime = "python3.11"\n',
+         "python3.12 and later only, not python3.11"),
     ],
 )
 def test_bad_stage_settings_are_refused(
@@ -121,3 +128,49 @@ def test_bad_stage_settings_are_refused(
     monkeypatch.setattr(stage_module, "STAGES_FILE", tmp_path / "stages.toml")
     with pytest.raises(StageError, match=message):
         load_stage("dev")
+
+
+# -- the functions' runtime ---------------------------------------------------------------
+
+
+def test_functions_run_python313_on_arm64_without_snapstart_by_default() -> None:
+    for name in ("dev", "prod"):
+        stage = load_stage(name)
+        assert (stage.lambda_target.runtime, stage.lambda_target.architecture) == (
+            "python3.13", "arm64")
+        assert stage.snapstart is False
+
+
+def test_a_stages_file_without_the_runtime_settings_gets_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = stage_module.STAGES_FILE.read_text()
+    start, end = real.index("lambda_runtime ="), real.index("snapstart = false")
+    (tmp_path / "stages.toml").write_text(real[:start] + real[end + len("snapstart = false"):])
+    monkeypatch.setattr(stage_module, "STAGES_FILE", tmp_path / "stages.toml")
+    dev = load_stage("dev")
+    assert (str(dev.lambda_target), dev.snapstart) == ("python3.13 arm64", False)
+
+
+def test_a_stage_may_choose_x86_64_another_runtime_and_snapstart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_settings(tmp_path, monkeypatch, 'lambda_architecture = "x86_64"\n'
+                   'lambda_runtime = "python3.12"\nsnapstart = true\n')
+    prod = load_stage("prod")
+    assert (prod.lambda_target.runtime, prod.lambda_target.architecture) == (
+        "python3.12", "x86_64")
+    assert prod.snapstart is True
+    assert load_stage("dev").lambda_target.architecture == "arm64"  # others keep the default
+
+
+def test_a_one_off_target_keeps_the_snapstart_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.lambda_target import LambdaTarget
+
+    _with_settings(tmp_path, monkeypatch, "snapstart = true\n")
+    prod = load_stage("prod")
+    assert prod.with_target(LambdaTarget("python3.12", "x86_64")).snapstart
+    with pytest.raises(StageError, match="python3.12 and later only"):
+        prod.with_target(LambdaTarget("python3.11", "x86_64"))

@@ -6,6 +6,8 @@ wrongly, so the template is checked here, statement by statement.
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import re
 from dataclasses import replace
@@ -13,11 +15,16 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
+from chalice.package import TemplateDeepMerger
 
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
 from chalicelib.tokens.key_policy import rotated_key_policy
 from infra import names as ids
+from infra import snapstart
 from infra import template as tpl
+from infra.lambda_target import LambdaTarget
+from infra.package import PackageError, check_functions
+from infra.snapstart import FUNCTION_URI
 from infra.stage import StageConfig
 from tests.infra.conftest import project_path
 from tests.infra.policies import (
@@ -601,3 +608,115 @@ def test_without_a_custom_domain_the_default_endpoint_stays(resources: dict[str,
     assert ids.CUSTOM_DOMAIN not in resources
     assert "DisableExecuteApiEndpoint" not in resources[ids.REST_API]["Properties"]
 
+
+
+# -- the functions' runtime, architecture and SnapStart -------------------------------------
+
+
+def _shape(template: dict[str, Any]) -> ids.AppShape:
+    """The app's routes as Chalice put them in the packaged template."""
+    return ids.AppShape(True, tuple((path, tuple(m.upper() for m in operations))
+                                    for path, operations in _paths(template).items()))
+
+
+def _merged(template: dict[str, Any], stage: StageConfig) -> dict[str, Any]:
+    """``stage``'s merge template merged into Chalice's template, as `chalice package` does."""
+    merged: dict[str, Any] = TemplateDeepMerger().merge(
+        tpl.merge_template(stage, _shape(template)), copy.deepcopy(template))
+    return merged
+
+
+def _integration_uris(template: dict[str, Any]) -> list[Any]:
+    return [operation["x-amazon-apigateway-integration"]["uri"]
+            for operations in _paths(template).values() for operation in operations.values()]
+
+
+FUNCTIONS = (ids.API_FUNCTION, ids.ROTATION_FUNCTION)
+
+
+def test_both_functions_run_python313_on_arm64(resources: dict[str, Any]) -> None:
+    for function in FUNCTIONS:
+        properties = resources[function]["Properties"]
+        assert properties["Runtime"] == "python3.13", function
+        assert properties["Architectures"] == ["arm64"], function
+
+
+def test_without_snapstart_api_gateway_and_the_schedule_invoke_the_functions(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    for function in FUNCTIONS:
+        assert not {"SnapStart", "AutoPublishAlias"} & set(resources[function]["Properties"])
+    assert set(map(json.dumps, _integration_uris(template))) == {json.dumps(FUNCTION_URI)}
+    permission = resources[ids.API_INVOKE_PERMISSION]["Properties"]
+    assert permission["FunctionName"] == {"Ref": ids.API_FUNCTION}
+    assert snapstart.wiring_problems(template, enabled=False) == []
+
+
+def test_a_stage_on_x86_64_and_python312_runs_both_functions_there(
+    template: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    stage = dev_stage.with_target(LambdaTarget("python3.12", "x86_64"))
+    merged = _merged(template, stage)
+    for function in FUNCTIONS:
+        properties = merged["Resources"][function]["Properties"]
+        assert (properties["Runtime"], properties["Architectures"]) == ("python3.12", ["x86_64"])
+    check_functions(merged, stage)  # what `make package` checks after Chalice
+
+
+def test_snapstart_publishes_both_functions_behind_an_alias_that_everything_invokes(
+    template: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    # GIVEN a stage with snapstart = true
+    stage = replace(dev_stage, snapstart=True)
+    # WHEN its merge template is merged into Chalice's template
+    merged = _merged(template, stage)
+    resources = merged["Resources"]
+    # THEN both functions snapshot their published versions, which SAM publishes
+    # behind the alias "live" on every deployment
+    for function in FUNCTIONS:
+        properties = resources[function]["Properties"]
+        assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}, function
+        assert properties["AutoPublishAlias"] == ids.FUNCTION_ALIAS, function
+        assert properties["Runtime"] == "python3.13"  # SnapStart needs 3.12+
+    # ...every API Gateway route and method invokes the alias, none $LATEST
+    uris = _integration_uris(merged)
+    assert len(uris) == len(_integration_uris(template)) > 40
+    assert all(uri == snapstart.ALIAS_URI for uri in uris)
+    assert snapstart.ALIAS_URI["Fn::Sub"][1] == {"Alias": {"Ref": "APIHandler.Alias"}}
+    # ...API Gateway may invoke the alias (SAM resolves APIHandler.Alias to it)
+    permission = resources[ids.API_INVOKE_PERMISSION]
+    assert permission["Properties"]["FunctionName"] == {"Ref": "APIHandler.Alias"}
+    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    # ...and the daily rotation stays a SAM Schedule event of the aliased function:
+    # SAM connects the event sources of a function with AutoPublishAlias to the alias
+    events = resources[ids.ROTATION_FUNCTION]["Properties"]["Events"]
+    assert [e["Type"] for e in events.values()] == ["Schedule"]
+    assert snapstart.wiring_problems(merged, enabled=True) == []
+    check_functions(merged, stage)
+
+
+def test_the_package_check_refuses_a_route_or_function_left_out_of_snapstart(
+    template: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    stage = replace(dev_stage, snapstart=True)
+    merged = _merged(template, stage)
+    _paths(merged)["/oauth/token"]["post"]["x-amazon-apigateway-integration"]["uri"] = (
+        FUNCTION_URI)
+    del merged["Resources"][ids.ROTATION_FUNCTION]["Properties"]["SnapStart"]
+    problems = snapstart.wiring_problems(merged, enabled=True)
+    assert any(p.startswith("POST /oauth/token invokes") for p in problems), problems
+    assert f"{ids.ROTATION_FUNCTION} has no SnapStart on published versions" in problems
+    with pytest.raises(PackageError, match="POST /oauth/token invokes"):
+        check_functions(merged, stage)
+
+
+def test_the_package_check_refuses_a_function_on_another_runtime_or_architecture(
+    template: dict[str, Any], dev_stage: StageConfig
+) -> None:
+    broken = copy.deepcopy(template)
+    broken["Resources"][ids.ROTATION_FUNCTION]["Properties"]["Runtime"] = "python3.11"
+    broken["Resources"][ids.API_FUNCTION]["Properties"]["Architectures"] = ["x86_64"]
+    with pytest.raises(PackageError) as refused:
+        check_functions(broken, dev_stage)
+    assert "RotateSigningKeys runs python3.11" in str(refused.value)
+    assert "APIHandler runs python3.13 on ['x86_64'], not python3.13 arm64" in str(refused.value)

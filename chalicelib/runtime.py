@@ -249,6 +249,8 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.oauth.aws_iam",
     "chalicelib.oauth.client_auth",
     "chalicelib.oauth.client_credentials",
+    "chalicelib.oauth.dpop",
+    "chalicelib.oauth.dpop_nonce",
     "chalicelib.oauth.federated",
     "chalicelib.oauth.introspection",
     "chalicelib.oauth.metadata",

@@ -25,10 +25,16 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 import requests
+from m2m_client import DpopKey, TokenClient
 from requests_oauth2client import ClientSecretBasic, DPoPKey, DPoPToken, OAuth2Client
 
-from m2m_client import DpopKey, TokenClient
-from tests.e2e.local_process import PROJECT, LocalProcess, free_port, local_server, stop_process_group
+from tests.e2e.local_process import (
+    PROJECT,
+    LocalProcess,
+    free_port,
+    local_server,
+    stop_process_group,
+)
 
 AUDIENCE = "https://api.example.com/orders"
 EXAMPLE = PROJECT / "examples" / "orders_api"

@@ -54,7 +54,8 @@ export async function appPage(clientId, notice) {
       field({ label: "Name", name: "name", value: app.name }),
       field({ label: "Description", name: "description", value: app.description || "" })),
     h("div", { class: "row" },
-      field({ label: "Token lifetime (seconds)", name: "token_lifetime", type: "number", min: 1, value: app.token_lifetime ?? "", hint: "Empty: the API's lifetime." })),
+      field({ label: "Token lifetime (seconds)", name: "token_lifetime", type: "number", min: 1, value: app.token_lifetime ?? "", hint: "Empty: the API's lifetime." }),
+      field({ label: "Require DPoP", name: "dpop_bound_access_tokens", type: "checkbox", checked: Boolean(app.dpop_bound_access_tokens), hint: "Token requests without a DPoP proof are refused, so every token is bound to the app's key (RFC 9449)." })),
     h("div", { class: "row" },
       field({ label: "Custom claims (JSON object)", name: "claims", textarea: true, value: JSON.stringify(app.claims || {}, null, 2), hint: "Added to every token of this app." })),
     h("fieldset", { class: "row" }, h("legend", {}, "Quota on fresh tokens"),
@@ -72,7 +73,7 @@ export async function appPage(clientId, notice) {
     const lifetime = el.token_lifetime.value.trim();
     const perHour = el["quota.per_hour"].value.trim();
     const perDay = el["quota.per_day"].value.trim();
-    const body = { name: el.name.value.trim(), description: el.description.value.trim(), claims, token_lifetime: lifetime ? Number(lifetime) : null };
+    const body = { name: el.name.value.trim(), description: el.description.value.trim(), claims, token_lifetime: lifetime ? Number(lifetime) : null, dpop_bound_access_tokens: el.dpop_bound_access_tokens.checked };
     body.quota = perHour || perDay
       ? { per_hour: perHour ? Number(perHour) : null, per_day: perDay ? Number(perDay) : null, enforce: el["quota.enforce"].checked }
       : null;

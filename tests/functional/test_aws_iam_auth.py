@@ -290,7 +290,8 @@ def test_assumed_role_arn_from_sts_names_the_registered_role(
 def test_metadata_advertises_the_method(http: Any) -> None:
     response = http.get("/.well-known/oauth-authorization-server")
 
-    assert "aws_sigv4" in body_json(response)["token_endpoint_auth_methods_supported"]
+    methods = body_json(response)["token_endpoint_auth_methods_supported"]
+    assert "urn:m2m-auth:params:oauth:client-auth:aws-sigv4" in methods
 
 
 def test_no_assertion_signature_or_session_token_reaches_any_log(
@@ -310,7 +311,8 @@ def test_no_assertion_signature_or_session_token_reaches_any_log(
         token(http, assertion_of(sign()))
 
     logged = caplog.text + " ".join(repr(r.args) for r in caplog.records)
-    assert "auth=aws_sigv4" in logged and "assertion replayed" in logged
+    assert "auth=urn:m2m-auth:params:oauth:client-auth:aws-sigv4" in logged
+    assert "assertion replayed" in logged
     forbidden = {
         "assertion": assertion[:40],
         "signature": headers["Authorization"].rsplit("Signature=", 1)[1],

@@ -27,7 +27,7 @@ $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@echo "The first time this takes one to three minutes, quietly; it runs again only"
 	@echo "when a requirements file changes."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 	@echo "Done: $(VENV) is ready ($(VENV)/bin/m2m is the admin CLI)."

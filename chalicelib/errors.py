@@ -21,6 +21,9 @@ class OAuthError(Exception):
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
+        self.extra_headers: dict[str, str] = {}
+        """Header fields the endpoint adds to every response, this one included
+        (RFC 9449 §8 ``DPoP-Nonce``)."""
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -70,6 +73,29 @@ class InvalidTarget(OAuthError):
     """The requested resource is invalid, missing, unknown, or malformed (RFC 8707 §2)."""
 
     error = "invalid_target"
+
+
+class InvalidDpopProof(OAuthError):
+    """The DPoP proof is missing, malformed, or fails a check of RFC 9449 §4.3 (RFC 9449
+    §5, §7.1); also a token request of an app that must use DPoP and sent no proof
+    (§5.2 ``dpop_bound_access_tokens``)."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """The proof lacks the server's current nonce (RFC 9449 §8): the client retries with
+    the one in the ``DPoP-Nonce`` header field."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str = "Use the DPoP nonce the server "
+                 "provided in the DPoP-Nonce header.") -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+    def headers(self) -> dict[str, str]:
+        return {"DPoP-Nonce": self.nonce}
 
 
 class ServerError(OAuthError):

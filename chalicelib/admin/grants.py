@@ -52,6 +52,7 @@ class GrantAdmin(UseCases):
         grant = Grant(
             api_id=api.api_id, audience=api.identifier, scopes=wanted,
             token_lifetime=api.token_lifetime, token_reuse=api.token_reuse,
+            sender_constrained_tokens_required=api.sender_constrained_tokens_required,
             version=current_version + 1,
         )
         audit = new_record(actor, "grant.set", f"app/{client_id}/grants/{api_id}",

@@ -54,12 +54,13 @@ def _page(page: Page, view: Any) -> Response:
 @admin.route("/apis", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def create_api() -> Response:
-    body = _body({"name", "identifier", "scopes", "token_lifetime", "token_reuse"},
-                 frozenset({"name", "identifier"}))
+    body = _body({"name", "identifier", "scopes", "token_lifetime", "token_reuse",
+                  "sender_constrained_tokens_required"}, frozenset({"name", "identifier"}))
     api = runtime.services().provisioning.create_api(
         name=body["name"], identifier=body["identifier"], scopes=body.get("scopes", []),
         token_lifetime=body.get("token_lifetime"), actor=admin.actor(),
         token_reuse=body.get("token_reuse", DEFAULT_TOKEN_REUSE),
+        sender_constrained_tokens_required=body.get("sender_constrained_tokens_required", False),
     )
     return admin_json(api_view(api), 201, etag(api.version))
 
@@ -110,10 +111,11 @@ def delete_api(api_id: str) -> Response:
 @admin_endpoint
 def create_app() -> Response:
     body = _body({"name", "description", "claims", "token_lifetime", "permissions", "quota",
-                  "secret"}, frozenset({"name"}))
+                  "secret", "dpop_bound_access_tokens"}, frozenset({"name"}))
     fields: dict[str, Any] = {
         k: body.get(k) for k in ("description", "claims", "token_lifetime", "permissions")
     }
+    fields["dpop_bound_access_tokens"] = body.get("dpop_bound_access_tokens", False)
     if "quota" in body:  # omitted: the stage default (DEFAULT_APP_QUOTA)
         fields["quota"] = body["quota"]
     provisioning = runtime.services().provisioning

@@ -67,7 +67,7 @@ def oauth_response(body: Any, status: int = 200, headers: dict[str, str] | None 
 
 def oauth_error_response(error: OAuthError) -> Response:
     body = {"error": error.error, "error_description": error.description}
-    return oauth_response(body, error.status, error.headers())
+    return oauth_response(body, error.status, {**error.extra_headers, **error.headers()})
 
 
 def _as_oauth_error(exc: Exception) -> OAuthError:

@@ -428,3 +428,28 @@ def test_apps_list_shows_last_use_and_apis_apps_the_authorized_apps(
     authorized = m2m_json("apis", "apps", api["id"])["items"]
     assert [(g["client_id"], g["scopes"]) for g in authorized] == [(app["client_id"], ["x:read"])]
     assert app["client_id"] in m2m("apis", "apps", api["id"]).stdout
+
+
+def test_dpop_and_sender_constrained_flags(server: LocalServer) -> None:
+    # GIVEN an API that requires sender-constrained tokens and an app that must use DPoP
+    api = m2m_json("apis", "create", "--name", "Bound API", "--identifier",
+                   "https://bound.example.com", "--scope", "bound:read",
+                   "--require-sender-constrained")
+    app = m2m_json("apps", "create", "--name", "DPoP app", "--dpop")
+    assert api["sender_constrained_tokens_required"] is True
+    assert app["dpop_bound_access_tokens"] is True
+    m2m("grants", "set", app["client_id"], api["id"], "--scope", "bound:read")
+
+    # THEN a bearer token request is refused, by the app's setting first
+    refused = get_token(app["client_id"], app["client_secret"], "https://bound.example.com",
+                        code=1)
+    assert "invalid_dpop_proof" in refused.stderr
+
+    # WHEN both are turned off, the same request gets a bearer token
+    assert m2m_json("apps", "update", app["client_id"], "--no-dpop")[
+        "dpop_bound_access_tokens"] is False
+    assert m2m_json("apis", "update", api["id"], "--allow-bearer")[
+        "sender_constrained_tokens_required"] is False
+    issued = json.loads(get_token(app["client_id"], app["client_secret"],
+                                  "https://bound.example.com").stdout)
+    assert issued["token_type"] == "Bearer"

@@ -759,3 +759,38 @@ def test_the_audit_page_pages_through_records_newest_first(browser_session: Sess
     page.get_by_label("Actor contains").fill("nobody")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("cell", name="Nothing yet.").wait_for()
+
+
+def test_dpop_and_sender_constrained_settings_are_saved_from_the_app_and_api_pages(
+    browser_session: Session,
+) -> None:
+    s, page = browser_session, browser_session.page
+    app = next(a for a in s.admin("/apps?limit=200")["items"] if a["name"] == "console-e2e")
+    # GIVEN the app page, WHEN "Require DPoP" is ticked and saved
+    s.go(f"#/apps/{app['client_id']}/settings")
+    settings = page.locator("form", has=page.get_by_role("heading", name="Settings"))
+    assert not settings.get_by_label("Require DPoP").is_checked()
+    settings.get_by_label("Require DPoP").check()
+    settings.get_by_role("button", name="Save settings").click()
+    page.locator("main").get_by_text("Settings saved.").wait_for()
+    # THEN the app must use DPoP, and the page shows it ticked after the reload
+    assert s.admin(f"/apps/{app['client_id']}")["dpop_bound_access_tokens"] is True
+    assert page.locator("form", has=page.get_by_role("heading", name="Settings")).get_by_label(
+        "Require DPoP").is_checked()
+    # AND an API can require sender-constrained tokens from its page, and stop again
+    api = s.admin("/apis?limit=200")["items"][0]
+    for wanted in (True, False):
+        s.go(f"#/apis/{api['id']}")
+        box = page.get_by_label("Require sender-constrained tokens")
+        assert box.is_checked() is (not wanted)
+        box.set_checked(wanted)
+        page.get_by_role("button", name="Save changes").click()
+        page.locator("main").get_by_text("Saved.").first.wait_for()
+        assert s.admin(f"/apis/{api['id']}")["sender_constrained_tokens_required"] is wanted
+    s.go(f"#/apps/{app['client_id']}/settings")
+    settings = page.locator("form", has=page.get_by_role("heading", name="Settings"))
+    settings.get_by_label("Require DPoP").uncheck()
+    settings.get_by_role("button", name="Save settings").click()
+    page.locator("main").get_by_text("Settings saved.").wait_for()
+    assert s.admin(f"/apps/{app['client_id']}")["dpop_bound_access_tokens"] is False
+    assert not s.problems

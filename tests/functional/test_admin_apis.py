@@ -27,7 +27,7 @@ from tests.functional.admin_helpers import (
 from tests.functional.conftest import JSON, body_json
 
 API_FIELDS = {"id", "identifier", "name", "scopes", "token_lifetime", "token_reuse", "created_at",
-              "updated_at", "version"}
+              "updated_at", "version", "sender_constrained_tokens_required"}
 
 
 # ---- create --------------------------------------------------------------------

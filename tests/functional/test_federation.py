@@ -386,3 +386,27 @@ def test_workload_token_authenticates_introspection_too(
     # THEN the token is reported active
     assert answer.status_code == 200, answer.body
     assert body_json(answer)["active"] is True
+
+
+def test_federated_workload_token_combines_with_dpop(
+    http: Any, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    import jwt
+
+    from chalicelib.tokens.jwk import thumbprint
+    from tests.dpop_proofs import dpop_proof, es256_key, public_members
+
+    register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    dpop_key = es256_key()
+    params = {"grant_type": "client_credentials", "audience": AUDIENCE,
+              "client_assertion_type": JWT_BEARER,
+              "client_assertion": issuer.token(SUBJECT, ISSUER, now=clock.now)}
+
+    issued = http.post("/oauth/token", body=form(**params), headers={
+        **FORM, "DPoP": dpop_proof(dpop_key, ISSUER + "/oauth/token", int(clock.now))})
+
+    assert body_json(issued)["token_type"] == "DPoP", issued.body
+    claims = jwt.decode(body_json(issued)["access_token"], options={"verify_signature": False})
+    assert claims["client_id"] == demo.client_id
+    assert claims["cnf"] == {"jkt": thumbprint(public_members(dpop_key))}

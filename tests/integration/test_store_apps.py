@@ -228,3 +228,15 @@ def test_delete_grant_removes_only_that_grant(store: Store) -> None:
     credentials = store.get_credentials("client-a")
     assert credentials is not None
     assert credentials.grants == (make_grant("api_2"),)
+
+
+@pytest.mark.parametrize("bound", [True, False])
+def test_dpop_bound_access_tokens_round_trips(store: Store, bound: bool) -> None:
+    store.create_app(make_app(dpop_bound_access_tokens=bound), None)
+    app = store.get_app("client-a")
+    assert app is not None and app.dpop_bound_access_tokens is bound
+
+    store.update_app(replace(app, dpop_bound_access_tokens=not bound, version=2), 1)
+
+    updated = store.get_app("client-a")
+    assert updated is not None and updated.dpop_bound_access_tokens is (not bound)

@@ -24,6 +24,7 @@ from .client_keys import KEY_PREFIX, item_to_client_key
 from .federation import FED_PREFIX, federated_lookup_keys, item_to_identity
 from .items import (
     Item,
+    _get_flag,
     _get_fraction,
     _get_n,
     _get_s,
@@ -31,6 +32,7 @@ from .items import (
     _key,
     _n,
     _opt_n,
+    _put_flag,
     _put_fraction,
     _s,
     app_pk,
@@ -58,6 +60,7 @@ def app_to_item(app: App) -> Item:
     _opt_n(item, "revocation_generation", app.revocation_generation or None)
     _opt_n(item, "revocations", app.revocations or None)
     _opt_n(item, "last_used", app.last_used)
+    _put_flag(item, "dpop_bound_access_tokens", app.dpop_bound_access_tokens)
     if app.quota is not None:
         quota: Item = {"enforce": {"BOOL": app.quota.enforce}}
         _opt_n(quota, "per_hour", app.quota.per_hour)
@@ -88,6 +91,7 @@ def item_to_app(item: Item) -> App:
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
         last_used=_get_n(item, "last_used"),
+        dpop_bound_access_tokens=_get_flag(item, "dpop_bound_access_tokens"),
     )
 
 
@@ -126,6 +130,8 @@ def grant_to_item(client_id: str, grant: Grant) -> Item:
         "version": _n(grant.version),
     }
     _put_fraction(item, "token_reuse", grant.token_reuse)
+    _put_flag(item, "sender_constrained_tokens_required",
+              grant.sender_constrained_tokens_required)
     return item
 
 
@@ -137,6 +143,7 @@ def item_to_grant(item: Item) -> Grant:
         token_lifetime=_get_n(item, "token_lifetime") or 0,
         version=_get_n(item, "version") or 1,
         token_reuse=_get_fraction(item, "token_reuse", DEFAULT_TOKEN_REUSE),
+        sender_constrained_tokens_required=_get_flag(item, "sender_constrained_tokens_required"),
     )
 
 

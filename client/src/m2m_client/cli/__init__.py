@@ -51,7 +51,11 @@ def cli(
     state.endpoint, state.profile, state.region, state.timeout = endpoint, profile, region, timeout
     state.verbose = verbose
     # The library logs a warning per retry; the CLI explains the final failure itself.
-    logging.getLogger("m2m_client").setLevel(logging.INFO if verbose else logging.ERROR)
+    # Restored when the command ends, so an in-process caller's logging is left as it was.
+    library = logging.getLogger("m2m_client")
+    previous = library.level
+    library.setLevel(logging.INFO if verbose else logging.ERROR)
+    ctx.call_on_close(lambda: library.setLevel(previous))
 
 
 for command in (apis, apps, grants, secrets, keys, audit, token, decode, issuers):

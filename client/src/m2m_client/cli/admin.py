@@ -86,6 +86,21 @@ lifetime_option = click.option(
     help="Lifetime of the tokens it gets, in seconds.",
 )
 
+dpop_option = click.option(
+    "--dpop/--no-dpop", "dpop", default=None,
+    help="--dpop: the app must send a DPoP proof with every token request "
+         "(dpop_bound_access_tokens, RFC 9449 §5.2); --no-dpop: it may send none.",
+)
+sender_constrained_option = click.option(
+    "--require-sender-constrained/--allow-bearer", "sender_constrained", default=None,
+    help="--require-sender-constrained: tokens for this API must be bound to a key (a DPoP "
+         "proof or a client certificate); --allow-bearer: bearer tokens too.",
+)
+
+
+def flag_body(name: str, value: bool | None) -> dict[str, Any]:
+    """A boolean field of a request body, when its option was given."""
+    return {} if value is None else {name: value}
 
 
 def reuse_options(command: Any) -> Any:
@@ -121,15 +136,19 @@ def apis() -> None:
 @scope_option
 @lifetime_option
 @reuse_options
+@sender_constrained_option
 @output_options
 @pass_state
 def apis_create(
     state: State, name: str, identifier: str, scopes: tuple[str, ...],
     token_lifetime: int | None, token_reuse: float | None, no_token_reuse: bool,
+    sender_constrained: bool | None,
 ) -> None:
     """Register an API."""
     body: dict[str, Any] = {"name": name, "identifier": identifier,
-                            **reuse_body(token_reuse, no_token_reuse)}
+                            **reuse_body(token_reuse, no_token_reuse),
+                            **flag_body("sender_constrained_tokens_required",
+                                        sender_constrained)}
     if scopes:
         body["scopes"] = scope_definitions(scopes)
     if token_lifetime is not None:
@@ -173,6 +192,7 @@ def apis_apps(
 @click.option("--clear-scopes", is_flag=True, help="Remove every scope.")
 @lifetime_option
 @reuse_options
+@sender_constrained_option
 @if_match_option
 @output_options
 @pass_state
@@ -185,12 +205,16 @@ def apis_update(
     token_lifetime: int | None,
     token_reuse: float | None,
     no_token_reuse: bool,
+    sender_constrained: bool | None,
     if_match: int | None,
 ) -> None:
     """Change an API; --scope replaces the whole list (the identifier never changes)."""
     if scopes and clear_scopes:
         raise click.UsageError("--scope and --clear-scopes exclude each other")
-    changes: dict[str, Any] = reuse_body(token_reuse, no_token_reuse)
+    changes: dict[str, Any] = {
+        **reuse_body(token_reuse, no_token_reuse),
+        **flag_body("sender_constrained_tokens_required", sender_constrained),
+    }
     if name is not None:
         changes["name"] = name
     if scopes or clear_scopes:
@@ -294,6 +318,7 @@ def quota_body(
 @lifetime_option
 @permission_option
 @quota_options
+@dpop_option
 @click.option("--secret/--no-secret", "with_secret", default=True, show_default=True,
               help="--no-secret: no client secret; the app authenticates with a key "
                    "(m2m apps keys add) or another assertion method.")
@@ -310,11 +335,13 @@ def apps_create(
     quota_per_day: int | None,
     quota_monitor: bool,
     no_quota: bool,
+    dpop: bool | None,
     with_secret: bool,
 ) -> None:
     """Register an app; prints its client secret, once (none with --no-secret)."""
     body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions),
-            **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
+            **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota),
+            **flag_body("dpop_bound_access_tokens", dpop)}
     if not with_secret:
         body["secret"] = False
     item = state.admin().post(admin_path("apps"), body)
@@ -349,6 +376,7 @@ def apps_get(state: State, client_id: str) -> None:
 @permission_option
 @click.option("--clear-permissions", is_flag=True, help="Remove every permission.")
 @quota_options
+@dpop_option
 @if_match_option
 @output_options
 @pass_state
@@ -365,6 +393,7 @@ def apps_update(
     quota_per_day: int | None,
     quota_monitor: bool,
     no_quota: bool,
+    dpop: bool | None,
     if_match: int | None,
 ) -> None:
     """Change an app; --claims, --permission and the --quota options replace the current
@@ -372,7 +401,8 @@ def apps_update(
     if permissions and clear_permissions:
         raise click.UsageError("--permission and --clear-permissions exclude each other")
     changes = {**_app_fields(description, claims, token_lifetime, permissions),
-               **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
+               **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota),
+               **flag_body("dpop_bound_access_tokens", dpop)}
     if name is not None:
         changes["name"] = name
     if clear_permissions:

@@ -48,6 +48,7 @@ function settingsFields(current = {}) {
     field({ label: "Token lifetime (seconds)", name: "token_lifetime", type: "number", min: 1, value: current.token_lifetime ?? "", hint: "Empty: the server's default." }),
     field({ label: "Token reuse threshold", name: "token_reuse", type: "number", step: "any", min: 0, max: 1, value: current.token_reuse ?? "", hint: "Reuse an issued token while this fraction of its lifetime is left (0–1, default 0.5)." }),
     field({ label: "No token reuse", name: "no_reuse", type: "checkbox", checked: current.token_reuse === null }),
+    field({ label: "Require sender-constrained tokens", name: "sender_constrained_tokens_required", type: "checkbox", checked: Boolean(current.sender_constrained_tokens_required), hint: "Tokens must be bound to a key: a DPoP proof or a client certificate." }),
   ];
 }
 
@@ -76,6 +77,7 @@ export async function apisPage() {
     if (lifetime !== undefined) body.token_lifetime = lifetime;
     const reuse = reuseValue(form);
     if (reuse !== undefined) body.token_reuse = reuse;
+    if (form.elements.sender_constrained_tokens_required.checked) body.sender_constrained_tokens_required = true;
     try {
       const created = await api.post("/apis", body);
       announce(`API ${created.name} created.`);
@@ -128,6 +130,8 @@ export async function apiPage(id) {
     if (newLifetime !== current.token_lifetime) body.token_lifetime = newLifetime;
     const reuse = reuseValue(form);
     if (reuse !== undefined && reuse !== current.token_reuse) body.token_reuse = reuse;
+    const constrained = form.elements.sender_constrained_tokens_required.checked;
+    if (constrained !== Boolean(current.sender_constrained_tokens_required)) body.sender_constrained_tokens_required = constrained;
     try {
       await api.patch(`/apis/${api.seg(id)}`, body, current.version);
       announce("Saved.");

@@ -64,6 +64,7 @@ export const SETTINGS = [
   { name: "permissions", label: "Permissions", widget: "choices", options: [
     ["introspect", "introspect", "May introspect tokens issued to any client (a resource server's app)."],
   ] },
+  { name: "dpop_bound_access_tokens", label: "Require DPoP", widget: "checkbox", hint: "Token requests without a DPoP proof are refused, so every token is bound to the app's key (RFC 9449)." },
   { name: "quota", label: "Quota on fresh tokens", widget: "quota" },
 ];
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,14 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .aws import metrics, snapstart
-from .config import Settings
 
-# Cold start: `import app` loads none of the services; build_services imports them
-# on the first request (bench/import_bench.py, tests/functional/test_cold_start.py).
+# Cold start: `import app` loads none of the services, nor the settings; build_services
+# imports them on the first request (bench/import_bench.py,
+# tests/functional/test_cold_start.py).
 if TYPE_CHECKING:
     from .admin.federation import FederationAdmin
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
+    from .config import Settings
     from .federation.jwks_fetch import IssuerKeys
     from .oauth.assertion import AssertionMethod
     from .oauth.aws_sigv4 import StsCaller
@@ -118,6 +118,9 @@ def build_services(
     from .admin.provisioning import Provisioning
     from .oauth.client_auth import ClientAuthenticator
     from .oauth.client_credentials import ClientCredentialsGrant
+    from .oauth.dpop import SIGNING_ALGS as DPOP_SIGNING_ALGS
+    from .oauth.dpop import DpopProofs
+    from .oauth.dpop_nonce import DpopNonces
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
     from .oauth.mtls_binding import CertificateBinding
@@ -156,15 +159,21 @@ def build_services(
         if key_factory is not None
         else None
     )
+    nonces = (
+        DpopNonces(store, settings.region, settings.dpop_nonce_step)
+        if settings.dpop_nonces else None
+    )
     token = TokenEndpoint(
         grants=(ClientCredentialsGrant(authenticator),),
         issuer=TokenIssuer(keyring, signer),
         clock=clock,
         cache=TokenCache(),
         quotas=TokenQuotas(store),
-        # always on: a certificate can only come from mutual TLS, and an app that
-        # requires bound tokens must be refused even where mutual TLS is not set up
-        proofs=(CertificateBinding(),),
+        # the certificate binding is always on: a certificate can only come from mutual
+        # TLS, and an app that requires bound tokens must be refused even where mutual
+        # TLS is not set up
+        proofs=(DpopProofs(store, settings.dpop_proof_window, nonces), CertificateBinding()),
+        headers=nonces.headers if nonces is not None else None,
     )
     return Services(
         settings=settings,
@@ -176,7 +185,7 @@ def build_services(
         revocation=Revocation(authenticator, verifier, store),
         discovery=Discovery(
             store, keyring, clock, settings.key_cache_seconds, authenticator.method_names,
-            token.grant_types,
+            token.grant_types, DPOP_SIGNING_ALGS,
             extensions=(lambda issuer: mtls_metadata(issuer, settings.mtls_endpoint),),
         ),
         provisioning=Provisioning(store, clock, settings.default_quota),
@@ -199,6 +208,7 @@ def build_default_services() -> Services:
     from .aws.clients import aws_clients, regional_kms_clients
     from .aws.kms_keys import KmsKeyFactory
     from .aws.kms_signer import KmsSigner
+    from .config import Settings
     from .store.dynamodb import DynamoDBStore
 
     settings = Settings.from_env()
@@ -251,14 +261,19 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.aws.kms_keys",
     "chalicelib.aws.kms_signer",
     "chalicelib.aws.sts",
+    "chalicelib.config",
     "chalicelib.federation.jwks_fetch",
     "chalicelib.federation.safe_http",
     "chalicelib.oauth.aws_iam",
     "chalicelib.oauth.client_auth",
     "chalicelib.oauth.client_credentials",
+    "chalicelib.oauth.dpop",
+    "chalicelib.oauth.dpop_nonce",
     "chalicelib.oauth.federated",
     "chalicelib.oauth.introspection",
     "chalicelib.oauth.metadata",
+    "chalicelib.oauth.mtls_binding",
+    "chalicelib.oauth.mtls_metadata",
     "chalicelib.oauth.private_key_jwt",
     "chalicelib.oauth.quota",
     "chalicelib.oauth.reuse",
@@ -288,6 +303,8 @@ def after_restore() -> None:
     # entropy, and services built before the snapshot (boto3 clients, their
     # connections and credentials, the token-reuse cache, quotas, key caches) are
     # dropped, to be built again on the first request.
+    import random  # not at cold start
+
     random.seed()
     install(None)
 

@@ -6,9 +6,11 @@ message that quotes that header back). API Gateway in this service's stack answe
 with its configured ``MISSING_AUTHENTICATION_TOKEN`` gateway response instead
 (infra/gateway_responses.py): here the local server answers with the same response.
 OPTIONS, which Chalice's local gateway answers itself with an empty 200, goes to the
-app like any other method (405 with ``Allow``). On the TLS port, the client certificate
-of the connection is put where API Gateway's mutual TLS puts it,
-``requestContext.identity.clientCert`` (docs/mtls.md).
+app like any other method (405 with ``Allow``). A header field sent more than once
+reaches the app in ``multiValueHeaders`` with every value, as API Gateway hands it over
+(RFC 9449 §4.3: a request with two ``DPoP`` fields must be refused, not read as one).
+On the TLS port, the client certificate of the connection is put where API Gateway's
+mutual TLS puts it, ``requestContext.identity.clientCert`` (docs/mtls.md).
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ def unknown_path() -> GatewayResponseError:
     return GatewayResponseError(UNKNOWN_PATH.status or 404, headers, body)
 
 
+class ReceivedHeaders(dict[str, str]):
+    """The first value of each header field (what Chalice's handler passes on), and
+    every value of each field by lower-case name in :attr:`every`."""
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.every: dict[str, list[str]] = {}
+        for name, value in fields:
+            self.setdefault(name, value)
+            self.every.setdefault(name.lower(), []).append(value)
+
+
 class LocalGateway(ChaliceLocalGateway):
     def __init__(self, app_object: Any, config: Any, client_certificate: str | None = None
                  ) -> None:
@@ -56,6 +70,8 @@ class LocalGateway(ChaliceLocalGateway):
             event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # Chalice's "no matching route"
             raise unknown_path() from None
+        if isinstance(headers, ReceivedHeaders):
+            event["multiValueHeaders"] = {k: list(v) for k, v in headers.every.items()}
         if self.client_certificate is not None:
             from .local_mtls import client_cert_context
 

@@ -29,7 +29,7 @@ from .usecase import UseCases, check_if_match, stored
 CERTIFICATE_BOUND = "tls_client_certificate_bound_access_tokens"
 """RFC 8705 §3.4 client metadata: the app's tokens must be certificate-bound."""
 APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions", "quota",
-              CERTIFICATE_BOUND}
+              "dpop_bound_access_tokens", CERTIFICATE_BOUND}
 STAGE_DEFAULT: Any = object()
 """``quota`` not given: the stage-wide default (``DEFAULT_APP_QUOTA``) applies."""
 APP_PATCH_FIELDS = APP_FIELDS | {"enabled"}
@@ -45,9 +45,11 @@ class AppAdmin(UseCases):
         permissions: Sequence[str] | None = None,
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
+        dpop_bound_access_tokens: Any = False,
         tls_client_certificate_bound_access_tokens: Any = False,
     ) -> tuple[App, IssuedSecret]:
         app = self._new_app(name, description, claims, token_lifetime, permissions, quota,
+                            dpop_bound_access_tokens,
                             tls_client_certificate_bound_access_tokens)
         secret, issued = new_client_secret(app.client_id, None, app.created_at)
         self._store_new_app(app, secret, actor)
@@ -62,12 +64,14 @@ class AppAdmin(UseCases):
         permissions: Sequence[str] | None = None,
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
+        dpop_bound_access_tokens: Any = False,
         tls_client_certificate_bound_access_tokens: Any = False,
     ) -> App:
         """An app with no secret: it authenticates by assertion only (private_key_jwt
         once a key is added, a federated identity or an AWS principal), until a secret
         is added."""
         app = self._new_app(name, description, claims, token_lifetime, permissions, quota,
+                            dpop_bound_access_tokens,
                             tls_client_certificate_bound_access_tokens)
         self._store_new_app(app, None, actor)
         return app
@@ -80,6 +84,7 @@ class AppAdmin(UseCases):
         token_lifetime: int | None,
         permissions: Sequence[str] | None,
         quota: Any,
+        dpop_bound_access_tokens: Any = False,
         certificate_bound: Any = False,
     ) -> App:
         errors = v.Errors()
@@ -98,7 +103,10 @@ class AppAdmin(UseCases):
                    else limits.quota(errors, "quota", quota)),
             created_at=now,
             updated_at=now,
-            tls_client_certificate_bound_access_tokens=v.enabled(
+            dpop_bound_access_tokens=v.flag(
+                errors, "dpop_bound_access_tokens", dpop_bound_access_tokens
+            ),
+            tls_client_certificate_bound_access_tokens=v.flag(
                 errors, CERTIFICATE_BOUND, certificate_bound
             ),
         )
@@ -111,6 +119,7 @@ class AppAdmin(UseCases):
             "token_lifetime": app.token_lifetime, "permissions": sorted(app.permissions),
             "secret_id": secret.secret_id if secret is not None else None,
             "quota": limits.quota_view(app.quota),
+            "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
             CERTIFICATE_BOUND: app.tls_client_certificate_bound_access_tokens,
         }, app.created_at)
         self._store.create_app(app, secret, audit)
@@ -149,9 +158,13 @@ class AppAdmin(UseCases):
             fields["quota"] = limits.quota(errors, "quota", changes["quota"])
         if "enabled" in changes:
             fields["enabled"] = v.enabled(errors, "enabled", changes["enabled"])
+        if "dpop_bound_access_tokens" in changes:
+            fields["dpop_bound_access_tokens"] = v.flag(
+                errors, "dpop_bound_access_tokens", changes["dpop_bound_access_tokens"]
+            )
         if CERTIFICATE_BOUND in changes:
-            fields[CERTIFICATE_BOUND] = v.enabled(errors, CERTIFICATE_BOUND,
-                                                  changes[CERTIFICATE_BOUND])
+            fields[CERTIFICATE_BOUND] = v.flag(errors, CERTIFICATE_BOUND,
+                                               changes[CERTIFICATE_BOUND])
         errors.raise_if_any()
         if "claims" in fields:
             for grant in credentials.grants:

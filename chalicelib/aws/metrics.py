@@ -12,11 +12,13 @@ A small emitter rather than AWS Lambda Powertools' ``Metrics``: see docs/perform
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Protocol
 
 TOKENS_ISSUED = "TokensIssued"
@@ -37,6 +39,12 @@ METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 }
 NAMESPACE_PREFIX = "m2m-auth/"
 OUTCOME_EVENT = "token_outcome"
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _string(value: str | None) -> str:
+    """A JSON string (ASCII, as ``json.dumps`` escapes it) or ``null``."""
+    return "null" if value is None else encode_basestring_ascii(value)
 
 
 def namespace(stack: str) -> str:
@@ -82,18 +90,19 @@ class EmfRecorder:
         self._clock = clock
         self._lock = threading.Lock()
         self._values: dict[tuple[str | None, str], list[float]] = {}
-        self._outcomes: list[dict[str, str | None]] = []
+        self._outcomes: list[str] = []
 
     def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
         if name not in METRICS:
             raise ValueError(f"unknown metric {name}")
-        key = (reason if REASON in _dimension_names(name) else None, name)
+        key = (reason if name in _BY_REASON else None, name)
         with self._lock:
             self._values.setdefault(key, []).append(value)
 
     def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
-        line = {"event": OUTCOME_EVENT, "client_id": client_id, "outcome": outcome,
-                "reason": reason}
+        # {"event":..,"client_id":..,"outcome":..,"reason":..} as json.dumps writes it
+        line = (f'{{"event":"{OUTCOME_EVENT}","client_id":{_string(client_id)},'
+                f'"outcome":{_string(outcome)},"reason":{_string(reason)}}}')
         with self._lock:
             self._outcomes.append(line)
 
@@ -101,8 +110,7 @@ class EmfRecorder:
         with self._lock:
             values, self._values = self._values, {}
             outcomes, self._outcomes = self._outcomes, []
-        lines = [json.dumps(line, separators=(",", ":")) for line in outcomes]
-        lines += emf_documents(self._namespace, values, int(self._clock() * 1000))
+        lines = outcomes + emf_documents(self._namespace, values, int(self._clock() * 1000))
         if self._write is not None:
             for line in lines:
                 self._write(line + "\n")
@@ -111,34 +119,49 @@ class EmfRecorder:
             sys.stdout.flush()
 
 
-def _dimension_names(name: str) -> set[str]:
-    return {d for dimension_set in METRICS[name][1] for d in dimension_set}
+_BY_REASON = frozenset(
+    name for name, (_, dimension_sets) in METRICS.items()
+    if any(REASON in dimension_set for dimension_set in dimension_sets)
+)
+"""Metrics recorded per ``Reason`` value."""
+
+
+@functools.cache
+def _directives(metrics_namespace: str, names: tuple[str, ...]) -> str:
+    """The ``CloudWatchMetrics`` member for these metrics, as JSON: the same on every
+    request, so encoded once per container."""
+    return _COMPACT.encode([
+        {
+            "Namespace": metrics_namespace,
+            "Dimensions": [list(d) for d in METRICS[name][1]],
+            "Metrics": [{"Name": name, "Unit": METRICS[name][0]}],
+        }
+        for name in names
+    ])
 
 
 def emf_documents(
     metrics_namespace: str, values: dict[tuple[str | None, str], list[float]], timestamp_ms: int
 ) -> list[str]:
-    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line)."""
+    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line):
+    ``{"_aws":{"Timestamp":…,"CloudWatchMetrics":[…]},"<metric>":<value>,…,"Reason":…}``."""
     by_reason: dict[str | None, dict[str, list[float]]] = {}
     for (reason, name), recorded in sorted(values.items(), key=lambda kv: (kv[0][0] or "",
                                                                             kv[0][1])):
         by_reason.setdefault(reason, {})[name] = recorded
     documents = []
     for reason, metrics in by_reason.items():
-        directives = []
-        body: dict[str, object] = {}
-        for name, recorded in metrics.items():
-            unit, dimension_sets = METRICS[name]
-            directives.append({
-                "Namespace": metrics_namespace,
-                "Dimensions": [list(d) for d in dimension_sets],
-                "Metrics": [{"Name": name, "Unit": unit}],
-            })
-            body[name] = recorded[0] if len(recorded) == 1 else recorded
+        body: dict[str, object] = {
+            name: recorded[0] if len(recorded) == 1 else recorded
+            for name, recorded in metrics.items()
+        }
         if reason is not None:
             body[REASON] = reason
-        document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}, **body}
-        documents.append(json.dumps(document, separators=(",", ":")))
+        members = _COMPACT.encode(body)[1:-1]
+        documents.append(
+            f'{{"_aws":{{"Timestamp":{int(timestamp_ms)},"CloudWatchMetrics":'
+            f"{_directives(metrics_namespace, tuple(metrics))}}},{members}}}"
+        )
     return documents
 
 

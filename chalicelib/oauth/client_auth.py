@@ -5,16 +5,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import unquote_plus
 
 from ..errors import InvalidClient, InvalidRequest
-from ..store.records import AppCredentials, ClientSecret
+from ..store.records import App, AppCredentials, ClientSecret
 from ..store.repository import AppRepository
 from .assertion import MAX_ASSERTION_LENGTH, AssertionMethod, ClientAssertion
 from .client_secret import CLIENT_ID_SHAPE, hash_secret, verify_secret
@@ -24,7 +21,8 @@ log = logging.getLogger(__name__)
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 LAST_USED_INTERVAL = 3600
-"""``last_used`` is written at most once an hour per secret, not on every request."""
+"""``last_used`` is written at most once an hour per secret and per app, not on every
+request."""
 
 # Compared against when the client is unknown, so the response takes as long.
 _DUMMY_HASH = hash_secret("m2msec_unknown-client")
@@ -59,21 +57,6 @@ class AuthenticatedClient:
         return self.credentials.app.client_id
 
 
-def _basic(authorization: str) -> tuple[str, str]:
-    """Decode ``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1)."""
-    scheme, _, encoded = authorization.strip().partition(" ")
-    if scheme.lower() != "basic":
-        raise InvalidClient("Only the Basic authentication scheme is supported.")
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidClient("The Basic credentials are malformed.") from exc
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        raise InvalidClient("The Basic credentials are malformed.")
-    return unquote_plus(client_id), unquote_plus(secret)
-
-
 def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientCredentials:
     """Find the one authentication method the client used."""
     body_id = params.single("client_id")
@@ -81,7 +64,7 @@ def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientC
     if request.authorization:
         if body_secret is not None:
             raise InvalidRequest("The client must use only one authentication method.")
-        client_id, secret = _basic(request.authorization)
+        client_id, secret = request.basic_credentials
         if body_secret is not None or (body_id is not None and body_id != client_id):
             raise InvalidRequest("The client must use only one authentication method.")
         if not client_id or not secret:
@@ -158,9 +141,17 @@ class ClientAuthenticator:
         an assertion must name."""
         assertion = extract_assertion(request, params)
         if assertion is not None:
-            return self._authenticate_assertion(assertion, issuer)
-        if self._certificate is not None and self._certificate.applies(request, params):
-            return self._authenticate_certificate(self._certificate, request, params)
+            client = self._authenticate_assertion(assertion, issuer)
+        elif self._certificate is not None and self._certificate.applies(request, params):
+            client = self._authenticate_certificate(self._certificate, request, params)
+        else:
+            client = self._authenticate_secret(request, params)
+        self._record_app_use(client.credentials.app)
+        return client
+
+    def _authenticate_secret(
+        self, request: IncomingRequest, params: Parameters
+    ) -> AuthenticatedClient:
         presented = extract_credentials(request, params)
         well_formed = CLIENT_ID_SHAPE.fullmatch(presented.client_id) is not None
         credentials = self._apps.get_credentials(presented.client_id) if well_formed else None
@@ -217,6 +208,16 @@ class ClientAuthenticator:
                      name, credentials.app.client_id)
             raise InvalidClient()
         return AuthenticatedClient(credentials, None, name)
+
+    def _record_app_use(self, app: App) -> None:
+        """The app's own ``last_used`` (any method; what the admin app list shows)."""
+        now = int(self._clock())
+        if app.last_used is not None and now - app.last_used < LAST_USED_INTERVAL:
+            return
+        try:
+            self._apps.record_app_use(app.client_id, now, LAST_USED_INTERVAL)
+        except Exception:  # bookkeeping must never fail a token request
+            log.warning("could not record last_used client_id=%s", app.client_id)
 
     def _record_use(self, client_id: str, secret: ClientSecret, now: int) -> None:
         if secret.last_used is not None and now - secret.last_used < LAST_USED_INTERVAL:

@@ -39,7 +39,9 @@ from .assertion import JWT_BEARER, JWT_SPIFFE, ClientAssertion, issued_by_client
 
 log = logging.getLogger(__name__)
 
-METHOD = "federated_jwt"
+METHOD = "urn:m2m-auth:params:oauth:client-auth:federated-jwt"
+"""Our name for the method in RFC 8414 metadata and logs: an absolute URI, as RFC 7591 §2
+requires of names that are not IANA-registered (it was ``federated_jwt`` until 2026-12)."""
 ALGORITHMS = frozenset({
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 })

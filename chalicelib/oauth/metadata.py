@@ -20,6 +20,7 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 def server_metadata(
     issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None,
     grant_types: Sequence[str] = ("client_credentials",),
+    dpop_algs: Sequence[str] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     # client authentication: not at cold start
@@ -46,6 +47,8 @@ def server_metadata(
             metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(
                 SIGNING_ALGS
             )
+    if dpop_algs:  # RFC 9449 §5.1
+        metadata["dpop_signing_alg_values_supported"] = list(dpop_algs)
     metadata.update(extra or {})  # members of extensions (RFC 8705 mutual TLS)
     return metadata
 
@@ -61,9 +64,11 @@ class Discovery:
         cache_seconds: int,
         auth_methods: Sequence[str] | None = None,
         grant_types: Sequence[str] = ("client_credentials",),
+        dpop_algs: Sequence[str] = (),
         extensions: Sequence[Callable[[str], Mapping[str, Any]]] = (),
     ) -> None:
         self._apis = apis
+        self._dpop_algs = tuple(dpop_algs)
         self._extensions = tuple(extensions)
         """Each gives metadata members for an issuer (:mod:`.mtls_metadata`)."""
         self._grant_types = tuple(grant_types)
@@ -85,7 +90,8 @@ class Discovery:
                 self._loaded_at = now
             scopes = self._scopes
         extra = {k: v for extension in self._extensions for k, v in extension(issuer).items()}
-        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types, extra)
+        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types,
+                               self._dpop_algs, extra)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

@@ -11,10 +11,10 @@ issued the same one recently (:mod:`.reuse`), else counted against the app's quo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import InvalidRequest, UnsupportedGrantType
+from ..errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from ..tokens.issuer import TokenIssuer
 from .claims import access_token_claims
 from .grant import GrantDecision, TokenGrant
@@ -66,8 +66,12 @@ class TokenEndpoint:
         cache: TokenCache | None = None,
         quotas: TokenQuotas | None = None,
         proofs: Sequence[ProofOfPossession] = (),
+        headers: Callable[[int], Mapping[str, str]] | None = None,
     ) -> None:
+        """``headers``: header fields every response carries, an error's too (RFC 9449
+        §8: a fresh ``DPoP-Nonce`` when server nonces are on)."""
         self._grants = {g.grant_type: g for g in grants}
+        self._headers = headers
         self._issuer = issuer
         self._clock = clock
         self._cache = cache if cache is not None else TokenCache()
@@ -80,6 +84,19 @@ class TokenEndpoint:
         return tuple(self._grants)
 
     def handle(self, request: IncomingRequest, issuer_url: str) -> TokenResponse:
+        now = int(self._clock())
+        if self._headers is None:
+            return self._handle(request, issuer_url, now)
+        headers = self._headers(now)
+        try:
+            response = self._handle(request, issuer_url, now)
+        except OAuthError as error:
+            error.extra_headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    def _handle(self, request: IncomingRequest, issuer_url: str, now: int) -> TokenResponse:
         params = request.parameters
         grant_type = params.single("grant_type")
         if grant_type is None:
@@ -89,7 +106,6 @@ class TokenEndpoint:
             raise UnsupportedGrantType(
                 f"Supported grant types: {', '.join(self._grants)}."
             )
-        now = int(self._clock())
         decision = grant.decide(request, params, issuer_url, now)
         bindings = bind(self._proofs, request, decision, issuer_url, now)
         return self._respond(decision, bindings, issuer_url, now)
@@ -100,13 +116,14 @@ class TokenEndpoint:
         credentials = decision.client.credentials
         app, grant, lifetime = credentials.app, decision.grant, decision.lifetime
         key = self._issuer.current_key()
-        reuse = (
-            reuse_key(credentials, grant, decision.scopes, lifetime, key.kid, issuer_url),
-            decision.grant_type, decision.subject, decision.reuse_identity,
-            bindings.reuse_identity,
-        )
         headers = dict(bindings.headers)
+        reuse: Hashable | None = None  # built only where the API reuses tokens
         if grant.token_reuse is not None:
+            reuse = (
+                reuse_key(credentials, grant, decision.scopes, lifetime, key.kid, issuer_url),
+                decision.grant_type, decision.subject, decision.reuse_identity,
+                bindings.reuse_identity,
+            )
             cached = self._cache.find(reuse, now, grant.token_reuse)
             if cached is not None:
                 self._log(decision, cached.scope, cached.jti, cached.expires_at - now,
@@ -137,7 +154,7 @@ class TokenEndpoint:
         )
         token = self._issuer.issue(claims, key)
         scope = format_scope(decision.scopes)
-        if grant.token_reuse is not None:
+        if reuse is not None:
             self._cache.keep(reuse, CachedToken(token, now + lifetime, lifetime, scope, jti))
         self._log(decision, scope, jti, lifetime, bindings, reused=False)
         return TokenResponse(access_token=token, expires_in=lifetime, scope=scope,

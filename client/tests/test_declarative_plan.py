@@ -231,7 +231,9 @@ apps:
      "apps[0].keys[0].jwk: holds a PRIVATE key: put only the public JWK here"),
     ("apis:\n  - identifier: x\n    name: X\n    colour: red\n",
      "apis[0].colour: unknown field (expected one of: identifier, name, scopes, "
-     "token_lifetime, token_reuse)"),
+     "token_lifetime, token_reuse, sender_constrained_tokens_required)"),
+    ("apps:\n  - name: a\n    dpop_bound_access_tokens: yes please\n",
+     "apps[0].dpop_bound_access_tokens: must be true or false"),
     ("apps: [\n", "(file) (line 2, column 1): expected the node content, but found '<stream end>'"),
 ])
 def test_rejects_invalid_files_naming_the_yaml_path(text: str, error: str) -> None:
@@ -239,6 +241,30 @@ def test_rejects_invalid_files_naming_the_yaml_path(text: str, error: str) -> No
         parse_document(text)
 
     assert error in caught.value.errors
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("apis:\n  - identifier: x\n    name: X\n    token_lifetime: " + "9" * 5000 + "\n",
+     "(file) (line 4, column 21): an integer of more than 4300 digits"),
+    ("apis:\n  - identifier: x\n    name: X\n    when: 2024-02-30\n",
+     "(file) (line 4, column 11): not a valid date or time (day is out of range for month)"),
+])
+def test_a_value_yaml_cannot_convert_is_a_document_error_naming_its_line(
+    text: str, error: str
+) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(text)
+
+    assert caught.value.errors == [error]
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**309), "1.0e400", ".nan"])
+def test_token_reuse_too_large_for_a_float_is_a_document_error(value: object) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(f"apis:\n  - identifier: x\n    name: X\n    token_reuse: {value}\n")
+
+    assert caught.value.errors == [
+        "apis[0].token_reuse: must be a number between 0 and 1, or null"]
 
 
 def test_yaml_tags_are_not_executed() -> None:
@@ -388,3 +414,37 @@ def test_with_prune_a_grant_may_not_name_an_api_the_file_leaves_out() -> None:
     assert caught.value.errors == [
         f'apps[0].grants["{ORDERS}"]: no API with this identifier in the file']
     assert make_plan(desired, current).empty  # without prune the server's API still counts
+
+
+def test_dpop_settings_are_exported_when_on_and_planned_as_changes() -> None:
+    # GIVEN an app that must use DPoP and an API that requires sender-constrained tokens
+    current = current_state()
+    current["apps"][0]["dpop_bound_access_tokens"] = True
+    current["apis"][ORDERS]["sender_constrained_tokens_required"] = True
+
+    exported = export_document(current)
+    assert exported["apps"][0]["dpop_bound_access_tokens"] is True
+    assert exported["apis"][0]["sender_constrained_tokens_required"] is True
+    assert make_plan(desired_of(current), current).empty
+    # WHEN a file turns both off and widens the app's grant
+    desired = desired_of(current)
+    desired["apps"][0]["dpop_bound_access_tokens"] = False
+    desired["apis"][ORDERS]["sender_constrained_tokens_required"] = False
+    desired["apps"][0]["grants"][ORDERS] = ["orders:read", "orders:write"]
+
+    plan = make_plan(desired, current)
+
+    # THEN both are PATCHed, and the API's change is known to rewrite the grant the
+    # grant step then sets (its If-Match must be the rewritten version)
+    bodies = {step.kind: step.body for step in plan.steps}
+    assert bodies["app"] == {"dpop_bound_access_tokens": False}
+    assert bodies["api"] == {"sender_constrained_tokens_required": False}
+    api_step = next(step for step in plan.steps if step.kind == "api")
+    assert api_step.bumps == (("grant", "c" * 26, ORDERS),)
+
+
+def test_exports_leave_the_dpop_settings_out_when_off() -> None:
+    exported = export_document(current_state())
+
+    assert "dpop_bound_access_tokens" not in exported["apps"][0]
+    assert "sender_constrained_tokens_required" not in exported["apis"][0]

@@ -13,6 +13,7 @@ Secrets never belong in the file: a `client_secret` anywhere is refused.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,11 +24,13 @@ ISSUER_KINDS = ("aws-outbound", "eks", "github-actions", "kubernetes", "oidc", "
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 SECRET_WORDS = ("client_secret", "secret_hash", "secret")
 
-API_FIELDS = ("identifier", "name", "scopes", "token_lifetime", "token_reuse")
+API_FIELDS = ("identifier", "name", "scopes", "token_lifetime", "token_reuse",
+              "sender_constrained_tokens_required")
 ISSUER_FIELDS = ("issuer", "kind", "name", "jwks_uri", "max_token_lifetime", "single_use_jti")
 APP_FIELDS = (
     "name", "client_id", "description", "enabled", "claims", "token_lifetime", "permissions",
-    "quota", "create_secret", "grants", "federated_identities", "aws_principals", "keys",
+    "quota", "dpop_bound_access_tokens", "create_secret", "grants", "federated_identities",
+    "aws_principals", "keys",
 )
 QUOTA_FIELDS = ("per_hour", "per_day", "enforce")
 IDENTITY_FIELDS = ("issuer", "subject", "audience")
@@ -106,10 +109,35 @@ class _Checker:
         return out
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` whose scalars that Python cannot convert (an integer of more than
+    4300 digits, a date like 2024-02-30) are YAML errors at their line, not ValueErrors."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of more than {_MAX_DIGITS} digits",
+                node.start_mark) from None
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a valid date or time ({exc})", node.start_mark) from None
+
+
+_MAX_DIGITS = sys.int_info.default_max_str_digits
+_SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_yaml_int)
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_yaml_timestamp)
+
+
 def load_yaml(text: str) -> Any:
-    """YAML text to plain data (`yaml.safe_load`: no tags, no objects)."""
+    """YAML text to plain data (a `yaml.SafeLoader`: no tags, no objects)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -173,6 +201,10 @@ def _api(check: _Checker, path: str, item: Any, apis: dict[str, Any]) -> None:
                                   or not 0 < reuse < 1):
             check.add(child(path, "token_reuse"), "must be a number between 0 and 1, or null")
         api["token_reuse"] = reuse
+    if "sender_constrained_tokens_required" in body:
+        api["sender_constrained_tokens_required"] = check.boolean(
+            child(path, "sender_constrained_tokens_required"),
+            body["sender_constrained_tokens_required"])
     if identifier is not None:
         if identifier in apis:
             check.add(child(path, "identifier"), f"{identifier!r} is listed twice")
@@ -244,7 +276,7 @@ def _app(check: _Checker, path: str, item: Any, apps: list[dict[str, Any]]) -> N
     if "description" in body:
         app["description"] = check.text(child(path, "description"), body["description"],
                                         empty=True)
-    for flag in ("enabled", "create_secret"):
+    for flag in ("enabled", "create_secret", "dpop_bound_access_tokens"):
         if flag in body:
             app[flag] = check.boolean(child(path, flag), body[flag])
     if "claims" in body:
@@ -407,6 +439,8 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
             "token_lifetime": api.get("token_lifetime"),
             "token_reuse": api.get("token_reuse"),
         })
+        if api.get("sender_constrained_tokens_required"):  # written when on (default off)
+            apis[-1]["sender_constrained_tokens_required"] = True
     issuers = []
     for issuer in sorted(current["issuers"]):
         record = current["issuers"][issuer]
@@ -424,6 +458,8 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
             "permissions": sorted(app.get("permissions") or []),
             "quota": _quota_out(app.get("quota")),
         })
+        if app.get("dpop_bound_access_tokens"):  # written when on (default off)
+            out["dpop_bound_access_tokens"] = True
         if not app.get("has_secret", True):
             out["create_secret"] = False
         out["grants"] = {identifier: sorted(grant["scopes"])

@@ -65,6 +65,16 @@ def der_b64(certificate: x509.Certificate) -> str:
     return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
 
 
+def x5c_jwk(certificate: x509.Certificate, **extra: Any) -> dict[str, Any]:
+    """The public JWK of ``certificate``'s P-256 key with ``x5c`` (RFC 7517 §4.7)."""
+    import json
+
+    import jwt
+
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(certificate.public_key()))
+    return {**jwk, "x5c": [der_b64(certificate)], **extra}
+
+
 @contextmanager
 def presenting(pem: str | None) -> Iterator[None]:
     """Requests arrive with ``pem`` in ``requestContext.identity.clientCert``, the shape

@@ -89,6 +89,9 @@ class ClientCertificate:
     san_email: tuple[str, ...]
     not_before: int
     not_after: int
+    self_issued: bool = False
+    """Its issuer is its subject (a self-signed certificate): no CA vouches for its
+    names."""
 
     def valid_at(self, now: int) -> bool:
         return self.not_before <= now <= self.not_after
@@ -120,6 +123,7 @@ def parse_certificate(pem: str) -> ClientCertificate:
             san_email=tuple(normal_email(e) for e in names.get_values_for_type(x509.RFC822Name)),
             not_before=not_before,
             not_after=not_after,
+            self_issued=certificate.issuer == certificate.subject,
         )
     except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise CertificateError("the certificate cannot be parsed") from exc

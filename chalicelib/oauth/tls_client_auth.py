@@ -11,7 +11,10 @@ app then names which certificates are its own:
   ``_san_email``). The DN is compared as an RFC 4514 string in ``cryptography``'s normal
   form, exactly; DNS names in lower case and without wildcard matching; IP addresses
   by value; e-mail addresses with the domain in lower case. A name of another type
-  never matches (a URI SAN spelling the expected DNS name is not a DNS SAN).
+  never matches (a URI SAN spelling the expected DNS name is not a DNS SAN). A
+  self-issued certificate (issuer = subject) never matches a name: §2.1 trusts the
+  names because a CA vouches for them, and a self-signed certificate admitted to the
+  truststore for a §2.2 client vouches for nothing but its own key.
 - ``self_signed_tls_client_auth``: the SHA-256 thumbprint of the certificate is one the
   app registered (as a thumbprint, a certificate, or a JWKS whose keys carry ``x5c``).
 
@@ -74,7 +77,7 @@ def matches(tls_client: TlsClient, certificate: ClientCertificate) -> bool:
     """Whether the presented certificate is one this registration names."""
     if tls_client.field == THUMBPRINT:
         return certificate.thumbprint in tls_client.values
-    if len(tls_client.values) != 1:
+    if len(tls_client.values) != 1 or certificate.self_issued:
         return False
     expected = tls_client.values[0]
     presented: tuple[str, ...] = {

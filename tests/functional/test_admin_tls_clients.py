@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.admin.tls_clients import MAX_TLS_CLIENTS
 from chalicelib.oauth.client_certificate import pem_thumbprint
-from tests.certificates import DAY, der_b64, issued, now, self_signed
+from tests.certificates import DAY, der_b64, issued, now, self_signed, x5c_jwk
 from tests.fakes import FakeClock
 from tests.functional.admin_helpers import (
     audit_log,
@@ -32,15 +32,6 @@ def path(client_id: str, *rest: str) -> str:
 
 def add(http: Any, client_id: str, body: Any, headers: dict[str, str] | None = None) -> Any:
     return send(http, "POST", path(client_id), body, headers)
-
-
-def public_jwk(certificate: Any, **extra: Any) -> dict[str, Any]:
-    import json
-
-    import jwt
-
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(certificate.public_key()))
-    return {**jwk, "x5c": [der_b64(certificate)], **extra}
 
 
 def test_add_a_subject_dn_returns_it_in_normal_form_and_the_apps_new_etag(http: Any) -> None:
@@ -91,7 +82,7 @@ def test_a_jwks_whose_keys_carry_x5c_is_stored_as_their_thumbprints(http: Any) -
     second_pem, second = self_signed()
 
     body = expect(add(http, app["client_id"], {"jwks": {"keys": [
-        public_jwk(first, kid="a"), public_jwk(second, kid="b")]}}), 201)
+        x5c_jwk(first, kid="a"), x5c_jwk(second, kid="b")]}}), 201)
 
     assert body["x5t#S256"] == [pem_thumbprint(first_pem), pem_thumbprint(second_pem)]
 
@@ -192,7 +183,7 @@ def test_a_jwk_whose_x5c_holds_another_key_is_refused(http: Any) -> None:
     app = new_app(http)
     _, mine = self_signed()
     _, other = self_signed()
-    jwk = {**public_jwk(mine), "x5c": [der_b64(other)]}
+    jwk = {**x5c_jwk(mine), "x5c": [der_b64(other)]}
 
     found = problem(add(http, app["client_id"], {"jwks": {"keys": [jwk]}}), 400,
                     "validation")
@@ -203,7 +194,7 @@ def test_a_jwk_whose_x5c_holds_another_key_is_refused(http: Any) -> None:
 def test_a_jwk_with_private_members_is_refused_and_never_echoed(http: Any) -> None:
     app = new_app(http)
     _, mine = self_signed()
-    jwk = {**public_jwk(mine), "d": "c2VjcmV0LXNjYWxhcg"}
+    jwk = {**x5c_jwk(mine), "d": "c2VjcmV0LXNjYWxhcg"}
 
     response = add(http, app["client_id"], {"jwks": {"keys": [jwk]}})
 
@@ -214,7 +205,7 @@ def test_a_jwk_with_private_members_is_refused_and_never_echoed(http: Any) -> No
 def test_a_jwk_without_x5c_is_refused(http: Any) -> None:
     app = new_app(http)
     _, mine = self_signed()
-    jwk = {k: v for k, v in public_jwk(mine).items() if k != "x5c"}
+    jwk = {k: v for k, v in x5c_jwk(mine).items() if k != "x5c"}
 
     found = problem(add(http, app["client_id"], {"jwks": {"keys": [jwk]}}), 400,
                     "validation")

@@ -20,7 +20,17 @@ from chalicelib.oauth import mtls_binding, tls_client_auth
 from chalicelib.oauth.client_certificate import pem_thumbprint
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
-from tests.certificates import DAY, SUBJECT, email, issued, now, presenting, self_signed, uri
+from tests.certificates import (
+    DAY,
+    SUBJECT,
+    email,
+    issued,
+    now,
+    presenting,
+    self_signed,
+    uri,
+    x5c_jwk,
+)
 from tests.conftest import AUDIENCE, TABLE, AwsBackend, Demo, make_settings, seed_demo
 from tests.fakes import FakeClock
 from tests.functional.conftest import FORM, basic, body_json, form
@@ -105,7 +115,9 @@ def test_self_signed_tls_client_auth_gets_a_bound_token(
 
 
 @pytest.mark.parametrize("case", ["wrong_dn", "other_san_type", "no_client_id", "other_app",
-                                  "expired_self_signed", "thumbprint_mismatch", "no_rule"])
+                                  "expired_self_signed", "not_yet_valid", "thumbprint_mismatch",
+                                  "jwks_other_certificate", "self_signed_with_the_dn",
+                                  "no_rule"])
 def test_certificates_that_do_not_authenticate_the_app_are_invalid_client(
     http: Any, demo: Demo, services: runtime.Services, case: str
 ) -> None:
@@ -127,11 +139,45 @@ def test_certificates_that_do_not_authenticate_the_app_are_invalid_client(
     elif case == "expired_self_signed":
         pem, _ = self_signed(not_before=now() - 30 * DAY, not_after=now() - DAY)
         register(services, demo.client_id, x5t_S256=pem_thumbprint(pem))
+    elif case == "not_yet_valid":
+        register(services, demo.client_id, tls_client_auth_subject_dn=SUBJECT)
+        pem = issued(not_before=now() + DAY, not_after=now() + 30 * DAY)
     elif case == "thumbprint_mismatch":
         register(services, demo.client_id, certificate=self_signed()[0])
         pem = self_signed()[0]
+    elif case == "jwks_other_certificate":  # the JWKS's x5c names another certificate
+        _, registered = self_signed()
+        register(services, demo.client_id, jwks={"keys": [x5c_jwk(registered)]})
+        pem = self_signed()[0]
+    elif case == "self_signed_with_the_dn":  # no CA vouches for the name
+        register(services, demo.client_id, tls_client_auth_subject_dn=SUBJECT)
+        pem = self_signed()[0]
 
     refused(token(http, pem, **params), 401, "invalid_client")
+
+
+def test_a_certificate_with_a_secret_in_both_places_is_two_methods_at_once(
+    http: Any, demo: Demo, services: runtime.Services
+) -> None:
+    register(services, demo.client_id, tls_client_auth_subject_dn=SUBJECT)
+
+    response = token(http, issued(), basic(demo.client_id, demo.client_secret),
+                     client_id=demo.client_id, client_secret=demo.client_secret)
+
+    refused(response, 400, "invalid_request")
+
+
+def test_a_certificate_with_a_client_assertion_authenticates_by_the_assertion_only(
+    http: Any, demo: Demo, services: runtime.Services
+) -> None:
+    # the assertion is the one method; a matching certificate does not rescue a bad one
+    register(services, demo.client_id, tls_client_auth_subject_dn=SUBJECT)
+
+    response = token(http, issued(), client_id=demo.client_id, client_assertion="e30.e30.x",
+                     client_assertion_type="urn:ietf:params:oauth:client-assertion-type:"
+                                           "jwt-bearer")
+
+    refused(response, 401, "invalid_client")
 
 
 def test_a_client_id_without_a_certificate_is_not_authenticated(

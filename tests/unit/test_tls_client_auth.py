@@ -198,6 +198,22 @@ def test_a_ca_certificate_outside_its_validity_is_refused(
         authenticate(store, issued(**window), client_id=CLIENT)
 
 
+def test_a_self_signed_certificate_with_the_registered_name_is_refused(
+    store: MemoryStore,
+) -> None:
+    # in the truststore for some self_signed_tls_client_auth client, it still names
+    # nobody: no CA vouches for its subject or SANs
+    register(store, SUBJECT_DN, SUBJECT)
+    register(store, SAN_DNS, "worker.example.com", client_id=OTHER)
+    pem, _ = self_signed(names=[dns("worker.example.com")])
+
+    with pytest.raises(InvalidClient):
+        authenticate(store, pem, client_id=CLIENT)
+    with pytest.raises(InvalidClient):
+        authenticate(store, pem, client_id=OTHER)
+    assert parse_certificate(pem).self_issued and not parse_certificate(issued()).self_issued
+
+
 # -- self_signed_tls_client_auth (§2.2) ----------------------------------------------------
 
 

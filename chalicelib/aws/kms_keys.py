@@ -52,12 +52,12 @@ class KmsKeyFactory:
             {"TagKey": SERVICE_TAG, "TagValue": SIGNING_KEY_TAG_VALUE},
             {"TagKey": CREATED_BY_TAG, "TagValue": ROTATOR_TAG_VALUE},
         ]
-        if stack:  # the stack's roles may only use keys tagged with its name
+        if stack:  # labels (and the key policy's deletion condition), never a grant
             self._tags.append({"TagKey": STACK_TAG, "TagValue": stack})
         self._policy = (
             json.dumps(rotated_key_policy(
                 signer_role_arn, rotation_role_arn, stack,
-                signer_role_pattern if replica_regions else None))
+                signer_role_pattern if replica_regions else None, self._replica_regions))
             if stack and signer_role_arn and rotation_role_arn
             else None  # local mode and tests: KMS's default key policy
         )
@@ -145,11 +145,8 @@ class KmsKeyFactory:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            tags = {
-                t["TagKey"]: t["TagValue"]
-                for t in self._client.list_resource_tags(KeyId=key_arn)["Tags"]
-            }
-            if not self._stack or tags.get(STACK_TAG) != self._stack or (
+            tags = self._tags_of(key_arn)
+            if tags is None or not self._stack or tags.get(STACK_TAG) != self._stack or (
                 tags.get(CREATED_BY_TAG) != ROTATOR_TAG_VALUE
             ):
                 return Deletion.NOT_OURS
@@ -172,6 +169,20 @@ class KmsKeyFactory:
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS ScheduleKeyDeletion failed: {type(exc).__name__}") from exc
         return Deletion.SCHEDULED
+
+    def _tags_of(self, key_arn: str) -> dict[str, str] | None:
+        """The key's tags; None if KMS will not show them to this role. The key policy
+        of every key the rotation creates lets it read them, and no IAM statement lets
+        it read another key's: such a key (one an operator registered) is not ours."""
+        from botocore.exceptions import ClientError
+
+        try:
+            listed = self._client.list_resource_tags(KeyId=key_arn)["Tags"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "AccessDeniedException":
+                return None
+            raise
+        return {t["TagKey"]: t["TagValue"] for t in listed}
 
     def _schedule_replica_deletion(self, key_arn: str, region: str) -> None:
         from botocore.exceptions import ClientError

@@ -150,6 +150,9 @@ def test_the_key_policy_is_set_at_creation_without_letting_the_rotation_rewrite_
         "Policy": json.dumps(rotated_key_policy(SIGNER_ROLE, ROTATION_ROLE, STACK)),
     }
     stub.add_response("create_key", {"KeyMetadata": {"KeyId": "k", "Arn": KEY_ARN}}, expected)
+    # create() then reads the new key (KMS may take a while to propagate it)
+    stub.add_response("get_public_key", {"KeyId": KEY_ARN, "PublicKey": b"der"})
+    stub.add_response("describe_key", {"KeyMetadata": {"KeyId": "k", "Arn": KEY_ARN}})
     with stub:
         assert _factory(client).create("RS256", "rotation") == KEY_ARN
     policy = rotated_key_policy(SIGNER_ROLE, ROTATION_ROLE, STACK)

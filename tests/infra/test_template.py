@@ -517,6 +517,18 @@ def test_rotation_function_runs_daily_with_its_own_role(resources: dict[str, Any
     assert schedules == ["rate(1 day)"]
 
 
+def test_the_rotation_function_outlasts_its_longest_wait_for_kms(
+    resources: dict[str, Any],
+) -> None:
+    from chalicelib.aws.propagation import DISCARD, PROPAGATION
+
+    # Waiting for a new key (KMS propagates it in up to five minutes), then, if it
+    # never came, for its deletion: well inside the timeout (Lambda allows 900 s).
+    timeout = resources[ids.ROTATION_FUNCTION]["Properties"]["Timeout"]
+    assert 2 * (PROPAGATION.budget + DISCARD.budget) <= timeout <= 900
+    assert resources[ids.API_FUNCTION]["Properties"]["Timeout"] == 10  # unchanged
+
+
 def test_without_a_rotation_function_the_template_leaves_rotation_out(
     dev_stage: StageConfig,
 ) -> None:

@@ -33,6 +33,7 @@ def api_view(api: Api) -> dict[str, Any]:
         "scopes": [{"value": s.value, "description": s.description} for s in api.scopes],
         "token_lifetime": api.token_lifetime,
         "token_reuse": api.token_reuse,
+        "sender_constrained_tokens_required": api.sender_constrained_tokens_required,
         "created_at": timestamp(api.created_at),
         "updated_at": timestamp(api.updated_at),
         "version": api.version,
@@ -59,9 +60,11 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         "permissions": sorted(app.permissions),
         "revoked_before": timestamp(app.revoked_before),
         "quota": quota_view(app.quota),
+        "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
         "version": app.version,
+        "last_used": timestamp(app.last_used),
     }
     if secrets is not None:
         ordered = sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
@@ -85,6 +88,11 @@ def grant_view(grant: Grant) -> dict[str, Any]:
         "scopes": list(grant.scopes),
         "version": grant.version,
     }
+
+
+def api_grant_view(client_id: str, grant: Grant) -> dict[str, Any]:
+    """A grant seen from its API: which app, which scopes."""
+    return {"client_id": client_id, **grant_view(grant)}
 
 
 def key_view(key: SigningKeyRecord) -> dict[str, Any]:

@@ -83,10 +83,10 @@ def test_issuer_is_derived_from_the_api_gateway_request_when_not_configured() ->
 
 
 def test_host_header_names_the_issuer_only_in_local_mode() -> None:
-    from chalicelib.errors import ServerError
+    from chalicelib.errors import IssuerUnknown, ServerError
 
     request = _Request({}, {"host": "evil.example"})
-    with pytest.raises(ServerError):
+    with pytest.raises(IssuerUnknown):  # never from Host outside local mode
         issuer_for(request, None)  # type: ignore[arg-type]
     assert issuer_for(request, None, allow_host=True) == "http://evil.example"  # type: ignore[arg-type]
     long_host = _Request({}, {"host": "h" * 300})

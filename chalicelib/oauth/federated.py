@@ -36,6 +36,7 @@ from ..store.repository import (
     IssuerRepository,
 )
 from .assertion import JWT_BEARER, JWT_SPIFFE, ClientAssertion, issued_by_client
+from .json_members import jws_repeats_a_member
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class FederatedTokenAuth:
         self, assertion: ClientAssertion, now: int
     ) -> tuple[TrustedIssuer, dict[str, Any]]:
         token = assertion.assertion
+        if jws_repeats_a_member(token):  # PyJWT would read the last duplicate
+            raise _Refused("a member name is given twice")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})

@@ -4,7 +4,6 @@ presenting a client certificate."""
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +13,14 @@ from unittest import mock
 import pytest
 import requests
 from chalice.app import AuthRequest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from m2m_testkit import ScriptedAdapter, SigningKey, claims, session_with, token_reply
+from m2m_testkit import (
+    ScriptedAdapter,
+    SigningKey,
+    claims,
+    self_signed_certificate,
+    session_with,
+    token_reply,
+)
 
 from m2m_client import BearerTokenError, InvalidToken, TokenClient, Verifier, make_lambda_authorizer
 from m2m_client.chalice_auth import authorize, require_scopes
@@ -33,14 +36,7 @@ METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/api/GET/orders"
 
 def certificate(name: str = "orders-worker") -> str:
     """A self-signed client certificate, PEM (what the TLS layer saw)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    built = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-             .sign(key, hashes.SHA256()))
-    return built.public_bytes(serialization.Encoding.PEM).decode()
+    return self_signed_certificate(name)[0]
 
 
 @pytest.fixture(scope="module")

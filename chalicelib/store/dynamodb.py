@@ -20,6 +20,7 @@ from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.aws_principals import DynamoAwsPrincipalRepository
 from .dynamo.client_keys import DynamoClientKeyRepository
+from .dynamo.exchange_policies import DynamoExchangePolicyRepository
 from .dynamo.federation import DynamoFederatedIdentityRepository, DynamoIssuerRepository
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
@@ -47,5 +48,6 @@ class DynamoDBStore(
     DynamoAwsPrincipalRepository,
     DynamoIssuerRepository,
     DynamoFederatedIdentityRepository,
+    DynamoExchangePolicyRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

@@ -13,6 +13,7 @@ from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.aws_principals import MemoryAwsPrincipalRepository
 from .inmemory.client_keys import MemoryClientKeyRepository
+from .inmemory.exchange_policies import MemoryExchangePolicyRepository
 from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
@@ -31,5 +32,6 @@ class MemoryStore(
     MemoryAwsPrincipalRepository,
     MemoryIssuerRepository,
     MemoryFederatedIdentityRepository,
+    MemoryExchangePolicyRepository,
 ):
     """All repositories over one shared state (``Store``)."""

@@ -24,7 +24,7 @@ from typing import Protocol
 from ..errors import InvalidClient
 from ..federation.claim_rules import ClaimRules, RuleStore
 from ..federation.jwks_fetch import IssuerKeys
-from ..federation.workload_jwt import ALGORITHMS, Refused, WorkloadJwtVerifier
+from ..federation.workload_jwt import Refused, WorkloadJwtVerifier
 from ..store.records import AppCredentials
 from ..store.repository import IssuerRepository
 from .assertion import JWT_BEARER, JWT_SPIFFE, ClientAssertion, issued_by_client
@@ -32,7 +32,6 @@ from .assertion import JWT_BEARER, JWT_SPIFFE, ClientAssertion, issued_by_client
 log = logging.getLogger(__name__)
 
 METHOD = "federated_jwt"
-__all__ = ["ALGORITHMS", "METHOD", "FederatedTokenAuth", "FederationStore"]
 
 
 class FederationStore(RuleStore, IssuerRepository, Protocol):

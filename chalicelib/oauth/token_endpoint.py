@@ -103,8 +103,9 @@ class TokenEndpoint:
         reuse = (
             reuse_key(credentials, grant, decision.scopes, lifetime, key.kid, issuer_url),
             decision.grant_type, decision.subject, decision.reuse_identity,
-            bindings.reuse_identity,
+            decision.not_after, bindings.reuse_identity,
         )
+        lifetime = decision.lifetime_at(now)
         headers = dict(bindings.headers)
         if grant.token_reuse is not None:
             cached = self._cache.find(reuse, now, grant.token_reuse)

@@ -27,8 +27,8 @@ USAGE#<client_id>       DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day
 ======================  ==================  =============================================
 
 Putting an app's secrets, grants, keys, AWS principals, federated identities and
-exchange policies in its own partition lets one ``Query`` answer a token request. ``gsi1`` lists items of one
-kind (apps, APIs, issuers) for admin.
+exchange policies in its own partition lets one ``Query`` answer a token request.
+``gsi1`` lists items of one kind (apps, APIs, issuers) for admin.
 """
 
 from __future__ import annotations

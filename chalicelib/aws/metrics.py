@@ -20,23 +20,29 @@ from collections.abc import Callable
 from typing import Protocol
 
 TOKENS_ISSUED = "TokensIssued"
+"""Tokens issued (fresh or reused), by ``GrantType`` and in total."""
 TOKENS_REFUSED = "TokensRefused"
 """Token requests refused, by ``Reason`` (the RFC 6749 §5.2 error code) and in total."""
 AUTHENTICATION_FAILURES = "AuthenticationFailures"
 """``invalid_client`` answers on any OAuth endpoint (token, introspection, revocation)."""
 KMS_SIGN_LATENCY = "KmsSignLatency"
 REASON = "Reason"
+GRANT_TYPE = "GrantType"
+"""The ``grant_type`` of the request: one of the few the token endpoint supports (a
+bounded set, unlike a client), ``other`` for anything else."""
 
 COUNT, MILLISECONDS = "Count", "Milliseconds"
 METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     # name: (unit, dimension sets); () is the metric without dimensions
-    TOKENS_ISSUED: (COUNT, ((),)),
+    TOKENS_ISSUED: (COUNT, ((GRANT_TYPE,), ())),
     TOKENS_REFUSED: (COUNT, ((REASON,), ())),
     AUTHENTICATION_FAILURES: (COUNT, ((),)),
     KMS_SIGN_LATENCY: (MILLISECONDS, ((),)),
 }
 NAMESPACE_PREFIX = "m2m-auth/"
 OUTCOME_EVENT = "token_outcome"
+Dimensions = tuple[tuple[str, str], ...]
+"""A metric's dimension values, by name, in name order (``()``: none)."""
 
 
 def namespace(stack: str) -> str:
@@ -45,10 +51,17 @@ def namespace(stack: str) -> str:
 
 
 class Recorder(Protocol):
-    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
-        """Add a value to metric ``name`` (one of ``METRICS``)."""
+    def record(
+        self, name: str, value: float = 1, reason: str | None = None,
+        grant_type: str | None = None,
+    ) -> None:
+        """Add a value to metric ``name`` (one of ``METRICS``); ``reason`` and
+        ``grant_type`` are dimension values where the metric has that dimension."""
 
-    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+    def outcome(
+        self, client_id: str | None, outcome: str, reason: str | None,
+        grant_type: str | None = None,
+    ) -> None:
         """Note how a token request ended, for the per-client structured log line."""
 
     def flush(self) -> None:
@@ -58,10 +71,16 @@ class Recorder(Protocol):
 class NullRecorder:
     """Records nothing (local mode, unit tests)."""
 
-    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
+    def record(
+        self, name: str, value: float = 1, reason: str | None = None,
+        grant_type: str | None = None,
+    ) -> None:
         return None
 
-    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+    def outcome(
+        self, client_id: str | None, outcome: str, reason: str | None,
+        grant_type: str | None = None,
+    ) -> None:
         return None
 
     def flush(self) -> None:
@@ -81,19 +100,26 @@ class EmfRecorder:
         self._write = write
         self._clock = clock
         self._lock = threading.Lock()
-        self._values: dict[tuple[str | None, str], list[float]] = {}
+        self._values: dict[tuple[Dimensions, str], list[float]] = {}
         self._outcomes: list[dict[str, str | None]] = []
 
-    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
+    def record(
+        self, name: str, value: float = 1, reason: str | None = None,
+        grant_type: str | None = None,
+    ) -> None:
         if name not in METRICS:
             raise ValueError(f"unknown metric {name}")
-        key = (reason if REASON in _dimension_names(name) else None, name)
+        given = {REASON: reason, GRANT_TYPE: grant_type}
+        dimensions = tuple(sorted((d, given[d] or "other") for d in _dimension_names(name)))
         with self._lock:
-            self._values.setdefault(key, []).append(value)
+            self._values.setdefault((dimensions, name), []).append(value)
 
-    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+    def outcome(
+        self, client_id: str | None, outcome: str, reason: str | None,
+        grant_type: str | None = None,
+    ) -> None:
         line = {"event": OUTCOME_EVENT, "client_id": client_id, "outcome": outcome,
-                "reason": reason}
+                "reason": reason, "grant_type": grant_type}
         with self._lock:
             self._outcomes.append(line)
 
@@ -116,15 +142,16 @@ def _dimension_names(name: str) -> set[str]:
 
 
 def emf_documents(
-    metrics_namespace: str, values: dict[tuple[str | None, str], list[float]], timestamp_ms: int
+    metrics_namespace: str, values: dict[tuple[Dimensions, str], list[float]],
+    timestamp_ms: int,
 ) -> list[str]:
-    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line)."""
-    by_reason: dict[str | None, dict[str, list[float]]] = {}
-    for (reason, name), recorded in sorted(values.items(), key=lambda kv: (kv[0][0] or "",
-                                                                            kv[0][1])):
-        by_reason.setdefault(reason, {})[name] = recorded
+    """One EMF document per combination of dimension values (EMF allows one value per
+    dimension per line): metrics without dimensions share one."""
+    by_dimensions: dict[Dimensions, dict[str, list[float]]] = {}
+    for (dimensions, name), recorded in sorted(values.items()):
+        by_dimensions.setdefault(dimensions, {})[name] = recorded
     documents = []
-    for reason, metrics in by_reason.items():
+    for dimensions, metrics in by_dimensions.items():
         directives = []
         body: dict[str, object] = {}
         for name, recorded in metrics.items():
@@ -135,8 +162,7 @@ def emf_documents(
                 "Metrics": [{"Name": name, "Unit": unit}],
             })
             body[name] = recorded[0] if len(recorded) == 1 else recorded
-        if reason is not None:
-            body[REASON] = reason
+        body.update(dict(dimensions))
         document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}, **body}
         documents.append(json.dumps(document, separators=(",", ":")))
     return documents

@@ -560,3 +560,24 @@ def test_exchange_answers_are_json_without_traces(http: Any, world: World) -> No
 
     assert oauth_error(response) == "invalid_request"
     assert "Traceback" not in json.dumps(body_json(response))
+
+
+def test_an_exchange_counts_in_tokens_issued_by_grant_type_and_in_the_outcome_line(
+    http: Any, world: World
+) -> None:
+    from chalicelib.aws import metrics
+
+    subject_token = client_token(http, world.subject)
+    lines: list[str] = []
+    metrics.use(metrics.EmfRecorder("m2m-auth/test", write=lines.append))
+    try:
+        assert exchange(http, world.caller, subject_token).status_code == 200
+    finally:
+        metrics.use(metrics.NullRecorder())
+
+    documents = [json.loads(line) for line in lines]
+    [outcome] = [d for d in documents if d.get("event") == "token_outcome"]
+    assert outcome == {"event": "token_outcome", "client_id": world.caller.client_id,
+                       "outcome": "issued", "reason": None, "grant_type": TOKEN_EXCHANGE}
+    [issued] = [d for d in documents if "TokensIssued" in d]
+    assert (issued["TokensIssued"], issued["GrantType"]) == (1, TOKEN_EXCHANGE)

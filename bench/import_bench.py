@@ -4,7 +4,7 @@ Each import runs in a fresh interpreter (what a new Lambda container pays); the
 figure is that child's user+sys CPU time (``resource.getrusage(RUSAGE_SELF)``)
 spent on the import alone, less an empty interpreter's start-up. The median of
 several alternating runs of each is printed with their ratio: the target is
-``import app`` at most half of ``import boto3``.
+``import app`` at most 0.35× ``import boto3`` (issue 15; it was 0.5).
 
     .venv/bin/python -m bench.import_bench [--runs 21]
 """
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"import {name:<8} {medians[name] * 1000:7.1f} ms CPU (user+sys), "
               f"median of {args.runs}")
     ratio = medians["app"] / medians["boto3"]
-    print(f"ratio app/boto3: {ratio:.2f} (target <= 0.50); chalice.app alone is "
+    print(f"ratio app/boto3: {ratio:.2f} (target <= 0.35); chalice.app alone is "
           f"{medians['chalice'] / medians['app']:.0%} of import app")
     return 0
 

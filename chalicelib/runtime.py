@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,14 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .aws import metrics, snapstart
-from .config import Settings
 
-# Cold start: `import app` loads none of the services; build_services imports them
-# on the first request (bench/import_bench.py, tests/functional/test_cold_start.py).
+# Cold start: `import app` loads none of the services, nor the settings; build_services
+# imports them on the first request (bench/import_bench.py,
+# tests/functional/test_cold_start.py).
 if TYPE_CHECKING:
     from .admin.federation import FederationAdmin
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
+    from .config import Settings
     from .federation.jwks_fetch import IssuerKeys
     from .oauth.assertion import AssertionMethod
     from .oauth.aws_sigv4 import StsCaller
@@ -192,6 +192,7 @@ def build_default_services() -> Services:
     from .aws.clients import aws_clients, regional_kms_clients
     from .aws.kms_keys import KmsKeyFactory
     from .aws.kms_signer import KmsSigner
+    from .config import Settings
     from .store.dynamodb import DynamoDBStore
 
     settings = Settings.from_env()
@@ -244,6 +245,7 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.aws.kms_keys",
     "chalicelib.aws.kms_signer",
     "chalicelib.aws.sts",
+    "chalicelib.config",
     "chalicelib.federation.jwks_fetch",
     "chalicelib.federation.safe_http",
     "chalicelib.oauth.aws_iam",
@@ -284,6 +286,8 @@ def after_restore() -> None:
     # entropy, and services built before the snapshot (boto3 clients, their
     # connections and credentials, the token-reuse cache, quotas, key caches) are
     # dropped, to be built again on the first request.
+    import random  # not at cold start
+
     random.seed()
     install(None)
 

@@ -3,7 +3,6 @@ app's ``quota``. Kept beside :mod:`.validation` (same ``Errors`` and field lists
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from ..tokens.lifetime import DEFAULT_TOKEN_REUSE
@@ -14,15 +13,12 @@ if TYPE_CHECKING:
 
 
 def token_reuse(errors: Errors, field: str, value: Any) -> float | None:
-    """A number strictly between 0 and 1, or ``null`` (reuse off)."""
+    """A number strictly between 0 and 1, or ``null`` (reuse off). The comparison alone
+    decides: it is exact for an integer of any size (``math.isfinite`` is not: it converts
+    to float and overflows on ``10**400``) and False for NaN and the infinities."""
     if value is None:
         return None
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or not 0 < value < 1
-    ):
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1:
         errors.add(field, "must be a number strictly between 0 and 1, or null to turn reuse off")
         return DEFAULT_TOKEN_REUSE
     return float(value)

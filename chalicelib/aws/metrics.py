@@ -12,11 +12,13 @@ A small emitter rather than AWS Lambda Powertools' ``Metrics``: see docs/perform
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Protocol
 
 TOKENS_ISSUED = "TokensIssued"
@@ -41,8 +43,14 @@ METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 }
 NAMESPACE_PREFIX = "m2m-auth/"
 OUTCOME_EVENT = "token_outcome"
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 Dimensions = tuple[tuple[str, str], ...]
 """A metric's dimension values, by name, in name order (``()``: none)."""
+
+
+def _string(value: str | None) -> str:
+    """A JSON string (ASCII, as ``json.dumps`` escapes it) or ``null``."""
+    return "null" if value is None else encode_basestring_ascii(value)
 
 
 def namespace(stack: str) -> str:
@@ -101,16 +109,19 @@ class EmfRecorder:
         self._clock = clock
         self._lock = threading.Lock()
         self._values: dict[tuple[Dimensions, str], list[float]] = {}
-        self._outcomes: list[dict[str, str | None]] = []
+        self._outcomes: list[str] = []
 
     def record(
         self, name: str, value: float = 1, reason: str | None = None,
         grant_type: str | None = None,
     ) -> None:
-        if name not in METRICS:
+        dimension_names = _DIMENSIONS.get(name)
+        if dimension_names is None:
             raise ValueError(f"unknown metric {name}")
-        given = {REASON: reason, GRANT_TYPE: grant_type}
-        dimensions = tuple(sorted((d, given[d] or "other") for d in _dimension_names(name)))
+        dimensions: Dimensions = ()
+        if dimension_names:
+            given = {REASON: reason, GRANT_TYPE: grant_type}
+            dimensions = tuple((d, given[d] or "other") for d in dimension_names)
         with self._lock:
             self._values.setdefault((dimensions, name), []).append(value)
 
@@ -118,8 +129,11 @@ class EmfRecorder:
         self, client_id: str | None, outcome: str, reason: str | None,
         grant_type: str | None = None,
     ) -> None:
-        line = {"event": OUTCOME_EVENT, "client_id": client_id, "outcome": outcome,
-                "reason": reason, "grant_type": grant_type}
+        # {"event":..,"client_id":..,"outcome":..,"reason":..,"grant_type":..} as
+        # json.dumps writes it
+        line = (f'{{"event":"{OUTCOME_EVENT}","client_id":{_string(client_id)},'
+                f'"outcome":{_string(outcome)},"reason":{_string(reason)},'
+                f'"grant_type":{_string(grant_type)}}}')
         with self._lock:
             self._outcomes.append(line)
 
@@ -127,8 +141,7 @@ class EmfRecorder:
         with self._lock:
             values, self._values = self._values, {}
             outcomes, self._outcomes = self._outcomes, []
-        lines = [json.dumps(line, separators=(",", ":")) for line in outcomes]
-        lines += emf_documents(self._namespace, values, int(self._clock() * 1000))
+        lines = outcomes + emf_documents(self._namespace, values, int(self._clock() * 1000))
         if self._write is not None:
             for line in lines:
                 self._write(line + "\n")
@@ -137,8 +150,25 @@ class EmfRecorder:
             sys.stdout.flush()
 
 
-def _dimension_names(name: str) -> set[str]:
-    return {d for dimension_set in METRICS[name][1] for d in dimension_set}
+_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    name: tuple(sorted({d for dimension_set in sets for d in dimension_set}))
+    for name, (_, sets) in METRICS.items()
+}
+"""The dimensions each metric is recorded by, in name order."""
+
+
+@functools.cache
+def _directives(metrics_namespace: str, names: tuple[str, ...]) -> str:
+    """The ``CloudWatchMetrics`` member for these metrics, as JSON: the same on every
+    request, so encoded once per container."""
+    return _COMPACT.encode([
+        {
+            "Namespace": metrics_namespace,
+            "Dimensions": [list(d) for d in METRICS[name][1]],
+            "Metrics": [{"Name": name, "Unit": METRICS[name][0]}],
+        }
+        for name in names
+    ])
 
 
 def emf_documents(
@@ -146,25 +176,23 @@ def emf_documents(
     timestamp_ms: int,
 ) -> list[str]:
     """One EMF document per combination of dimension values (EMF allows one value per
-    dimension per line): metrics without dimensions share one."""
+    dimension per line; metrics without dimensions share one):
+    ``{"_aws":{"Timestamp":…,"CloudWatchMetrics":[…]},"<metric>":<value>,…,"Reason":…}``."""
     by_dimensions: dict[Dimensions, dict[str, list[float]]] = {}
     for (dimensions, name), recorded in sorted(values.items()):
         by_dimensions.setdefault(dimensions, {})[name] = recorded
     documents = []
     for dimensions, metrics in by_dimensions.items():
-        directives = []
-        body: dict[str, object] = {}
-        for name, recorded in metrics.items():
-            unit, dimension_sets = METRICS[name]
-            directives.append({
-                "Namespace": metrics_namespace,
-                "Dimensions": [list(d) for d in dimension_sets],
-                "Metrics": [{"Name": name, "Unit": unit}],
-            })
-            body[name] = recorded[0] if len(recorded) == 1 else recorded
-        body.update(dict(dimensions))
-        document = {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}, **body}
-        documents.append(json.dumps(document, separators=(",", ":")))
+        body: dict[str, object] = {
+            name: recorded[0] if len(recorded) == 1 else recorded
+            for name, recorded in metrics.items()
+        }
+        body.update(dimensions)
+        members = _COMPACT.encode(body)[1:-1]
+        documents.append(
+            f'{{"_aws":{{"Timestamp":{int(timestamp_ms)},"CloudWatchMetrics":'
+            f"{_directives(metrics_namespace, tuple(metrics))}}},{members}}}"
+        )
     return documents
 
 

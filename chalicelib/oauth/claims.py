@@ -6,10 +6,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..tokens.jws import signing_input
-from ..tokens.signer import KMS_MAX_RAW_MESSAGE
-from .token_id import MAX_JTI_LENGTH
-
 MAX_ISSUER_LENGTH = 256
 """The longest issuer identifier (``ISSUER`` or one derived from the request): with it,
 the worst-case signing input still fits the signer's limit."""
@@ -29,7 +25,6 @@ GRANT_TYPE_CLAIM = "client_credentials"
 _WORST_ISSUER = "x" * MAX_ISSUER_LENGTH
 _WORST_KID = "x" * 43
 _WORST_TIME = 9_999_999_999
-_WORST_JTI = "x" * MAX_JTI_LENGTH
 
 
 def access_token_claims(
@@ -73,9 +68,14 @@ def worst_case_signing_input_size(
     """Bytes KMS would be asked to sign for this app, audience and scope set (and the
     registered claims a grant may add, such as the longest ``act``), with the longest
     issuer, kid, times and jti the service can produce."""
+    # not at cold start: the admin validators import this module, and these load
+    # ``secrets`` (and so OpenSSL) and the signer's dataclasses
+    from ..tokens.jws import signing_input
+    from .token_id import MAX_JTI_LENGTH
+
     claims = access_token_claims(
         issuer=_WORST_ISSUER, client_id=client_id, audience=audience, scopes=scopes,
-        issued_at=_WORST_TIME, lifetime=0, jti=_WORST_JTI, custom=custom,
+        issued_at=_WORST_TIME, lifetime=0, jti="x" * MAX_JTI_LENGTH, custom=custom,
         registered=registered,
     )
     header = {"alg": "RS256", "typ": "at+jwt", "kid": _WORST_KID}
@@ -86,6 +86,8 @@ def fits_signing_limit(
     custom: Mapping[str, Any], audience: str, scopes: tuple[str, ...], client_id: str,
     registered: Mapping[str, Any] | None = None,
 ) -> bool:
+    from ..tokens.signer import KMS_MAX_RAW_MESSAGE
+
     size = worst_case_signing_input_size(custom, audience, scopes, client_id, registered)
     return size <= KMS_MAX_RAW_MESSAGE
 

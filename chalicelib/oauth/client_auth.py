@@ -4,12 +4,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
 
 from ..errors import InvalidClient, InvalidRequest
 from ..store.records import AppCredentials, ClientSecret
@@ -57,21 +54,6 @@ class AuthenticatedClient:
         return self.credentials.app.client_id
 
 
-def _basic(authorization: str) -> tuple[str, str]:
-    """Decode ``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1)."""
-    scheme, _, encoded = authorization.strip().partition(" ")
-    if scheme.lower() != "basic":
-        raise InvalidClient("Only the Basic authentication scheme is supported.")
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidClient("The Basic credentials are malformed.") from exc
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        raise InvalidClient("The Basic credentials are malformed.")
-    return unquote_plus(client_id), unquote_plus(secret)
-
-
 def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientCredentials:
     """Find the one authentication method the client used."""
     body_id = params.single("client_id")
@@ -79,7 +61,7 @@ def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientC
     if request.authorization:
         if body_secret is not None:
             raise InvalidRequest("The client must use only one authentication method.")
-        client_id, secret = _basic(request.authorization)
+        client_id, secret = request.basic_credentials
         if body_secret is not None or (body_id is not None and body_id != client_id):
             raise InvalidRequest("The client must use only one authentication method.")
         if not client_id or not secret:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import OAuthError
 from ..store.records import Quota, UsageCount
@@ -41,8 +41,10 @@ class QuotaExceeded(OAuthError):
         return {"Retry-After": str(self.retry_after), **self.rate_headers}
 
 
-@dataclass(frozen=True)
-class _Seen:
+class _Seen(NamedTuple):
+    """This container's last count of an app (a NamedTuple: built on every fresh token,
+    cheaper than a frozen dataclass)."""
+
     hour_start: int
     hour: int
     day_start: int

@@ -7,14 +7,16 @@ most once, and an empty value counts as omitted (RFC 6749 §3.1).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote, unquote_plus
 
-from ..errors import InvalidRequest
+from ..errors import InvalidClient, InvalidRequest
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_FIELDS = 64
@@ -49,6 +51,28 @@ class IncomingRequest:
         raised again on every use."""
         return parse_parameters(self)
 
+    @cached_property
+    def basic_credentials(self) -> tuple[str, str]:
+        """``(client_id, client_secret)`` of the ``Authorization: Basic`` header (RFC 6749
+        §2.3.1), decoded on first use (client authentication, then the outcome log line's
+        client id); malformed → ``invalid_client``, raised again on every use."""
+        return _basic(self.authorization or "")
+
+
+def _basic(authorization: str) -> tuple[str, str]:
+    """Decode ``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise InvalidClient("Only the Basic authentication scheme is supported.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidClient("The Basic credentials are malformed.") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClient("The Basic credentials are malformed.")
+    return unquote_plus(client_id), unquote_plus(secret)
+
 
 @dataclass(frozen=True)
 class Parameters:
@@ -65,11 +89,14 @@ class Parameters:
 
     def single(self, name: str) -> str | None:
         """The parameter's value; ``None`` if omitted or empty; repeated → invalid_request."""
-        self._check(name)
-        found = self.values.get(name, ())
+        if name in self.not_strings:  # _check, inlined: read many times per request
+            self._check(name)
+        found = self.values.get(name)
+        if found is None:
+            return None
         if len(found) > 1:
             raise InvalidRequest(f"The '{name}' parameter must not be repeated.")
-        return found[0] if found and found[0] != "" else None
+        return found[0] or None
 
     def all(self, name: str) -> tuple[str, ...]:
         """Every non-empty value of a parameter that may repeat (RFC 8707 ``resource``)."""
@@ -94,16 +121,37 @@ def _collect(pairs: list[tuple[str, Any]]) -> dict[str, tuple[str, ...]]:
     return {name: tuple(values) for name, values in collected.items()}
 
 
+def _form_text(part: str) -> str:
+    """One name or value of the form encoding: ``+`` is a space, then percent-decoding
+    (strict UTF-8)."""
+    part = part.replace("+", " ")
+    return unquote(part, errors="strict") if "%" in part else part
+
+
 def _parse_form(body: bytes) -> dict[str, tuple[str, ...]]:
+    """The body as ``parse_qsl(text, keep_blank_values=True, strict_parsing=True,
+    max_num_fields=MAX_FIELDS, errors="strict")`` reads it, without its generality
+    (``tests/unit/test_request_parsing.py`` holds the two to the same answers)."""
+    invalid = "The request body is not valid form-urlencoded UTF-8."
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(
-            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=MAX_FIELDS,
-            errors="strict",
-        )
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRequest("The request body is not valid form-urlencoded UTF-8.") from exc
-    return _collect(pairs)
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(invalid) from exc
+    if not text:
+        return {}
+    fields = text.split("&")
+    if len(fields) > MAX_FIELDS:
+        raise InvalidRequest(invalid)
+    collected: dict[str, list[str]] = {}
+    for field_ in fields:
+        name, sep, value = field_.partition("=")
+        if not sep:  # a field without "=" (or empty) is malformed in strict parsing
+            raise InvalidRequest(invalid)
+        try:
+            collected.setdefault(_form_text(name), []).append(_form_text(value))
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest(invalid) from exc
+    return {name: tuple(values) for name, values in collected.items()}
 
 
 class _JsonObject(list[tuple[str, Any]]):
@@ -140,6 +188,8 @@ def parse_parameters(request: IncomingRequest) -> Parameters:
     """Parse the body of a POST to an OAuth endpoint."""
     if len(request.body) > MAX_BODY_BYTES:
         raise InvalidRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    if request.content_type == FORM:  # what most clients send, exactly
+        return Parameters(_parse_form(request.body))
     if request.content_type is None or not request.content_type.strip():
         if request.body.strip():
             raise InvalidRequest(f"The Content-Type must be {FORM} or {JSON}.")

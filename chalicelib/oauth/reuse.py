@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..store.records import AppCredentials, Grant
 
@@ -58,7 +59,7 @@ def reuse_key(
     app = credentials.app
     return (
         app.client_id, grant.audience, frozenset(scopes), lifetime, kid, issuer,
-        json.dumps(dict(app.claims), sort_keys=True, separators=(",", ":")),
+        _canonical(app.claims),
         app.version, app.revocations, app.revocation_generation, app.enabled,
         frozenset(s.secret_id for s in credentials.secrets),
         # the app's other credentials: removing any of them ends reuse like a secret's
@@ -67,6 +68,11 @@ def reuse_key(
         frozenset(f.identity_id for f in credentials.federated_identities),
         grant.api_id, grant.version, grant.scopes, grant.token_lifetime, grant.token_reuse,
     )
+
+
+def _canonical(claims: Mapping[str, Any]) -> str:
+    """The app's custom claims as one canonical string (most apps have none)."""
+    return json.dumps(dict(claims), sort_keys=True, separators=(",", ":")) if claims else "{}"
 
 
 class TokenCache:

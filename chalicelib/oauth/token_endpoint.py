@@ -11,7 +11,7 @@ issued the same one recently (:mod:`.reuse`), else counted against the app's quo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest, UnsupportedGrantType
@@ -100,14 +100,14 @@ class TokenEndpoint:
         credentials = decision.client.credentials
         app, grant, lifetime = credentials.app, decision.grant, decision.lifetime
         key = self._issuer.current_key()
-        reuse = (
-            reuse_key(credentials, grant, decision.scopes, lifetime, key.kid, issuer_url),
-            decision.grant_type, decision.subject, decision.reuse_identity,
-            decision.not_after, bindings.reuse_identity,
-        )
-        lifetime = decision.lifetime_at(now)
         headers = dict(bindings.headers)
+        reuse: Hashable | None = None  # built only where the API reuses tokens
         if grant.token_reuse is not None:
+            reuse = (
+                reuse_key(credentials, grant, decision.scopes, lifetime, key.kid, issuer_url),
+                decision.grant_type, decision.subject, decision.reuse_identity,
+                decision.not_after, bindings.reuse_identity,
+            )
             cached = self._cache.find(reuse, now, grant.token_reuse)
             if cached is not None:
                 self._log(decision, cached.scope, cached.jti, cached.expires_at - now,
@@ -117,6 +117,7 @@ class TokenEndpoint:
                 return TokenResponse(cached.access_token, cached.expires_at - now, cached.scope,
                                      reused=True, token_type=bindings.token_type,
                                      extra=decision.response, headers=headers)
+        lifetime = decision.lifetime_at(now)  # the key keeps the configured lifetime
         # counted (and, over an enforced quota, refused) before the signature is paid for
         if self._quotas:
             headers.update(self._quotas.count_fresh(app.client_id, app.quota, now))
@@ -138,7 +139,7 @@ class TokenEndpoint:
         )
         token = self._issuer.issue(claims, key)
         scope = format_scope(decision.scopes)
-        if grant.token_reuse is not None:
+        if reuse is not None:
             self._cache.keep(reuse, CachedToken(token, now + lifetime, lifetime, scope, jti))
         self._log(decision, scope, jti, lifetime, bindings, reused=False)
         return TokenResponse(access_token=token, expires_in=lifetime, scope=scope,

@@ -3,11 +3,15 @@ Content-Type themselves, and the current request and its caller."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint, IAMAuthorizer, Request
 
 from .. import runtime
-from ..admin.audit import Actor
 from .http import caller
+
+if TYPE_CHECKING:  # built by caller() on the first admin request, not at cold start
+    from ..admin.audit import Actor
 
 iam = IAMAuthorizer()
 ANY = ["*/*"]  # content types are checked by read_json_object (415 as problem+json)

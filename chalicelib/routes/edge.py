@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
@@ -53,6 +52,8 @@ class _FrameworkProblem(Problem):
 
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
+        from http import HTTPStatus  # an enum of every status: not built at cold start
+
         try:
             title = HTTPStatus(status).phrase
         except ValueError:

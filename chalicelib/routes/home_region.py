@@ -10,14 +10,16 @@ home region's admin URL; reads and the token endpoint work everywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
 
 from .. import runtime
-from ..config import Settings
 from ..errors import Problem
 from .http import problem_response
+
+if TYPE_CHECKING:  # the settings are read on the first request, not at cold start
+    from ..config import Settings
 
 ADMIN_PREFIX = "/admin"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

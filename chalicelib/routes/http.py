@@ -11,13 +11,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+import math
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
 
-from ..admin.audit import Actor
-from ..admin.validation import invalid_text
 from ..aws import metrics
 from ..errors import (
     FieldError,
@@ -36,19 +35,26 @@ from ..errors import (
     ValidationFailed,
 )
 from ..oauth.claims import MAX_ISSUER_LENGTH
-from ..oauth.request import IncomingRequest
+
+# Cold start: the request types (dataclasses), the audit actor and the admin text check
+# load on the first request that needs them (bench/import_bench.py).
+if TYPE_CHECKING:
+    from ..admin.audit import Actor
+    from ..oauth.request import IncomingRequest
 
 log = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JSON_TYPE = "application/json"
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""Response bodies: one encoder, where ``json.dumps`` with options builds one per call."""
 
 
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        body=json.dumps(body, separators=(",", ":")),
+        body=_COMPACT.encode(body),
         status_code=status,
         headers={"Content-Type": JSON_TYPE, **(headers or {})},
     )
@@ -197,6 +203,32 @@ def _header_values(request: Request) -> dict[str, tuple[str, ...]]:
     return values
 
 
+class _HeaderValues(Mapping[str, tuple[str, ...]]):
+    """:func:`_header_values`, collected on first use: a plain bearer token request
+    never reads a header field beyond the two the edge passes on by name."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._values: dict[str, tuple[str, ...]] | None = None
+
+    def _collected(self) -> dict[str, tuple[str, ...]]:
+        if self._values is None:
+            self._values = _header_values(self._request)
+        return self._values
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return self._collected()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._collected())
+
+    def __len__(self) -> int:
+        return len(self._collected())
+
+    def __repr__(self) -> str:
+        return repr(self._collected())
+
+
 def _client_certificate(request: Request) -> str | None:
     """The PEM client certificate API Gateway verified (mutual TLS on a custom domain,
     ``requestContext.identity.clientCert``); local mode's TLS server fills in the same."""
@@ -207,6 +239,8 @@ def _client_certificate(request: Request) -> str | None:
 
 
 def incoming(request: Request) -> IncomingRequest:
+    from ..oauth.request import IncomingRequest
+
     if request.query_params and {"client_secret", "client_id"} & set(request.query_params):
         # RFC 6749 §2.3.1: credentials MUST NOT be in the request URI (it gets logged)
         raise InvalidRequest("Client credentials must not be sent in the query string.")
@@ -216,7 +250,7 @@ def incoming(request: Request) -> IncomingRequest:
         body=body,
         content_type=request.headers.get("content-type"),
         authorization=request.headers.get("authorization"),
-        headers=_header_values(request),
+        headers=_HeaderValues(request),
         method=request.method,
         client_certificate=_client_certificate(request),
     )
@@ -247,6 +281,9 @@ def issuer_for(request: Request, configured: str | None, *, allow_host: bool = F
 PROBLEM_TYPE = "application/problem+json"
 MAX_ADMIN_BODY = 64 * 1024
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+# Digits read from a query parameter or header: far more than any limit or version needs,
+# far less than the 4300 digits past which int() raises ValueError.
+MAX_DIGITS = 20
 
 
 def problem_response(problem: Problem) -> Response:
@@ -314,15 +351,26 @@ def read_json_object(request: Request) -> dict[str, Any]:
         return {}
     try:
         # invalid UTF-8 becomes lone surrogates, reported below by field like \ud800 escapes
-        value = json.loads(body.decode("utf-8", "surrogateescape"))
+        value = json.loads(body.decode("utf-8", "surrogateescape"), parse_int=_json_integer)
     except (ValueError, RecursionError) as exc:
         raise Problem("The request body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise Problem("The request body must be a JSON object.")
+    from ..admin.validation import invalid_text
+
     if errors := invalid_text(value):  # the one text check for every admin payload
         raise ValidationFailed("The request has strings that are not valid Unicode text.",
                                errors)
     return value
+
+
+def _json_integer(digits: str) -> int | float:
+    """A JSON integer; one longer than ``int()`` converts (4300 digits) becomes an infinity,
+    which every numeric field refuses by name, instead of failing the whole body."""
+    try:
+        return int(digits)
+    except ValueError:
+        return -math.inf if digits.startswith("-") else math.inf
 
 
 def caller(request: Request, local_mode: bool) -> Actor:
@@ -330,6 +378,8 @@ def caller(request: Request, local_mode: bool) -> Actor:
     context = request.context or {}
     arn = (context.get("identity") or {}).get("userArn")
     principal = arn or ("local" if local_mode else "unknown")
+    from ..admin.audit import Actor
+
     return Actor(principal=str(principal), request_id=context.get("requestId"))
 
 
@@ -339,7 +389,7 @@ def if_match(request: Request) -> int | None:
     if not value or value == "*":
         return None
     tag = value.removeprefix("W/").strip('"')
-    if not (tag.isascii() and tag.isdigit()):
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > MAX_DIGITS:
         raise PreconditionFailed("If-Match must be an ETag returned by this API.")
     return int(tag)
 
@@ -354,7 +404,9 @@ def page_params(request: Request) -> tuple[int, str | None]:
     if unknown:
         raise Problem(f"Unknown query parameters: {', '.join(sorted(unknown))}.")
     raw = params.get("limit", str(DEFAULT_LIMIT))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_DIGITS or not (
+        1 <= int(raw) <= MAX_LIMIT
+    ):
         raise ValidationFailed(
             "Invalid limit.", [FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")]
         )

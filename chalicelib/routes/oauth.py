@@ -4,16 +4,15 @@ the JWKS (RFC 7517), server metadata (RFC 8414) and the OpenAPI document."""
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Request, Response
 
 from .. import runtime
 from ..errors import MethodNotAllowed
 from ..oauth.metadata import INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REVOKE_PATH, TOKEN_PATH
-from ..oauth.request import IncomingRequest
 from .http import (
     incoming,
     issuer_for,
@@ -23,11 +22,15 @@ from .http import (
     token_endpoint,
 )
 
+if TYPE_CHECKING:  # built and parsed on the first token request, not at cold start
+    from ..oauth.request import IncomingRequest
+
 oauth = Blueprint(__name__)
 
 ANY_CONTENT = ["*/*"]  # the protocol layer answers unsupported types with invalid_request
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-OPENAPI_DOCUMENT = Path(__file__).parent.parent / "openapi.json"
+OPENAPI_DOCUMENT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "openapi.json")
+"""The OpenAPI document (a path string: ``pathlib`` is not loaded at cold start)."""
 
 
 def _request() -> Request:
@@ -94,7 +97,8 @@ def metadata() -> Response:
 
 @cache
 def _openapi() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(OPENAPI_DOCUMENT.read_text())
+    with open(OPENAPI_DOCUMENT, encoding="utf-8") as file:
+        document: dict[str, Any] = json.load(file)
     return document
 
 

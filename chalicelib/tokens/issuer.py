@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..errors import SigningFailed
 from ..store.records import SigningKeyRecord
-from .jws import compact, signing_input
+from .jws import compact, segment
 from .keyring import KeyRing
 from .signer import KMS_MAX_RAW_MESSAGE, Signer
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT typ value
+
+
+@functools.lru_cache(maxsize=32)
+def header_segment(alg: str, kid: str) -> bytes:
+    """The encoded JOSE header of an access token signed by this key: the same for every
+    token, so encoded once per key."""
+    return segment({"alg": alg, "typ": ACCESS_TOKEN_TYPE, "kid": kid})
 
 
 class TokenIssuer:
@@ -24,8 +32,7 @@ class TokenIssuer:
     def issue(self, claims: dict[str, Any], key: SigningKeyRecord | None = None) -> str:
         """Sign with ``key`` (the one the caller looked up), else the current key."""
         key = key or self._keyring.current()
-        header = {"alg": key.alg, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
-        message = signing_input(header, claims)
+        message = header_segment(key.alg, key.kid) + b"." + segment(claims)
         if len(message) > KMS_MAX_RAW_MESSAGE:
             raise SigningFailed(f"signing input of {len(message)} bytes exceeds the KMS limit")
         return compact(message, self._signer.sign(key.kms_key_id, key.alg, message))

@@ -15,13 +15,18 @@ from .b64 import base64url_encode
 ES256_COMPONENT_BYTES = 32
 
 
-def _segment(value: dict[str, Any]) -> bytes:
-    return base64url_encode(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every segment: ``json.dumps`` with options builds one per call."""
+
+
+def segment(value: dict[str, Any]) -> bytes:
+    """BASE64URL(UTF8(JSON)) of a JOSE header or claims set (RFC 7515 §7.1)."""
+    return base64url_encode(_COMPACT.encode(value).encode("utf-8"))
 
 
 def signing_input(header: dict[str, Any], claims: dict[str, Any]) -> bytes:
     """ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) (RFC 7515 §5.1)."""
-    return _segment(header) + b"." + _segment(claims)
+    return segment(header) + b"." + segment(claims)
 
 
 def compact(signing_input_bytes: bytes, signature: bytes) -> str:

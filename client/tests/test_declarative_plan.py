@@ -241,6 +241,30 @@ def test_rejects_invalid_files_naming_the_yaml_path(text: str, error: str) -> No
     assert error in caught.value.errors
 
 
+@pytest.mark.parametrize(("text", "error"), [
+    ("apis:\n  - identifier: x\n    name: X\n    token_lifetime: " + "9" * 5000 + "\n",
+     "(file) (line 4, column 21): an integer of more than 4300 digits"),
+    ("apis:\n  - identifier: x\n    name: X\n    when: 2024-02-30\n",
+     "(file) (line 4, column 11): not a valid date or time (day is out of range for month)"),
+])
+def test_a_value_yaml_cannot_convert_is_a_document_error_naming_its_line(
+    text: str, error: str
+) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(text)
+
+    assert caught.value.errors == [error]
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**309), "1.0e400", ".nan"])
+def test_token_reuse_too_large_for_a_float_is_a_document_error(value: object) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(f"apis:\n  - identifier: x\n    name: X\n    token_reuse: {value}\n")
+
+    assert caught.value.errors == [
+        "apis[0].token_reuse: must be a number between 0 and 1, or null"]
+
+
 def test_yaml_tags_are_not_executed() -> None:
     with pytest.raises(DocumentError):
         parse_document("apps: !!python/object/apply:os.system ['true']\n")

@@ -448,6 +448,19 @@ def test_non_finite_expiry_is_rejected(verifier: Verifier, rsa_key: SigningKey) 
     assert_invalid(verifier, signing_input + "." + b64url(signature))
 
 
+@pytest.mark.parametrize("overrides", [
+    {"exp": 10**400},
+    {"iat": -(10**309)},
+    {"nbf": -(10**400)},
+])
+def test_time_claims_too_large_for_a_float_are_rejected(
+    verifier: Verifier, rsa_key: SigningKey, overrides: dict[str, Any]
+) -> None:
+    error = assert_invalid(verifier, rsa_key.sign(claims(**overrides)))
+
+    assert error.description == f"the token's {next(iter(overrides))} claim is not a NumericDate"
+
+
 def test_realm_can_be_configured(fetcher: FakeFetcher, clock: FakeClock) -> None:
     verifier = Verifier(ISSUER, AUDIENCE, JWKS_URL, realm="orders", fetch=fetcher, clock=clock)
 

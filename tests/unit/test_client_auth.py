@@ -101,6 +101,24 @@ def test_malformed_basic_credentials_are_invalid_client(authorization: str) -> N
         extract(authorization=authorization)
 
 
+def test_basic_header_is_decoded_once_per_request_however_often_it_is_read() -> None:
+    # authentication and the outcome log line's client id both read it (issue 15 §3)
+    request = form_request({}, basic("client-a", TRICKY_SECRET))
+
+    first = extract_credentials(request, parse_parameters(request))
+
+    assert request.basic_credentials is request.basic_credentials
+    assert (first.client_id, first.client_secret) == request.basic_credentials
+    assert request.basic_credentials == ("client-a", TRICKY_SECRET)
+
+
+def test_malformed_basic_header_is_refused_again_on_every_read() -> None:
+    request = form_request({}, "Basic Y2xpZW50")  # "client": no colon
+    for _ in range(2):
+        with pytest.raises(InvalidClient):
+            extract_credentials(request, parse_parameters(request))
+
+
 @pytest.mark.parametrize(
     "params", [{}, {"client_id": "client-a"}, {"client_secret": "s"}],
     ids=["none", "id-only", "secret-only"],

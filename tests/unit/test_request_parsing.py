@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import parse_qsl
+
 import pytest
 
 from chalicelib.errors import InvalidRequest
@@ -87,6 +90,40 @@ def test_rejects_form_with_too_many_fields_with_invalid_request() -> None:
 
     with pytest.raises(InvalidRequest):
         parse(body)
+
+
+def _as_parse_qsl_reads_it(body: bytes) -> dict[str, tuple[str, ...]] | None:
+    """The parameters the standard library's strict parser finds; None if it refuses."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text),
+                          max_num_fields=MAX_FIELDS, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    collected: dict[str, list[str]] = {}
+    for name, value in pairs:
+        collected.setdefault(name, []).append(value)
+    return {name: tuple(values) for name, values in collected.items()}
+
+
+def test_form_parser_answers_as_the_standard_librarys_strict_parse_qsl() -> None:
+    # GIVEN bodies built from the characters that matter to the form encoding (separators,
+    # escapes valid and not, UTF-8 and not), including more fields than allowed
+    pieces = ["a", "b", "=", "&", "+", "%", "%2", "%20", "%3D", "%26", "%2B", "%C3%A9",
+              "%FF", "%ED%A0%80", "%zz", "é", "<ff>", "grant_type=client_credentials"]
+    rng = random.Random(15)
+    bodies = [b"", b"&" * MAX_FIELDS, b"a=&" * (MAX_FIELDS - 1) + b"a="]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        bodies.append(text.encode("utf-8").replace(b"<ff>", b"\xff"))  # not UTF-8
+    for body in bodies:
+        expected = _as_parse_qsl_reads_it(body)
+        # WHEN our parser reads it THEN it finds the same parameters, or refuses it too
+        if expected is None:
+            with pytest.raises(InvalidRequest):
+                parse(body)
+        else:
+            assert dict(parse(body).values) == expected, body
 
 
 # -- JSON ---------------------------------------------------------------------

@@ -133,10 +133,18 @@ def _audiences(value: object) -> tuple[str, ...]:
 
 
 def _numeric_date(payload: Mapping[str, Any], name: str) -> float:
+    """A NumericDate as a finite float; an integer no float holds (``10**400``) is refused
+    like ``Infinity`` (``math.isfinite`` of such an integer raises OverflowError)."""
     value = payload[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidToken(f"the token's {name} claim is not a NumericDate")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InvalidToken(f"the token's {name} claim is not a NumericDate")
+    return number
 
 
 def _string(payload: Mapping[str, Any], name: str) -> str:

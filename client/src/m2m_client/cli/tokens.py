@@ -99,8 +99,11 @@ def _segments(raw: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def _when(value: object, now: float) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return output.text(value)
-    stamp = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    delta = int(value - now)
+    try:  # an untrusted token's number may be no date (10**400, 1e300, NaN)
+        stamp = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        delta = int(value - now)
+    except (OverflowError, ValueError, OSError):
+        return f"{value}  (not a representable date)"
     relative = f"in {delta} s" if delta >= 0 else f"{-delta} s ago"
     return f"{int(value)}  ({stamp}, {relative})"
 

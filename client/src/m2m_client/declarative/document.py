@@ -13,6 +13,7 @@ Secrets never belong in the file: a `client_secret` anywhere is refused.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,10 +112,35 @@ class _Checker:
         return out
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` whose scalars that Python cannot convert (an integer of more than
+    4300 digits, a date like 2024-02-30) are YAML errors at their line, not ValueErrors."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of more than {_MAX_DIGITS} digits",
+                node.start_mark) from None
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a valid date or time ({exc})", node.start_mark) from None
+
+
+_MAX_DIGITS = sys.int_info.default_max_str_digits
+_SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_yaml_int)
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_yaml_timestamp)
+
+
 def load_yaml(text: str) -> Any:
-    """YAML text to plain data (`yaml.safe_load`: no tags, no objects)."""
+    """YAML text to plain data (a `yaml.SafeLoader`: no tags, no objects)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -424,3 +424,60 @@ def test_the_audit_page_pages_through_records_newest_first(browser_session: Sess
     page.get_by_label("Actor contains").fill("nobody")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("cell", name="Nothing yet.").wait_for()
+
+
+def test_exchange_policies_and_workload_identities_are_managed_on_the_app_page(
+    browser_session: Session,
+) -> None:
+    s, page = browser_session, browser_session.page
+    base = s.server.base + "/admin"
+    target = requests.post(f"{base}/apis", timeout=10, json={
+        "name": "Stock", "identifier": "https://api.example.com/stock",
+        "scopes": [{"value": "stock:read", "description": "Read"}]}).json()
+    source = requests.post(f"{base}/apis", timeout=10, json={
+        "name": "Shop", "identifier": "https://api.example.com/shop"}).json()
+    caller = requests.post(f"{base}/apps", timeout=10, json={"name": "Shop service"}).json()
+    issuer = requests.post(f"{base}/issuers", timeout=10, json={
+        "preset": "oidc", "issuer": "http://127.0.0.1:9", "jwks_uri": "http://127.0.0.1:9/jwks",
+    }).json()
+    s.go(f"#/apps/{caller['client_id']}")
+
+    # GIVEN the exchange form, WHEN a policy is saved, THEN the server has it and the table shows it
+    panel = page.get_by_test_id("exchange-policies")
+    form = panel.get_by_role("form", name="Set an exchange policy")
+    form.get_by_label("Target API").select_option(target["id"])
+    form.get_by_label("Scopes of the target").fill("stock:read")
+    form.get_by_label("Shop", exact=True).check()
+    form.get_by_label("Longest act chain").fill("2")
+    form.get_by_role("button", name="Save policy").click()
+    page.locator("main").get_by_text("Exchange policy saved.").wait_for()
+    [policy] = s.admin(f"/apps/{caller['client_id']}/exchange-policies")["items"]
+    assert (policy["target_api_id"], policy["scopes"], policy["source_apis"],
+            policy["max_act_depth"]) == (target["id"], ["stock:read"], [source["id"]], 2)
+    assert "stock:read" in page.get_by_test_id("exchange-policies").inner_text()
+
+    # WHEN a scope of another API is asked for, THEN the server's refusal is shown
+    form = page.get_by_test_id("exchange-policies").get_by_role("form")
+    form.get_by_label("Scopes of the target").fill("shop:write")
+    form.get_by_role("button", name="Save policy").click()
+    form.get_by_role("alert").wait_for()
+
+    # a workload identity with a pattern and a required claim
+    identities = page.get_by_test_id("workload-identities")
+    identities.get_by_label("Issuer").fill(issuer["issuer"])
+    identities.get_by_label("Subject", exact=True).fill("system:serviceaccount:shop:*")
+    identities.get_by_label("Subject is a pattern").check()
+    identities.get_by_label("Required claims").fill("/kubernetes.io/namespace=shop")
+    identities.get_by_role("button", name="Add identity").click()
+    page.locator("main").get_by_text("Workload identity added.").wait_for()
+    [identity] = s.admin(f"/apps/{caller['client_id']}/federated-identities")["items"]
+    assert identity["subject_pattern"] == "system:serviceaccount:shop:*"
+    assert identity["required_claims"] == {"/kubernetes.io/namespace": "shop"}
+    s.shot("exchange")
+
+    # removing the policy asks first, then removes it at once
+    page.get_by_role("button", name=f"Remove the exchange policy for {target['identifier']}").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Remove").click()
+    page.locator("main").get_by_text("Exchange policy removed.").wait_for()
+    assert s.admin(f"/apps/{caller['client_id']}/exchange-policies")["items"] == []
+    assert not s.problems

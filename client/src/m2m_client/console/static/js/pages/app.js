@@ -3,15 +3,18 @@ import { recentSecrets } from "../state.js";
 import { h, field, page, loading, table, showError, clearErrors, confirmInline, secretPanel, announce, fmtTime, uid } from "../ui.js";
 import { statusBadge } from "./apps.js";
 import { usageChart } from "./chart.js";
+import { exchangePanel, identitiesPanel } from "./exchange.js";
 
 export async function appPage(clientId, notice) {
   loading("App");
   const path = `/apps/${api.seg(clientId)}`;
-  const [app, grants, apis, usage] = await Promise.all([
+  const [app, grants, apis, usage, policies, identities] = await Promise.all([
     api.get(path),
     api.all(`${path}/grants`),
     api.all("/apis"),
     api.get(`${path}/usage`).catch(() => null),
+    api.all(`${path}/exchange-policies`).catch(() => []),
+    api.all(`${path}/federated-identities`).catch(() => []),
   ]);
   const reload = () => appPage(clientId);
   const done = (message) => appPage(clientId, message).then(() => announce(message));
@@ -132,7 +135,8 @@ export async function appPage(clientId, notice) {
     h("p", {}, h("a", { href: "#/apps" }, "← All apps")),
     notice ? h("div", { class: "alert ok", role: "status" }, notice) : null,
     h("p", {}, "client_id ", h("code", { "data-testid": "client-id" }, app.client_id), app.description ? ` — ${app.description}` : ""),
-    status, authz, settings, secrets, usagePanel, danger);
+    status, authz, exchangePanel(path, policies, apis, done), identitiesPanel(path, identities, done),
+    settings, secrets, usagePanel, danger);
 }
 
 function grantBox(path, apiItem, grant, done) {

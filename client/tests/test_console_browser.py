@@ -442,7 +442,7 @@ def test_exchange_policies_and_workload_identities_are_managed_on_the_app_page(
     }).json()
     s.go(f"#/apps/{caller['client_id']}")
 
-    # GIVEN the exchange form, WHEN a policy is saved, THEN the server has it and the table shows it
+    # GIVEN the exchange form, WHEN a policy is saved, THEN the server has it and it is listed
     panel = page.get_by_test_id("exchange-policies")
     form = panel.get_by_role("form", name="Set an exchange policy")
     form.get_by_label("Target API").select_option(target["id"])
@@ -476,7 +476,8 @@ def test_exchange_policies_and_workload_identities_are_managed_on_the_app_page(
     s.shot("exchange")
 
     # removing the policy asks first, then removes it at once
-    page.get_by_role("button", name=f"Remove the exchange policy for {target['identifier']}").click()
+    remove = f"Remove the exchange policy for {target['identifier']}"
+    page.get_by_role("button", name=remove).click()
     page.get_by_role("alertdialog").get_by_role("button", name="Remove").click()
     page.locator("main").get_by_text("Exchange policy removed.").wait_for()
     assert s.admin(f"/apps/{caller['client_id']}/exchange-policies")["items"] == []

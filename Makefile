@@ -19,7 +19,7 @@ OFFLINE_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ENDPOINT_URL= \
 	AWS_ENDPOINT_URL_DYNAMODB= AWS_ENDPOINT_URL_KMS=
 
-.PHONY: local test lint unit docs api-reference clean
+.PHONY: local test lint unit docs api-reference clean axe screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@echo "Setting up $(VENV): installing the pinned dependencies of requirements-dev.txt"
@@ -27,7 +27,7 @@ $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@echo "The first time this takes one to three minutes, quietly; it runs again only"
 	@echo "when a requirements file changes."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 	@echo "Done: $(VENV) is ready ($(VENV)/bin/m2m is the admin CLI)."
@@ -62,6 +62,18 @@ api-reference: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
+
+# axe-core (npm, pinned by its package-lock.json) for the console's accessibility test;
+# installed once, then used offline. Never shipped: the console has no third-party code.
+AXE := client/tests/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE): client/tests/axe/package.json client/tests/axe/package-lock.json
+	npm ci --prefix client/tests/axe --no-audit --no-fund --ignore-scripts
+	touch $(AXE)
+
+# docs/console-*.png from a fresh local server in headless chromium (/usr/bin/chromium).
+screenshots: $(STAMP)
+	@env $(OFFLINE_ENV) $(PY) client/scripts/console_screenshots.py
 
 # Deployment to AWS (docs/deploy.md). STAGE is a stage of .chalice/config.json.
 # `package` never talks to AWS; `deploy` and `destroy` use your AWS credentials

@@ -32,6 +32,16 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting: ``true``/``1``/``on`` or ``false``/``0``/``off``; off if unset."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "off"):
+        return False
+    if raw in ("1", "true", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {raw[:20]!r}")
+
+
 def _quota_setting(env: Mapping[str, str], name: str) -> Quota | None:
     """A quota as the admin API takes it, e.g. ``{"per_day": 10000, "enforce": false}``."""
     from .admin.validation import Errors
@@ -118,6 +128,13 @@ class Settings:
     """Every region of a multi-region stage (the rotation replicates keys to them)."""
     signer_role_pattern: str | None = None
     """ARN pattern of every region's token function role (key policies of replicas)."""
+    dpop_proof_window: int = 60
+    """DPoP proofs (RFC 9449 §4.3): ``iat`` at most this many seconds before or after
+    now (the client's clock skew included); each ``jti`` is remembered that long."""
+    dpop_nonces: bool = False
+    """Server-provided DPoP nonces (RFC 9449 §8) at the token endpoint."""
+    dpop_nonce_step: int = 300
+    """Seconds per nonce: a nonce is good in its time step and the next one."""
 
     @property
     def is_home(self) -> bool:
@@ -150,6 +167,9 @@ class Settings:
             home_admin_url=home_admin_url,
             stage_regions=stage_regions,
             signer_role_pattern=env.get("SIGNER_ROLE_PATTERN", "").strip() or None,
+            dpop_proof_window=_int_setting(env, "DPOP_PROOF_WINDOW", 60, 5, 300),
+            dpop_nonces=_flag(env, "DPOP_NONCES"),
+            dpop_nonce_step=_int_setting(env, "DPOP_NONCE_STEP", 300, 30, 3600),
             table_name=table_name,
             issuer=issuer,
             bootstrap_key_id=env.get("SIGNING_KEY_ID", "").strip() or None,

@@ -21,6 +21,9 @@ class OAuthError(Exception):
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
+        self.extra_headers: dict[str, str] = {}
+        """Header fields the endpoint adds to every response, this one included
+        (RFC 9449 §8 ``DPoP-Nonce``)."""
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -81,6 +84,29 @@ class InvalidTarget(OAuthError):
     error = "invalid_target"
 
 
+class InvalidDpopProof(OAuthError):
+    """The DPoP proof is missing, malformed, or fails a check of RFC 9449 §4.3 (RFC 9449
+    §5, §7.1); also a token request of an app that must use DPoP and sent no proof
+    (§5.2 ``dpop_bound_access_tokens``)."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """The proof lacks the server's current nonce (RFC 9449 §8): the client retries with
+    the one in the ``DPoP-Nonce`` header field."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str = "Use the DPoP nonce the server "
+                 "provided in the DPoP-Nonce header.") -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+    def headers(self) -> dict[str, str]:
+        return {"DPoP-Nonce": self.nonce}
+
+
 class ServerError(OAuthError):
     """An unexpected condition prevented the server from fulfilling the request."""
 
@@ -118,6 +144,19 @@ class FieldError:
 
     field: str
     message: str
+
+
+class IssuerUnknown(Exception):
+    """No ``ISSUER`` is configured and the event has no ``requestContext.domainName``
+    (and ``stage``) to derive it from: not an event API Gateway sends, but a hand-made
+    or sample test event (docs/errors.md, "Test events"). The OAuth endpoints answer
+    400 ``invalid_request``, the documents a 400 problem: the event is what is wrong."""
+
+    DETAIL = ("The issuer cannot be determined: ISSUER is not set and the event has no "
+              "requestContext.domainName and stage (a test event? see docs/errors.md).")
+
+    def __init__(self) -> None:
+        super().__init__(self.DETAIL)
 
 
 class Problem(Exception):

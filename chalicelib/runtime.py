@@ -110,6 +110,9 @@ def build_services(
     from .federation.workload_jwt import WorkloadJwtVerifier
     from .oauth.client_auth import ClientAuthenticator
     from .oauth.client_credentials import ClientCredentialsGrant
+    from .oauth.dpop import SIGNING_ALGS as DPOP_SIGNING_ALGS
+    from .oauth.dpop import DpopProofs
+    from .oauth.dpop_nonce import DpopNonces
     from .oauth.introspection import Introspection
     from .oauth.jwt_bearer import JwtBearerGrant
     from .oauth.metadata import Discovery
@@ -149,6 +152,10 @@ def build_services(
         else None
     )
     workloads = WorkloadJwtVerifier(store, trusted_keys)
+    nonces = (
+        DpopNonces(store, settings.region, settings.dpop_nonce_step)
+        if settings.dpop_nonces else None
+    )
     token = TokenEndpoint(
         grants=(
             ClientCredentialsGrant(authenticator),
@@ -159,6 +166,8 @@ def build_services(
         clock=clock,
         cache=TokenCache(),
         quotas=TokenQuotas(store),
+        proofs=(DpopProofs(store, settings.dpop_proof_window, nonces),),
+        headers=nonces.headers if nonces is not None else None,
     )
     return Services(
         settings=settings,
@@ -170,7 +179,7 @@ def build_services(
         revocation=Revocation(authenticator, verifier, store),
         discovery=Discovery(
             store, keyring, clock, settings.key_cache_seconds, authenticator.method_names,
-            token.grant_types,
+            token.grant_types, DPOP_SIGNING_ALGS,
         ),
         provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,
@@ -251,6 +260,8 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.oauth.aws_iam",
     "chalicelib.oauth.client_auth",
     "chalicelib.oauth.client_credentials",
+    "chalicelib.oauth.dpop",
+    "chalicelib.oauth.dpop_nonce",
     "chalicelib.oauth.federated",
     "chalicelib.oauth.grant_types",
     "chalicelib.oauth.introspection",

@@ -6,7 +6,9 @@ message that quotes that header back). API Gateway in this service's stack answe
 with its configured ``MISSING_AUTHENTICATION_TOKEN`` gateway response instead
 (infra/gateway_responses.py): here the local server answers with the same response.
 OPTIONS, which Chalice's local gateway answers itself with an empty 200, goes to the
-app like any other method (405 with ``Allow``).
+app like any other method (405 with ``Allow``). A header field sent more than once
+reaches the app in ``multiValueHeaders`` with every value, as API Gateway hands it over
+(RFC 9449 §4.3: a request with two ``DPoP`` fields must be refused, not read as one).
 """
 
 from __future__ import annotations
@@ -40,14 +42,29 @@ def unknown_path() -> GatewayResponseError:
     return GatewayResponseError(UNKNOWN_PATH.status or 404, headers, body)
 
 
+class ReceivedHeaders(dict[str, str]):
+    """The first value of each header field (what Chalice's handler passes on), and
+    every value of each field by lower-case name in :attr:`every`."""
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.every: dict[str, list[str]] = {}
+        for name, value in fields:
+            self.setdefault(name, value)
+            self.every.setdefault(name.lower(), []).append(value)
+
+
 class LocalGateway(ChaliceLocalGateway):
     def _generate_lambda_event(
         self, method: str, path: str, headers: Any, body: bytes | None
     ) -> Any:
         try:
-            return super()._generate_lambda_event(method, path, headers, body)
+            event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # Chalice's "no matching route"
             raise unknown_path() from None
+        if isinstance(headers, ReceivedHeaders):
+            event["multiValueHeaders"] = {k: list(v) for k, v in headers.every.items()}
+        return event
 
     def _has_user_defined_options_method(self, lambda_event: Any) -> bool:
         return True  # let the app answer OPTIONS (405 in this service's format)

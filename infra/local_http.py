@@ -34,7 +34,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
-from infra.local_gateway import LocalGateway
+from infra.local_gateway import LocalGateway, ReceivedHeaders
 
 APP_LOCK = threading.Lock()
 
@@ -60,6 +60,12 @@ class LocalRequestHandler(ChaliceRequestHandler):
         # handled inside BaseHTTPRequestHandler.__init__, so the gateway comes first.
         self.local_gateway = SerialisedGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def _parse_payload(self) -> tuple[Any, bytes | None]:
+        """Chalice's, keeping every value of a repeated header field (its ``dict`` of
+        the headers keeps the first only)."""
+        _, body = super()._parse_payload()
+        return ReceivedHeaders(list(self.headers.items())), body
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.log_message('"%s" %s %s', self._loggable_request_line(), getattr(code, "value", code),

@@ -19,7 +19,8 @@ from . import validation_limits as limits
 from .audit import SYSTEM, Actor, log_record, new_record
 from .usecase import UseCases, check_if_match, stored
 
-API_FIELDS = {"name", "identifier", "scopes", "token_lifetime", "token_reuse"}
+API_FIELDS = {"name", "identifier", "scopes", "token_lifetime", "token_reuse",
+              "sender_constrained_tokens_required"}
 
 
 class ApiAdmin(UseCases):
@@ -31,6 +32,7 @@ class ApiAdmin(UseCases):
         token_lifetime: int | None = None,
         actor: Actor = SYSTEM,
         token_reuse: Any = DEFAULT_TOKEN_REUSE,
+        sender_constrained_tokens_required: Any = False,
     ) -> Api:
         errors = v.Errors()
         now = self._now()
@@ -44,6 +46,9 @@ class ApiAdmin(UseCases):
             token_lifetime=v.token_lifetime(errors, "token_lifetime", token_lifetime)
             or DEFAULT_TOKEN_LIFETIME,
             token_reuse=limits.token_reuse(errors, "token_reuse", token_reuse),
+            sender_constrained_tokens_required=v.flag(
+                errors, "sender_constrained_tokens_required", sender_constrained_tokens_required
+            ),
             created_at=now,
             updated_at=now,
         )
@@ -52,6 +57,7 @@ class ApiAdmin(UseCases):
             "identifier": api.identifier, "name": api.name,
             "scopes": list(api.scope_values), "token_lifetime": api.token_lifetime,
             "token_reuse": api.token_reuse,
+            "sender_constrained_tokens_required": api.sender_constrained_tokens_required,
         }, now)
         try:
             self._store.create_api(api, audit)
@@ -90,21 +96,29 @@ class ApiAdmin(UseCases):
             limits.token_reuse(errors, "token_reuse", changes["token_reuse"])
             if "token_reuse" in changes else api.token_reuse
         )
+        constrained = (
+            v.flag(errors, "sender_constrained_tokens_required",
+                   changes["sender_constrained_tokens_required"])
+            if "sender_constrained_tokens_required" in changes
+            else api.sender_constrained_tokens_required
+        )
         errors.raise_if_any()
         now = self._now()
         updated = replace(api, name=name, scopes=scopes, token_lifetime=lifetime,
-                          token_reuse=reuse, updated_at=now, version=api.version + 1)
+                          token_reuse=reuse, sender_constrained_tokens_required=constrained,
+                          updated_at=now, version=api.version + 1)
         kept = set(updated.scope_values)
         removed = [s for s in api.scope_values if s not in kept]
         rewrites: list[tuple[str, Grant]] = []
         for client_id, grant in self._store.grants_for_api(api_id):
             new_scopes = tuple(s for s in grant.scopes if s in kept)
-            if (new_scopes, lifetime, reuse) != (
-                grant.scopes, grant.token_lifetime, grant.token_reuse
+            if (new_scopes, lifetime, reuse, constrained) != (
+                grant.scopes, grant.token_lifetime, grant.token_reuse,
+                grant.sender_constrained_tokens_required,
             ):
                 rewrites.append((client_id, replace(
                     grant, scopes=new_scopes, token_lifetime=lifetime, token_reuse=reuse,
-                    version=grant.version + 1,
+                    sender_constrained_tokens_required=constrained, version=grant.version + 1,
                 )))
         audit = new_record(actor, "api.update", f"api/{api_id}", {
             **{k: changes[k] for k in changes if k != "identifier"},

@@ -27,7 +27,8 @@ from .exchange_policies import fits_with_act
 from .secrets import IssuedSecret, new_client_secret
 from .usecase import UseCases, check_if_match, stored
 
-APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions", "quota"}
+APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions", "quota",
+              "dpop_bound_access_tokens"}
 STAGE_DEFAULT: Any = object()
 """``quota`` not given: the stage-wide default (``DEFAULT_APP_QUOTA``) applies."""
 APP_PATCH_FIELDS = APP_FIELDS | {"enabled"}
@@ -43,8 +44,10 @@ class AppAdmin(UseCases):
         permissions: Sequence[str] | None = None,
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
+        dpop_bound_access_tokens: Any = False,
     ) -> tuple[App, IssuedSecret]:
-        app = self._new_app(name, description, claims, token_lifetime, permissions, quota)
+        app = self._new_app(name, description, claims, token_lifetime, permissions, quota,
+                            dpop_bound_access_tokens)
         secret, issued = new_client_secret(app.client_id, None, app.created_at)
         self._store_new_app(app, secret, actor)
         return app, issued
@@ -58,11 +61,13 @@ class AppAdmin(UseCases):
         permissions: Sequence[str] | None = None,
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
+        dpop_bound_access_tokens: Any = False,
     ) -> App:
         """An app with no secret: it authenticates by assertion only (private_key_jwt
         once a key is added, a federated identity or an AWS principal), until a secret
         is added."""
-        app = self._new_app(name, description, claims, token_lifetime, permissions, quota)
+        app = self._new_app(name, description, claims, token_lifetime, permissions, quota,
+                            dpop_bound_access_tokens)
         self._store_new_app(app, None, actor)
         return app
 
@@ -74,6 +79,7 @@ class AppAdmin(UseCases):
         token_lifetime: int | None,
         permissions: Sequence[str] | None,
         quota: Any,
+        dpop_bound_access_tokens: Any = False,
     ) -> App:
         errors = v.Errors()
         now = self._now()
@@ -91,6 +97,9 @@ class AppAdmin(UseCases):
                    else limits.quota(errors, "quota", quota)),
             created_at=now,
             updated_at=now,
+            dpop_bound_access_tokens=v.flag(
+                errors, "dpop_bound_access_tokens", dpop_bound_access_tokens
+            ),
         )
         errors.raise_if_any()
         return app
@@ -101,6 +110,7 @@ class AppAdmin(UseCases):
             "token_lifetime": app.token_lifetime, "permissions": sorted(app.permissions),
             "secret_id": secret.secret_id if secret is not None else None,
             "quota": limits.quota_view(app.quota),
+            "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
         }, app.created_at)
         self._store.create_app(app, secret, audit)
         log_record(audit)
@@ -138,6 +148,10 @@ class AppAdmin(UseCases):
             fields["quota"] = limits.quota(errors, "quota", changes["quota"])
         if "enabled" in changes:
             fields["enabled"] = v.enabled(errors, "enabled", changes["enabled"])
+        if "dpop_bound_access_tokens" in changes:
+            fields["dpop_bound_access_tokens"] = v.flag(
+                errors, "dpop_bound_access_tokens", changes["dpop_bound_access_tokens"]
+            )
         errors.raise_if_any()
         if "claims" in fields:
             for grant in credentials.grants:

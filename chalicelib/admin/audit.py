@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 _SENSITIVE = ("secret", "hash", "password", "token")
-_ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime", "token_reuse"}
+_ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime", "token_reuse",
+            "dpop_bound_access_tokens", "sender_constrained_tokens_required"}
 
 
 @dataclass(frozen=True)

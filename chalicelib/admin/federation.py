@@ -29,7 +29,7 @@ from ..federation.issuers import (
     spiffe_issuer,
     subject_problem,
 )
-from ..federation.jwks_fetch import IssuerKeys
+from ..federation.jwks_fetch import IssuerKeys, KeySetStatus
 from ..federation.safe_http import FetchFailed, FetchRefused, check_url
 from ..store.records import FederatedIdentity, Page, TrustedIssuer
 from ..store.repository import Store
@@ -209,6 +209,11 @@ class FederationAdmin(UseCases):
         if found is None:
             raise NotFound(f"No trusted issuer with id {issuer_id[:64]!r}.")
         return found
+
+    def key_set(self, issuer_id: str) -> tuple[TrustedIssuer, KeySetStatus]:
+        """The issuer's key set as this server fetches it (refreshed when stale)."""
+        record = self.get_issuer(issuer_id)
+        return record, self._keys.status(record)
 
     def delete_issuer(
         self, issuer_id: str, if_match: int | None = None, actor: Actor = SYSTEM

@@ -52,6 +52,7 @@ class GrantAdmin(UseCases):
         grant = Grant(
             api_id=api.api_id, audience=api.identifier, scopes=wanted,
             token_lifetime=api.token_lifetime, token_reuse=api.token_reuse,
+            sender_constrained_tokens_required=api.sender_constrained_tokens_required,
             version=current_version + 1,
         )
         audit = new_record(actor, "grant.set", f"app/{client_id}/grants/{api_id}",
@@ -63,6 +64,12 @@ class GrantAdmin(UseCases):
 
     def list_grants(self, client_id: str) -> tuple[Grant, ...]:
         return tuple(sorted(self.get_app(client_id).grants, key=lambda g: g.api_id))
+
+    def grants_of_api(self, api_id: str) -> tuple[tuple[str, Grant], ...]:
+        """Every (client_id, grant) of the apps authorized for this API, by client_id:
+        one index Query (the grants are indexed by API), never a read per app."""
+        self.get_api(api_id)
+        return tuple(sorted(self._store.grants_for_api(api_id), key=lambda g: g[0]))
 
     def remove_grant(
         self, client_id: str, api_id: str, if_match: int | None = None, actor: Actor = SYSTEM

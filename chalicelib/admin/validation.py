@@ -246,3 +246,11 @@ def enabled(errors: Errors, field: str, value: Any) -> bool:
         errors.add(field, "must be true or false")
         return True
     return value
+
+
+def flag(errors: Errors, field: str, value: Any) -> bool:
+    """A setting that is off unless set to ``true``."""
+    if not isinstance(value, bool):
+        errors.add(field, "must be true or false")
+        return False
+    return value

@@ -34,6 +34,7 @@ def api_view(api: Api) -> dict[str, Any]:
         "scopes": [{"value": s.value, "description": s.description} for s in api.scopes],
         "token_lifetime": api.token_lifetime,
         "token_reuse": api.token_reuse,
+        "sender_constrained_tokens_required": api.sender_constrained_tokens_required,
         "created_at": timestamp(api.created_at),
         "updated_at": timestamp(api.updated_at),
         "version": api.version,
@@ -60,9 +61,11 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         "permissions": sorted(app.permissions),
         "revoked_before": timestamp(app.revoked_before),
         "quota": quota_view(app.quota),
+        "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
         "version": app.version,
+        "last_used": timestamp(app.last_used),
     }
     if secrets is not None:
         ordered = sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
@@ -103,6 +106,11 @@ def exchange_policy_view(policy: ExchangePolicy) -> dict[str, Any]:
         "updated_at": timestamp(policy.updated_at),
         "version": policy.version,
     }
+
+
+def api_grant_view(client_id: str, grant: Grant) -> dict[str, Any]:
+    """A grant seen from its API: which app, which scopes."""
+    return {"client_id": client_id, **grant_view(grant)}
 
 
 def key_view(key: SigningKeyRecord) -> dict[str, Any]:

@@ -85,6 +85,29 @@ class _Entry:
     fetched: bool = False
     refused: bool = False
     """The last attempt was refused by the URL or address rules (not an outage)."""
+    fetched_at: float | None = None
+    failed: bool = False
+    """The last attempt failed (an outage or a refusal); the last good set, if any, stays."""
+
+
+@dataclass(frozen=True)
+class KeySetStatus:
+    """What this container holds of an issuer's key set (for the admin API).
+
+    ``state``: ``ok`` (a fresh set), ``stale`` (the last refresh failed; the last good
+    set is still used), ``unavailable`` (never obtained: the issuer did not answer),
+    ``refused`` (its URL or address breaks the fetch rules)."""
+
+    state: str
+    jwks_uri: str | None
+    keys: tuple[dict[str, Any], ...]
+    """Public members only: ``kid``, ``kty``, ``alg``, ``use``, ``crv`` when present."""
+    fetched_at: float | None
+    expires_at: float | None
+    checked_at: float | None
+
+
+_SHOWN_MEMBERS = ("kid", "kty", "alg", "use", "crv")
 
 
 class IssuerKeys:
@@ -137,6 +160,33 @@ class IssuerKeys:
                 raise KeysUnavailable(issuer.issuer_id)
             return entry.keys.get(kid)
 
+    def status(self, issuer: TrustedIssuer) -> KeySetStatus:
+        """The issuer's key set as the token endpoint would use it now: refreshed first
+        when stale or never fetched (at most once per refresh interval, like an unknown
+        ``kid``), so an admin can check a newly registered issuer."""
+        with self._lock:
+            entry = self._entries.setdefault(self._cache_key(issuer), _Entry())
+            now = self._clock()
+            may_fetch = (
+                entry.attempted_at is None
+                or now - entry.attempted_at >= self._refresh_interval
+            )
+            if now >= entry.expires_at and may_fetch:
+                self._refresh(issuer, entry, now)
+            if entry.fetched:
+                state = "stale" if entry.failed else "ok"
+            else:
+                state = "refused" if entry.refused else "unavailable"
+            keys = tuple(
+                {m: jwk[m] for m in _SHOWN_MEMBERS if isinstance(jwk.get(m), str)}
+                for _, jwk in sorted(entry.keys.items())
+            )
+            return KeySetStatus(
+                state=state, jwks_uri=issuer.jwks_uri or entry.jwks_uri, keys=keys,
+                fetched_at=entry.fetched_at, expires_at=entry.expires_at if entry.fetched else None,
+                checked_at=entry.attempted_at,
+            )
+
     def _cache_key(self, issuer: TrustedIssuer) -> str:
         return f"{issuer.issuer_id}\n{issuer.jwks_uri or ''}"
 
@@ -149,6 +199,7 @@ class IssuerKeys:
             keys = signing_keys(document)
         except (FetchFailed, FetchRefused) as exc:
             entry.refused = isinstance(exc, FetchRefused)
+            entry.failed = True
             log.warning(
                 "issuer keys refresh failed issuer_id=%s reason=%s kept_last_good=%s",
                 issuer.issuer_id, type(exc).__name__, entry.fetched,
@@ -157,4 +208,6 @@ class IssuerKeys:
         entry.keys = keys
         entry.expires_at = now + cache_seconds(headers, document)
         entry.fetched = True
+        entry.fetched_at = now
+        entry.failed = entry.refused = False
         log.info("issuer keys refreshed issuer_id=%s keys=%d", issuer.issuer_id, len(keys))

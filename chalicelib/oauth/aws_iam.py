@@ -28,7 +28,9 @@ from .client_auth import loggable_client_id
 
 log = logging.getLogger(__name__)
 
-METHOD = "aws_sigv4"
+METHOD = "urn:m2m-auth:params:oauth:client-auth:aws-sigv4"
+"""Our name for the method in RFC 8414 metadata and logs: an absolute URI, as RFC 7591 §2
+requires of names that are not IANA-registered (it was ``aws_sigv4`` until 2026-12)."""
 REPLAY_NAMESPACE = "aws-sigv4"
 """Single use: the signature names one signed request; it is kept until the request
 would be too old anyway (``X-Amz-Date`` + the date window)."""

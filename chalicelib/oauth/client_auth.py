@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidClient, InvalidRequest
-from ..store.records import AppCredentials, ClientSecret
+from ..store.records import App, AppCredentials, ClientSecret
 from ..store.repository import AppRepository
 from .assertion import MAX_ASSERTION_LENGTH, AssertionMethod, ClientAssertion
 from .client_secret import CLIENT_ID_SHAPE, hash_secret, verify_secret
@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 LAST_USED_INTERVAL = 3600
-"""``last_used`` is written at most once an hour per secret, not on every request."""
+"""``last_used`` is written at most once an hour per secret and per app, not on every
+request."""
 
 # Compared against when the client is unknown, so the response takes as long.
 _DUMMY_HASH = hash_secret("m2msec_unknown-client")
@@ -119,7 +120,15 @@ class ClientAuthenticator:
         an assertion must name."""
         assertion = extract_assertion(request, params)
         if assertion is not None:
-            return self._authenticate_assertion(assertion, issuer)
+            client = self._authenticate_assertion(assertion, issuer)
+        else:
+            client = self._authenticate_secret(request, params)
+        self._record_app_use(client.credentials.app)
+        return client
+
+    def _authenticate_secret(
+        self, request: IncomingRequest, params: Parameters
+    ) -> AuthenticatedClient:
         presented = extract_credentials(request, params)
         well_formed = CLIENT_ID_SHAPE.fullmatch(presented.client_id) is not None
         credentials = self._apps.get_credentials(presented.client_id) if well_formed else None
@@ -166,6 +175,16 @@ class ClientAuthenticator:
             )
             raise InvalidClient()
         return AuthenticatedClient(credentials, None, method.method)
+
+    def _record_app_use(self, app: App) -> None:
+        """The app's own ``last_used`` (any method; what the admin app list shows)."""
+        now = int(self._clock())
+        if app.last_used is not None and now - app.last_used < LAST_USED_INTERVAL:
+            return
+        try:
+            self._apps.record_app_use(app.client_id, now, LAST_USED_INTERVAL)
+        except Exception:  # bookkeeping must never fail a token request
+            log.warning("could not record last_used client_id=%s", app.client_id)
 
     def _record_use(self, client_id: str, secret: ClientSecret, now: int) -> None:
         if secret.last_used is not None and now - secret.last_used < LAST_USED_INTERVAL:

@@ -31,7 +31,9 @@ from .assertion import JWT_BEARER, JWT_SPIFFE, ClientAssertion, issued_by_client
 
 log = logging.getLogger(__name__)
 
-METHOD = "federated_jwt"
+METHOD = "urn:m2m-auth:params:oauth:client-auth:federated-jwt"
+"""Our name for the method in RFC 8414 metadata and logs: an absolute URI, as RFC 7591 §2
+requires of names that are not IANA-registered (it was ``federated_jwt`` until 2026-12)."""
 
 
 class FederationStore(RuleStore, IssuerRepository, Protocol):

@@ -16,6 +16,7 @@ from .token_parameter import authenticated_token
 log = logging.getLogger(__name__)
 
 INTROSPECT_PERMISSION = "introspect"
+DPOP = "DPoP"
 INACTIVE: dict[str, Any] = {"active": False}
 
 
@@ -53,4 +54,12 @@ class Introspection:
         if revoked_by_admin(app, claims):
             return dict(INACTIVE)
         log.info("token introspected by client_id=%s jti=%s", caller.client_id, claims["jti"])
-        return {"active": True, "token_type": "Bearer", **claims}
+        return {"active": True, "token_type": token_type(claims), **claims}
+
+
+def token_type(claims: dict[str, Any]) -> str:
+    """``DPoP`` for a token bound to a DPoP key (``cnf.jkt``, RFC 9449 §6.2), else
+    ``Bearer``: certificate-bound tokens are presented as Bearer (RFC 8705 §3). The
+    ``cnf`` claim itself is among the claims returned (RFC 7662 §2.2, RFC 9449 §6.2)."""
+    cnf = claims.get("cnf")
+    return DPOP if isinstance(cnf, dict) and "jkt" in cnf else "Bearer"

@@ -20,6 +20,7 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 def server_metadata(
     issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None,
     grant_types: Sequence[str] = ("client_credentials",),
+    dpop_algs: Sequence[str] = (),
 ) -> dict[str, Any]:
     # client authentication: not at cold start
     from .client_auth import AUTH_METHODS
@@ -45,6 +46,8 @@ def server_metadata(
             metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = list(
                 SIGNING_ALGS
             )
+    if dpop_algs:  # RFC 9449 §5.1
+        metadata["dpop_signing_alg_values_supported"] = list(dpop_algs)
     return metadata
 
 
@@ -59,8 +62,10 @@ class Discovery:
         cache_seconds: int,
         auth_methods: Sequence[str] | None = None,
         grant_types: Sequence[str] = ("client_credentials",),
+        dpop_algs: Sequence[str] = (),
     ) -> None:
         self._apis = apis
+        self._dpop_algs = tuple(dpop_algs)
         self._grant_types = tuple(grant_types)
         self._auth_methods = None if auth_methods is None else tuple(auth_methods)
         self._keyring = keyring
@@ -79,7 +84,8 @@ class Discovery:
                 )
                 self._loaded_at = now
             scopes = self._scopes
-        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types)
+        return server_metadata(issuer, scopes, self._auth_methods, self._grant_types,
+                               self._dpop_algs)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import InvalidRequest
 from .request import IncomingRequest
 
 if TYPE_CHECKING:
@@ -70,9 +71,9 @@ def bind(
     issuer: str,
     now: int,
 ) -> Bindings:
-    """Ask every proof module; merge what they bind."""
-    if not proofs:
-        return UNBOUND
+    """Ask every proof module; merge what they bind. An API that requires
+    sender-constrained tokens (``sender_constrained_tokens_required``, copied to the
+    grant) refuses a request that binds the token to nothing."""
     confirmation: dict[str, str] = {}
     headers: dict[str, str] = {}
     token_type = BEARER
@@ -84,6 +85,11 @@ def bind(
         headers.update(binding.headers)
         if binding.token_type is not None:
             token_type = binding.token_type
+    if decision.grant.sender_constrained_tokens_required and not confirmation:
+        raise InvalidRequest(
+            "The API requires sender-constrained tokens: send a DPoP proof (RFC 9449) "
+            "or a TLS client certificate (RFC 8705)."
+        )
     if not confirmation and not headers:
         return UNBOUND
     return Bindings(confirmation, token_type, headers)

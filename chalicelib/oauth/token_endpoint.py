@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import InvalidRequest, UnsupportedGrantType
+from ..errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from ..tokens.issuer import TokenIssuer
 from .claims import access_token_claims
 from .grant import GrantDecision, TokenGrant
@@ -66,8 +66,12 @@ class TokenEndpoint:
         cache: TokenCache | None = None,
         quotas: TokenQuotas | None = None,
         proofs: Sequence[ProofOfPossession] = (),
+        headers: Callable[[int], Mapping[str, str]] | None = None,
     ) -> None:
+        """``headers``: header fields every response carries, an error's too (RFC 9449
+        §8: a fresh ``DPoP-Nonce`` when server nonces are on)."""
         self._grants = {g.grant_type: g for g in grants}
+        self._headers = headers
         self._issuer = issuer
         self._clock = clock
         self._cache = cache if cache is not None else TokenCache()
@@ -80,6 +84,19 @@ class TokenEndpoint:
         return tuple(self._grants)
 
     def handle(self, request: IncomingRequest, issuer_url: str) -> TokenResponse:
+        now = int(self._clock())
+        if self._headers is None:
+            return self._handle(request, issuer_url, now)
+        headers = self._headers(now)
+        try:
+            response = self._handle(request, issuer_url, now)
+        except OAuthError as error:
+            error.extra_headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    def _handle(self, request: IncomingRequest, issuer_url: str, now: int) -> TokenResponse:
         params = request.parameters
         grant_type = params.single("grant_type")
         if grant_type is None:
@@ -89,7 +106,6 @@ class TokenEndpoint:
             raise UnsupportedGrantType(
                 f"Supported grant types: {', '.join(self._grants)}."
             )
-        now = int(self._clock())
         decision = grant.decide(request, params, issuer_url, now)
         bindings = bind(self._proofs, request, decision, issuer_url, now)
         return self._respond(decision, bindings, issuer_url, now)

@@ -10,6 +10,7 @@ from chalice.app import Response
 from .. import runtime
 from ..admin import validation as v
 from ..admin.views import (
+    api_grant_view,
     api_view,
     app_view,
     audit_view,
@@ -53,12 +54,13 @@ def _page(page: Page, view: Any) -> Response:
 @admin.route("/apis", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def create_api() -> Response:
-    body = _body({"name", "identifier", "scopes", "token_lifetime", "token_reuse"},
-                 frozenset({"name", "identifier"}))
+    body = _body({"name", "identifier", "scopes", "token_lifetime", "token_reuse",
+                  "sender_constrained_tokens_required"}, frozenset({"name", "identifier"}))
     api = runtime.services().provisioning.create_api(
         name=body["name"], identifier=body["identifier"], scopes=body.get("scopes", []),
         token_lifetime=body.get("token_lifetime"), actor=admin.actor(),
         token_reuse=body.get("token_reuse", DEFAULT_TOKEN_REUSE),
+        sender_constrained_tokens_required=body.get("sender_constrained_tokens_required", False),
     )
     return admin_json(api_view(api), 201, etag(api.version))
 
@@ -86,6 +88,15 @@ def update_api(api_id: str) -> Response:
     return admin_json(api_view(api), headers=etag(api.version))
 
 
+@admin.route("/apis/{api_id}/grants", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def list_api_grants(api_id: str) -> Response:
+    grants = runtime.services().provisioning.grants_of_api(api_id)
+    listed = page(grants, lambda g: g[0], *page_params(admin.request()))
+    return admin_json({"items": [api_grant_view(c, g) for c, g in listed.items],
+                       "next": listed.next})
+
+
 @admin.route("/apis/{api_id}", methods=["DELETE"], authorizer=iam)
 @admin_endpoint
 def delete_api(api_id: str) -> Response:
@@ -100,10 +111,11 @@ def delete_api(api_id: str) -> Response:
 @admin_endpoint
 def create_app() -> Response:
     body = _body({"name", "description", "claims", "token_lifetime", "permissions", "quota",
-                  "secret"}, frozenset({"name"}))
+                  "secret", "dpop_bound_access_tokens"}, frozenset({"name"}))
     fields: dict[str, Any] = {
         k: body.get(k) for k in ("description", "claims", "token_lifetime", "permissions")
     }
+    fields["dpop_bound_access_tokens"] = body.get("dpop_bound_access_tokens", False)
     if "quota" in body:  # omitted: the stage default (DEFAULT_APP_QUOTA)
         fields["quota"] = body["quota"]
     provisioning = runtime.services().provisioning

@@ -24,6 +24,7 @@ from .http import (
 
 if TYPE_CHECKING:  # the issuers' key fetching loads on the first request, not at cold start
     from ..admin.federation import FederationAdmin
+    from ..federation.jwks_fetch import KeySetStatus
     from ..store.records import FederatedIdentity, TrustedIssuer
 
 federation = AdminBlueprint(__name__)
@@ -40,6 +41,22 @@ def issuer_view(issuer: TrustedIssuer) -> dict[str, Any]:
         "single_use_jti": issuer.single_use_jti,
         "created_at": timestamp(issuer.created_at),
         "version": issuer.version,
+    }
+
+
+def key_set_view(issuer: TrustedIssuer, status: KeySetStatus) -> dict[str, Any]:
+    def when(epoch: float | None) -> str | None:
+        return timestamp(int(epoch)) if epoch is not None else None
+
+    return {
+        "issuer_id": issuer.issuer_id,
+        "issuer": issuer.issuer,
+        "state": status.state,
+        "jwks_uri": status.jwks_uri,
+        "keys": [dict(k) for k in status.keys],
+        "fetched_at": when(status.fetched_at),
+        "expires_at": when(status.expires_at),
+        "checked_at": when(status.checked_at),
     }
 
 
@@ -78,6 +95,13 @@ def list_issuers() -> Response:
 def get_issuer(issuer_id: str) -> Response:
     issuer = _admin().get_issuer(issuer_id)
     return admin_json(issuer_view(issuer), headers=etag(issuer.version))
+
+
+@federation.route("/issuers/{issuer_id}/keys", methods=["GET"], authorizer=iam)
+@admin_endpoint
+def get_issuer_keys(issuer_id: str) -> Response:
+    issuer, status = _admin().key_set(issuer_id)
+    return admin_json(key_set_view(issuer, status))
 
 
 @federation.route("/issuers/{issuer_id}", methods=["DELETE"], authorizer=iam)

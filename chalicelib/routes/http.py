@@ -22,6 +22,7 @@ from ..errors import (
     FieldError,
     InvalidCursor,
     InvalidRequest,
+    IssuerUnknown,
     OAuthError,
     PayloadTooLarge,
     PreconditionFailed,
@@ -66,12 +67,14 @@ def oauth_response(body: Any, status: int = 200, headers: dict[str, str] | None 
 
 def oauth_error_response(error: OAuthError) -> Response:
     body = {"error": error.error, "error_description": error.description}
-    return oauth_response(body, error.status, error.headers())
+    return oauth_response(body, error.status, {**error.extra_headers, **error.headers()})
 
 
 def _as_oauth_error(exc: Exception) -> OAuthError:
     if isinstance(exc, OAuthError):
         return exc
+    if isinstance(exc, IssuerUnknown):
+        return InvalidRequest(str(exc))
     if isinstance(exc, SigningThrottled):
         log.warning("KMS throttled a signing request: %s", exc)
         return TemporarilyUnavailable("The server is busy; retry shortly.")
@@ -268,8 +271,9 @@ def issuer_for(request: Request, configured: str | None, *, allow_host: bool = F
     elif allow_host:
         issuer = f"http://{request.headers.get('host', '127.0.0.1')}"
     else:
-        log.error("no ISSUER configured and no API Gateway domain in the request")
-        raise ServerError("The server's issuer is not configured.")
+        log.error("no ISSUER configured and the event has no requestContext.domainName "
+                  "and stage: set ISSUER, or send API Gateway's full event (docs/errors.md)")
+        raise IssuerUnknown
     if len(issuer) > MAX_ISSUER_LENGTH:
         log.error("derived issuer is longer than %d characters; set ISSUER", MAX_ISSUER_LENGTH)
         raise ServerError("The server's issuer is not configured.")
@@ -315,6 +319,8 @@ class _ServerProblem(Problem):
 def _as_problem(exc: Exception) -> Problem:
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, IssuerUnknown):
+        return Problem(str(exc))
     if isinstance(exc, InvalidCursor):
         return Problem("The 'next' cursor is not one this server handed out.")
     if isinstance(exc, StoreError | SigningFailed):
@@ -324,17 +330,21 @@ def _as_problem(exc: Exception) -> Problem:
     return _ServerProblem("The server could not complete the request.")
 
 
-def admin_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Render every failure of an admin view as RFC 9457 problem details."""
+def problem_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Render every failure of a view as RFC 9457 problem details (admin routes, the
+    RFC 8414 metadata document)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
-        except Exception as exc:  # the one place admin errors become responses
+        except Exception as exc:  # the one place problems become responses
             return problem_response(_as_problem(exc))
 
     return wrapper
+
+
+admin_endpoint = problem_endpoint
 
 
 def read_json_object(request: Request) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .http import (
     json_response,
     oauth_endpoint,
     oauth_response,
+    problem_endpoint,
     token_endpoint,
 )
 
@@ -86,7 +87,7 @@ def jwks() -> Response:
 
 
 @oauth.route(METADATA_PATH, methods=["GET"])
-@oauth_endpoint
+@problem_endpoint  # RFC 8414 defines no error format: problem details, like every non-OAuth route
 def metadata() -> Response:
     services = runtime.services()
     return json_response(

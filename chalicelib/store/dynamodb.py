@@ -20,6 +20,7 @@ from .dynamo.assertions import DynamoAssertionReplayRepository
 from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.aws_principals import DynamoAwsPrincipalRepository
 from .dynamo.client_keys import DynamoClientKeyRepository
+from .dynamo.dpop_nonce_keys import DynamoDpopNonceKeyRepository
 from .dynamo.exchange_policies import DynamoExchangePolicyRepository
 from .dynamo.federation import DynamoFederatedIdentityRepository, DynamoIssuerRepository
 from .dynamo.items import app_pk
@@ -49,5 +50,6 @@ class DynamoDBStore(
     DynamoIssuerRepository,
     DynamoFederatedIdentityRepository,
     DynamoExchangePolicyRepository,
+    DynamoDpopNonceKeyRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

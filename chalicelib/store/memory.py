@@ -13,6 +13,7 @@ from .inmemory.assertions import MemoryAssertionReplayRepository
 from .inmemory.audit import MemoryAuditRepository
 from .inmemory.aws_principals import MemoryAwsPrincipalRepository
 from .inmemory.client_keys import MemoryClientKeyRepository
+from .inmemory.dpop_nonce_keys import MemoryDpopNonceKeyRepository
 from .inmemory.exchange_policies import MemoryExchangePolicyRepository
 from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
@@ -33,5 +34,6 @@ class MemoryStore(
     MemoryIssuerRepository,
     MemoryFederatedIdentityRepository,
     MemoryExchangePolicyRepository,
+    MemoryDpopNonceKeyRepository,
 ):
     """All repositories over one shared state (``Store``)."""

@@ -33,6 +33,9 @@ class Api:
     token_reuse: float | None = DEFAULT_TOKEN_REUSE
     """Server-side token reuse: a repeated request gets the token already issued while
     at least this fraction (0 < f < 1) of its lifetime is left; ``None``: never."""
+    sender_constrained_tokens_required: bool = False
+    """Tokens for this API must be bound to a key (``cnf``: a DPoP proof, RFC 9449, or
+    a client certificate, RFC 8705); a request that binds nothing is refused."""
 
     @property
     def scope_values(self) -> tuple[str, ...]:
@@ -57,8 +60,9 @@ class ClientSecret:
 class Grant:
     """What one app may obtain for one API.
 
-    ``audience``, ``token_lifetime`` and ``token_reuse`` are copied from the API so
-    that one query of the app's partition answers a token request.
+    ``audience``, ``token_lifetime``, ``token_reuse`` and
+    ``sender_constrained_tokens_required`` are copied from the API so that one query of
+    the app's partition answers a token request.
     """
 
     api_id: str
@@ -67,6 +71,7 @@ class Grant:
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     version: int = 1
     token_reuse: float | None = DEFAULT_TOKEN_REUSE
+    sender_constrained_tokens_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,12 @@ class App:
     created_at: int = 0
     updated_at: int = 0
     version: int = 1
+    last_used: int | None = None
+    """When the app last authenticated, by any method (epoch seconds, written at most
+    once per ``LAST_USED_INTERVAL``); like ``revocations`` it leaves ``version`` alone."""
+    dpop_bound_access_tokens: bool = False
+    """RFC 9449 §5.2 client metadata: the app always uses DPoP, so a token request
+    without a proof is refused."""
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,10 @@ class AppRepository(Protocol):
     def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
         """Set ``last_used`` unless it was set less than ``interval`` seconds before ``when``."""
 
+    def record_app_use(self, client_id: str, when: int, interval: int) -> None:
+        """Set the app's ``last_used`` unless it was set less than ``interval`` seconds
+        before ``when`` (the app's ``version`` is unchanged)."""
+
     def put_grant(
         self,
         client_id: str,
@@ -275,6 +279,15 @@ class AssertionReplayRepository(Protocol):
         ``namespace`` holds a ``#``."""
 
 
+class DpopNonceKeyRepository(Protocol):
+    def nonce_key(self, scope: str, period: int, candidate: bytes, expires_at: int) -> bytes:
+        """The HMAC key of DPoP nonces (RFC 9449 §8) for ``period`` in ``scope`` (a
+        region): the one stored already, else ``candidate``, stored by a conditional
+        write so every container of the scope agrees on one key. Kept until
+        ``expires_at`` (DynamoDB TTL). ``ValueError`` if ``scope`` is empty, over 64
+        characters or holds a ``#``."""
+
+
 class Store(
     AppRepository,
     ClientKeyRepository,
@@ -288,6 +301,7 @@ class Store(
     IssuerRepository,
     FederatedIdentityRepository,
     ExchangePolicyRepository,
+    DpopNonceKeyRepository,
     Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

@@ -13,7 +13,9 @@ API#<api_id>            #API                API: identifier, name, scopes, lifet
 APIIDENT#<ident>        #APIIDENT           uniqueness guard for an API identifier
 KEYS                    KEY#<kid>           signing-key record
 JTI#<jti>               #JTI                revoked token id, expires by TTL at its exp
-ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use), TTL at exp
+ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use), TTL at exp;
+                                            DPoP proof ids in namespace dpop:<jkt>
+DPOPNONCE#<scope>#<n>   #DPOPNONCEKEY       random HMAC key of DPoP nonces of day n, TTL 2 days on
 ISSUER#<issuer_id>      #ISSUER             trusted issuer (federation); gsi1pk ISSUER
 APP#<client_id>         FED#<id>            federated identity: issuer, subject, audience
 FEDSUB#<sha256>         APP#<client_id>     lookup sha256(issuer LF subject): one per app,

@@ -17,7 +17,10 @@ else:
     PublicKey = Any
 
 # RFC 7638 §3.2: the required members of each key type, in lexicographic order.
-_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
+# OKP (RFC 8037 §2): crv, kty, x.
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"),
+}
 
 
 class UnsupportedKey(ValueError):
@@ -65,6 +68,8 @@ def thumbprint(jwk: dict[str, Any]) -> str:
     members = _THUMBPRINT_MEMBERS.get(str(jwk.get("kty")))
     if members is None:
         raise UnsupportedKey(f"no thumbprint members for kty {jwk.get('kty')!r}")
+    if not all(isinstance(jwk.get(m), str) for m in members):
+        raise UnsupportedKey("a thumbprint member is missing or not a string")
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode("utf-8")).digest()
     return base64url_encode(digest).decode("ascii")

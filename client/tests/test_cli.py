@@ -294,14 +294,20 @@ def test_plain_http_is_refused_for_a_remote_endpoint() -> None:
     assert "must be an https URL" in result.stderr
 
 
-def test_no_credentials_loopback_goes_unsigned_with_a_note(
+def test_no_credentials_loopback_goes_unsigned_quietly_and_notes_it_once_with_v(
     server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
-    result = m2m("apis", "list", "--json")
-    assert "note: no AWS credentials found" in result.stderr
-    assert json.loads(result.stdout)["items"]
+    for n in range(2):
+        create_api(f"https://api.example.com/unsigned-{n}")
+    quiet = m2m("apis", "list", "--json")
+    assert quiet.stderr == ""
+    assert json.loads(quiet.stdout)["items"]
+    # -v: the note, once for the run, though --all --limit 1 makes several requests
+    verbose = m2m("-v", "apis", "list", "--all", "--limit", "1", "--json")
+    assert len(json.loads(verbose.stdout)["items"]) >= 3
+    assert verbose.stderr.count("note: no AWS credentials found") == 1
 
 
 def test_no_credentials_remote_endpoint_exits_2_without_a_request(
@@ -373,3 +379,77 @@ def test_quotas_token_reuse_and_usage(server: LocalServer) -> None:
     assert m2m_json("apps", "update", client_id, "--no-quota")["quota"] is None
     m2m("apps", "update", client_id, "--no-quota", "--quota-per-day", "5", code=2)
     m2m("apps", "usage", "c_unknown", code=1)
+
+
+# --- --output ---------------------------------------------------------------------------
+
+
+def test_output_yaml_and_json_print_the_same_data_and_table_the_default(
+    server: LocalServer,
+) -> None:
+    import yaml
+
+    api = create_api("https://api.example.com/cli-output", "o:read=Read")
+    as_json = m2m_json("apis", "get", api["id"])
+    as_yaml = yaml.safe_load(m2m("apis", "get", api["id"], "-o", "yaml").stdout)
+    assert as_yaml == as_json
+    before = yaml.safe_load(m2m("--output", "yaml", "apis", "list", "--all").stdout)
+    assert before["next"] is None and api["id"] in [i["id"] for i in before["items"]]
+    assert m2m("apis", "get", api["id"], "--output", "table").stdout == m2m(
+        "apis", "get", api["id"]).stdout
+    assert "identifier:" in m2m("apis", "get", api["id"]).stdout
+    # created resources and other commands take it too
+    app = yaml.safe_load(m2m("apps", "create", "--name", "yaml app", "-o", "yaml").stdout)
+    assert app["client_secret"].startswith("m2msec_")
+    grant = yaml.safe_load(m2m("grants", "set", app["client_id"], api["id"], "--scope",
+                               "o:read", "-o", "yaml").stdout)
+    assert grant["scopes"] == ["o:read"]
+    # a 204 prints nothing on stdout with structured output
+    assert m2m("apis", "delete", api["id"], "--yes", "-o", "yaml").stdout == ""
+
+
+def test_two_different_output_choices_are_a_usage_error(server: LocalServer) -> None:
+    refused = m2m("-o", "yaml", "apis", "list", "--json", code=2)
+    assert "conflicts" in refused.stderr
+    m2m("--json", "apis", "list", "-o", "json")  # the same choice twice is fine
+
+
+def test_apps_list_shows_last_use_and_apis_apps_the_authorized_apps(
+    server: LocalServer,
+) -> None:
+    api = create_api("https://api.example.com/cli-authorized", "x:read")
+    app = m2m_json("apps", "create", "--name", "authorized by CLI")
+    m2m("grants", "set", app["client_id"], api["id"], "--scope", "x:read")
+    get_token(app["client_id"], app["client_secret"], "https://api.example.com/cli-authorized")
+
+    listed = {i["client_id"]: i for i in m2m_json("apps", "list", "--all")["items"]}
+    assert listed[app["client_id"]]["last_used"].endswith("Z")
+    assert "LAST_USED" in m2m("apps", "list").stdout.splitlines()[0]
+    authorized = m2m_json("apis", "apps", api["id"])["items"]
+    assert [(g["client_id"], g["scopes"]) for g in authorized] == [(app["client_id"], ["x:read"])]
+    assert app["client_id"] in m2m("apis", "apps", api["id"]).stdout
+
+
+def test_dpop_and_sender_constrained_flags(server: LocalServer) -> None:
+    # GIVEN an API that requires sender-constrained tokens and an app that must use DPoP
+    api = m2m_json("apis", "create", "--name", "Bound API", "--identifier",
+                   "https://bound.example.com", "--scope", "bound:read",
+                   "--require-sender-constrained")
+    app = m2m_json("apps", "create", "--name", "DPoP app", "--dpop")
+    assert api["sender_constrained_tokens_required"] is True
+    assert app["dpop_bound_access_tokens"] is True
+    m2m("grants", "set", app["client_id"], api["id"], "--scope", "bound:read")
+
+    # THEN a bearer token request is refused, by the app's setting first
+    refused = get_token(app["client_id"], app["client_secret"], "https://bound.example.com",
+                        code=1)
+    assert "invalid_dpop_proof" in refused.stderr
+
+    # WHEN both are turned off, the same request gets a bearer token
+    assert m2m_json("apps", "update", app["client_id"], "--no-dpop")[
+        "dpop_bound_access_tokens"] is False
+    assert m2m_json("apis", "update", api["id"], "--allow-bearer")[
+        "sender_constrained_tokens_required"] is False
+    issued = json.loads(get_token(app["client_id"], app["client_secret"],
+                                  "https://bound.example.com").stdout)
+    assert issued["token_type"] == "Bearer"

@@ -231,7 +231,9 @@ apps:
      "apps[0].keys[0].jwk: holds a PRIVATE key: put only the public JWK here"),
     ("apis:\n  - identifier: x\n    name: X\n    colour: red\n",
      "apis[0].colour: unknown field (expected one of: identifier, name, scopes, "
-     "token_lifetime, token_reuse)"),
+     "token_lifetime, token_reuse, sender_constrained_tokens_required)"),
+    ("apps:\n  - name: a\n    dpop_bound_access_tokens: yes please\n",
+     "apps[0].dpop_bound_access_tokens: must be true or false"),
     ("apps: [\n", "(file) (line 2, column 1): expected the node content, but found '<stream end>'"),
 ])
 def test_rejects_invalid_files_naming_the_yaml_path(text: str, error: str) -> None:
@@ -412,6 +414,40 @@ def test_with_prune_a_grant_may_not_name_an_api_the_file_leaves_out() -> None:
     assert caught.value.errors == [
         f'apps[0].grants["{ORDERS}"]: no API with this identifier in the file']
     assert make_plan(desired, current).empty  # without prune the server's API still counts
+
+
+def test_dpop_settings_are_exported_when_on_and_planned_as_changes() -> None:
+    # GIVEN an app that must use DPoP and an API that requires sender-constrained tokens
+    current = current_state()
+    current["apps"][0]["dpop_bound_access_tokens"] = True
+    current["apis"][ORDERS]["sender_constrained_tokens_required"] = True
+
+    exported = export_document(current)
+    assert exported["apps"][0]["dpop_bound_access_tokens"] is True
+    assert exported["apis"][0]["sender_constrained_tokens_required"] is True
+    assert make_plan(desired_of(current), current).empty
+    # WHEN a file turns both off and widens the app's grant
+    desired = desired_of(current)
+    desired["apps"][0]["dpop_bound_access_tokens"] = False
+    desired["apis"][ORDERS]["sender_constrained_tokens_required"] = False
+    desired["apps"][0]["grants"][ORDERS] = ["orders:read", "orders:write"]
+
+    plan = make_plan(desired, current)
+
+    # THEN both are PATCHed, and the API's change is known to rewrite the grant the
+    # grant step then sets (its If-Match must be the rewritten version)
+    bodies = {step.kind: step.body for step in plan.steps}
+    assert bodies["app"] == {"dpop_bound_access_tokens": False}
+    assert bodies["api"] == {"sender_constrained_tokens_required": False}
+    api_step = next(step for step in plan.steps if step.kind == "api")
+    assert api_step.bumps == (("grant", "c" * 26, ORDERS),)
+
+
+def test_exports_leave_the_dpop_settings_out_when_off() -> None:
+    exported = export_document(current_state())
+
+    assert "dpop_bound_access_tokens" not in exported["apps"][0]
+    assert "sender_constrained_tokens_required" not in exported["apis"][0]
 
 
 # --- exchange policies and claim rules ----------------------------------------------------

@@ -17,12 +17,14 @@ from m2m_client import Verifier
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "orders_api"
 ORDERS_AUDIENCE = "https://api.example.com/orders"  # the demo API make local seeds
+ORIGIN = "http://127.0.0.1:8001"
 
 
 @pytest.fixture
 def orders_api(
     monkeypatch: pytest.MonkeyPatch, fetcher: FakeFetcher, clock: FakeClock
 ) -> ModuleType:
+    monkeypatch.setenv("M2M_PUBLIC_ORIGIN", ORIGIN)  # read when the module is loaded
     spec = importlib.util.spec_from_file_location("orders_api_example", EXAMPLE_DIR / "app.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -104,3 +106,47 @@ def test_write_with_orders_write_creates_an_order_for_the_calling_client(
     order = json.loads(created.body)
     assert order["created_by"] == "svc-billing"
     assert json.loads(listed.body) == {"orders": [order]}
+
+
+# ---- DPoP-bound tokens (RFC 9449 §7) ------------------------------------------------------
+
+
+def dpop_headers(key: SigningKey, dpop: Any, scope: str, method: str = "GET") -> dict[str, str]:
+    token = key.sign(claims(aud=ORDERS_AUDIENCE, scope=scope, cnf={"jkt": dpop.jkt}))
+    return {"Authorization": f"DPoP {token}",
+            "DPoP": dpop.proof(method, ORIGIN + "/orders", access_token=token)}
+
+
+def test_dpop_bound_token_with_its_proof_reads_and_writes(
+    client: Client, rsa_key: SigningKey, clock: Any
+) -> None:
+    from m2m_client import DpopKey
+
+    dpop = DpopKey.generate(clock=clock)
+
+    assert client.http.get("/orders", headers=dpop_headers(rsa_key, dpop, "orders:read")
+                           ).status_code == 200
+    created = post_order(client, dpop_headers(rsa_key, dpop, "orders:write", "POST"))
+    assert created.status_code == 201, created.body
+
+
+def test_dpop_bound_token_without_its_proof_or_as_bearer_is_401(
+    client: Client, rsa_key: SigningKey, clock: Any
+) -> None:
+    from m2m_client import DpopKey
+
+    dpop = DpopKey.generate(clock=clock)
+    headers = dpop_headers(rsa_key, dpop, "orders:read")
+    token = headers["Authorization"].split(" ", 1)[1]
+
+    without = client.http.get("/orders", headers={"Authorization": headers["Authorization"]})
+    as_bearer = client.http.get("/orders", headers={"Authorization": f"Bearer {token}",
+                                                    "DPoP": headers["DPoP"]})
+    other_key = DpopKey.generate(clock=clock).proof("GET", ORIGIN + "/orders", access_token=token)
+    stolen = client.http.get("/orders", headers={**headers, "DPoP": other_key})
+
+    assert without.status_code == 401
+    assert 'error="invalid_dpop_proof"' in without.headers["WWW-Authenticate"]
+    assert as_bearer.status_code == 401  # the authorizer refuses it (RFC 9449 §7.2)
+    assert stolen.status_code == 401
+    assert "another key" in json.loads(stolen.body)["error_description"]

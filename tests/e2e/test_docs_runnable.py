@@ -18,7 +18,7 @@ PAGES = sorted(DOCS.rglob("*.md"))
 RUNNABLE = [page for page in PAGES if runnable_blocks(page.read_text())]
 # Pages whose recipes are meant to run locally; losing one's markers must fail a test.
 EXPECTED_RUNNABLE = {
-    "admin-api.md", "cli.md", "client-secrets.md", "concepts.md", "declarative.md",
+    "admin-api.md", "cli.md", "client-secrets.md", "concepts.md", "declarative.md", "dpop.md",
     "getting-started.md", "private-key-jwt.md",
 }
 

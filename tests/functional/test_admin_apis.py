@@ -27,7 +27,7 @@ from tests.functional.admin_helpers import (
 from tests.functional.conftest import JSON, body_json
 
 API_FIELDS = {"id", "identifier", "name", "scopes", "token_lifetime", "token_reuse", "created_at",
-              "updated_at", "version"}
+              "updated_at", "version", "sender_constrained_tokens_required"}
 
 
 # ---- create --------------------------------------------------------------------
@@ -503,3 +503,50 @@ def test_a_new_app_is_listed_after_errors_left_nothing_behind(http: Any) -> None
 
     new_app(http)
     assert len(expect(http.get("/admin/apps"))["items"]) == 1
+
+
+# ---- the apps authorized for an API ------------------------------------------------
+
+
+def test_lists_the_apps_authorized_for_an_api_with_their_scopes(
+    http: Any, aws: AwsBackend
+) -> None:
+    # GIVEN an API, two apps granted some of its scopes and one app without a grant
+    api = new_api(http)
+    granted = sorted(new_app(http, f"Granted {n}")["client_id"] for n in range(2))
+    new_app(http, "Not granted")
+    send(http, "PUT", f"/admin/apps/{granted[0]}/grants/{api['id']}",
+         {"scopes": ["inventory:read"]})
+    send(http, "PUT", f"/admin/apps/{granted[1]}/grants/{api['id']}",
+         {"scopes": ["inventory:read", "inventory:write"]})
+
+    # WHEN its grants are listed
+    aws.counter.reset()
+    listed = expect(http.get(f"/admin/apis/{api['id']}/grants"))
+
+    # THEN exactly the granted apps, by client_id, with their scopes, from two reads
+    assert [(g["client_id"], g["scopes"]) for g in listed["items"]] == [
+        (granted[0], ["inventory:read"]), (granted[1], ["inventory:read", "inventory:write"]),
+    ]
+    assert {g["audience"] for g in listed["items"]} == {INVENTORY}
+    assert listed["next"] is None
+    assert sum(aws.counter.calls.values()) == 2  # the API, then one index Query
+
+
+def test_the_grants_of_an_api_page_with_limit_and_next(http: Any) -> None:
+    api = new_api(http)
+    apps = sorted(new_app(http, f"App {n}")["client_id"] for n in range(3))
+    for client_id in apps:
+        send(http, "PUT", f"/admin/apps/{client_id}/grants/{api['id']}",
+             {"scopes": ["inventory:read"]})
+
+    first = expect(http.get(f"/admin/apis/{api['id']}/grants?limit=2"))
+    rest = expect(http.get(f"/admin/apis/{api['id']}/grants?limit=2&next={first['next']}"))
+
+    assert [g["client_id"] for g in first["items"] + rest["items"]] == apps
+    assert rest["next"] is None
+
+
+def test_the_grants_of_an_unknown_api_are_404(http: Any) -> None:
+    problem(http.get("/admin/apis/api_unknown/grants"), 404, "not-found")
+    problem(http.get("/admin/apis/" + "x" * 3000 + "/grants"), 404, "not-found")

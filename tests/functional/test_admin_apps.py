@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AUDIENCE, Demo
+from tests.conftest import AUDIENCE, AwsBackend, Demo
 from tests.fakes import FakeClock
 from tests.functional.admin_helpers import (
     HASH_PREFIX,
@@ -23,7 +23,7 @@ from tests.functional.conftest import body_json, token_request
 
 APP_FIELDS = {"client_id", "name", "description", "enabled", "claims", "token_lifetime",
               "permissions", "revoked_before", "quota", "secrets", "created_at", "updated_at",
-              "version"}
+              "version", "last_used", "dpop_bound_access_tokens"}
 SECRET_FIELDS = {"secret_id", "created_at", "expires_at", "last_used"}
 
 
@@ -144,6 +144,24 @@ def test_last_used_is_recorded_when_a_secret_authenticates(http: Any, demo: Demo
     [after] = _app(http, demo.client_id)["secrets"]
     assert after["secret_id"] == demo.secret_id
     assert after["last_used"] is not None and after["last_used"].endswith("Z")
+
+
+def test_the_app_list_shows_each_apps_last_use_from_one_query(
+    http: Any, demo: Demo, aws: AwsBackend
+) -> None:
+    # GIVEN the demo app got a token and two other apps never authenticated
+    idle = [new_app(http, f"Idle {n}")["client_id"] for n in range(2)]
+    assert token_request(http, demo).status_code == 200
+
+    # WHEN the apps are listed
+    aws.counter.reset()
+    listed = {a["client_id"]: a for a in expect(http.get("/admin/apps"))["items"]}
+
+    # THEN each item carries its last use, and the list cost one Query: no read per app
+    assert listed[demo.client_id]["last_used"].endswith("Z")
+    assert [listed[c]["last_used"] for c in idle] == [None, None]
+    assert dict(aws.counter.calls) == {"dynamodb:Query": 1}
+    assert _app(http, demo.client_id)["last_used"] == listed[demo.client_id]["last_used"]
 
 
 # ---- update --------------------------------------------------------------------

@@ -39,8 +39,9 @@ def test_last_used_is_recorded_at_most_once_an_hour(
     clock.advance(1801)
     aws.counter.reset()
     token_request(http, demo)
-    # last_used, and the fresh-token counter every fresh token updates
-    assert aws.counter.calls["dynamodb:UpdateItem"] == 2
+    # the secret's and the app's last_used, and the fresh-token counter every fresh
+    # token updates
+    assert aws.counter.calls["dynamodb:UpdateItem"] == 3
     assert _last_used(moto_services, demo) == int(clock.now)
 
 

@@ -290,7 +290,8 @@ def test_assumed_role_arn_from_sts_names_the_registered_role(
 def test_metadata_advertises_the_method(http: Any) -> None:
     response = http.get("/.well-known/oauth-authorization-server")
 
-    assert "aws_sigv4" in body_json(response)["token_endpoint_auth_methods_supported"]
+    methods = body_json(response)["token_endpoint_auth_methods_supported"]
+    assert "urn:m2m-auth:params:oauth:client-auth:aws-sigv4" in methods
 
 
 def test_no_assertion_signature_or_session_token_reaches_any_log(
@@ -310,7 +311,8 @@ def test_no_assertion_signature_or_session_token_reaches_any_log(
         token(http, assertion_of(sign()))
 
     logged = caplog.text + " ".join(repr(r.args) for r in caplog.records)
-    assert "auth=aws_sigv4" in logged and "assertion replayed" in logged
+    assert "auth=urn:m2m-auth:params:oauth:client-auth:aws-sigv4" in logged
+    assert "assertion replayed" in logged
     forbidden = {
         "assertion": assertion[:40],
         "signature": headers["Authorization"].rsplit("Signature=", 1)[1],
@@ -320,3 +322,23 @@ def test_no_assertion_signature_or_session_token_reaches_any_log(
     }
     for what, value in forbidden.items():
         assert value not in logged, f"{what} was logged"
+
+
+def test_aws_iam_authentication_combines_with_dpop(
+    services: runtime.Services, http: Any
+) -> None:
+    from chalicelib.tokens.jwk import thumbprint
+    from tests.conftest import ISSUER
+    from tests.dpop_proofs import dpop_proof, es256_key, public_members
+
+    client_id = new_app_with_principal(services, ROLE_ARN)
+    dpop_key = es256_key()
+
+    response = http.post("/oauth/token", body=form(
+        grant_type="client_credentials", audience=AUDIENCE,
+        client_assertion_type=AWS_SIGV4, client_assertion=assertion_of(sign(ROLE_CREDENTIALS)),
+    ), headers={**FORM, "DPoP": dpop_proof(dpop_key, ISSUER + "/oauth/token", NOW)})
+
+    assert body_json(response)["token_type"] == "DPoP", response.body
+    assert claims_of(response)["client_id"] == client_id
+    assert claims_of(response)["cnf"] == {"jkt": thumbprint(public_members(dpop_key))}

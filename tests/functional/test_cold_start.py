@@ -54,3 +54,51 @@ def test_import_app_loads_no_test_code_moto_or_aws_clients() -> None:
 def test_import_app_does_not_load(heavy: str) -> None:
     assert heavy not in _modules_after("import app")
 
+
+
+TOKEN_REQUESTS = """
+import base64, json, sys
+from chalice.test import Client
+import app
+from chalicelib import runtime
+from chalicelib.config import Settings
+from chalicelib.store.memory import MemoryStore
+from chalicelib.store.records import KeyState
+from tests.fakes import LocalKeySigner
+
+signer = LocalKeySigner()
+signer.add_rsa("k")
+services = runtime.build_services(
+    Settings.from_env({"TABLE_NAME": "t", "ISSUER": "https://auth.example.test"}),
+    MemoryStore(), signer)
+services.keyring.register("k", "RS256", KeyState.CURRENT)
+runtime.install(services)
+api = services.provisioning.create_api(name="A", identifier="https://api.example", scopes=["r"])
+client, secret = services.provisioning.create_app(name="x")
+services.provisioning.set_grant(client.client_id, api.api_id, ["r"])
+basic = base64.b64encode(f"{client.client_id}:{secret.client_secret}".encode()).decode()
+headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic " + basic}
+body = "grant_type=client_credentials&audience=https%3A%2F%2Fapi.example"
+loaded = []
+with Client(app.app) as test_client:
+    assert test_client.http.post("/oauth/token", headers=headers, body=body).status_code == 200
+    loaded.append("chalicelib.oauth.dpop_proof" in sys.modules)
+    from tests.dpop_proofs import dpop_proof, es256_key
+    url = "https://auth.example.test/oauth/token"
+    proof = dpop_proof(es256_key(), url, int(__import__("time").time()))
+    answer = test_client.http.post("/oauth/token", headers={**headers, "DPoP": proof}, body=body)
+    assert json.loads(answer.body)["token_type"] == "DPoP", answer.body
+    loaded.append("chalicelib.oauth.dpop_proof" in sys.modules)
+print(json.dumps(loaded))
+"""
+
+
+def test_a_token_request_without_a_dpop_header_does_not_load_the_proof_checks() -> None:
+    out = subprocess.run(  # noqa: S603 - fixed interpreter and code
+        [sys.executable, "-c", TOKEN_REQUESTS], cwd=PROJECT, capture_output=True, text=True,
+        check=True,
+    )
+    before, after = json.loads(out.stdout.splitlines()[-1])
+
+    assert before is False  # a bearer request paid nothing for DPoP
+    assert after is True  # the first request with a proof loads them

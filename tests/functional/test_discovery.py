@@ -54,8 +54,9 @@ def test_metadata_advertises_endpoints_under_the_issuer(http: Any, demo: Demo) -
     ]
     assert doc["response_types_supported"] == []
     methods = [
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "federated_jwt",
-        "aws_sigv4",
+        "client_secret_basic", "client_secret_post", "private_key_jwt",
+        "urn:m2m-auth:params:oauth:client-auth:federated-jwt",
+        "urn:m2m-auth:params:oauth:client-auth:aws-sigv4",
     ]
     assert doc["token_endpoint_auth_methods_supported"] == methods
     assert doc["introspection_endpoint_auth_methods_supported"] == methods
@@ -85,12 +86,34 @@ def test_issuer_is_derived_from_the_api_gateway_request_when_not_configured() ->
 
 
 def test_host_header_names_the_issuer_only_in_local_mode() -> None:
-    from chalicelib.errors import ServerError
+    from chalicelib.errors import IssuerUnknown, ServerError
 
     request = _Request({}, {"host": "evil.example"})
-    with pytest.raises(ServerError):
+    with pytest.raises(IssuerUnknown):  # never from Host outside local mode
         issuer_for(request, None)  # type: ignore[arg-type]
     assert issuer_for(request, None, allow_host=True) == "http://evil.example"  # type: ignore[arg-type]
     long_host = _Request({}, {"host": "h" * 300})
     with pytest.raises(ServerError):
         issuer_for(long_host, None, allow_host=True)  # type: ignore[arg-type]
+
+
+# RFC 7591 §2 and the IANA "OAuth Token Endpoint Authentication Methods" registry.
+IANA_AUTH_METHODS = frozenset({
+    "none", "client_secret_post", "client_secret_basic", "client_secret_jwt",
+    "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth",
+})
+
+
+def test_every_advertised_method_is_registered_or_an_absolute_uri(http: Any, demo: Demo) -> None:
+    from urllib.parse import urlsplit
+
+    doc = body_json(http.get("/.well-known/oauth-authorization-server"))
+    lists = {k: v for k, v in doc.items() if k.endswith("_methods_supported")}
+    assert len(lists) >= 3  # token, introspection, revocation
+    for name, methods in lists.items():
+        for method in methods:
+            parts = urlsplit(method)
+            is_absolute_uri = bool(parts.scheme) and bool(parts.netloc or parts.path)
+            assert method in IANA_AUTH_METHODS or (is_absolute_uri and ":" in method), (
+                name, method)
+            assert method not in {"aws_sigv4", "federated_jwt"}, (name, method)

@@ -17,7 +17,10 @@ from tests.fakes import FakeClock
 from tests.functional.admin_helpers import audit_log, error_fields, expect, problem, send
 from tests.functional.conftest import FORM, JSON, basic, body_json, form
 from tests.functional.local_mode import NoDns, chalice_http, local_services
+from tests.functional.test_openapi import DOCUMENT, assert_conforms
 from tests.oidc_issuer import TestIssuer, serve_issuer
+
+OPENAPI = json.loads(DOCUMENT.read_text(encoding="utf-8"))
 
 SUBJECT = "system:serviceaccount:billing:invoicer"
 
@@ -84,6 +87,42 @@ def test_register_issuer_discovers_its_jwks_uri(http: Any, issuer: TestIssuer) -
     assert body_json(fetched) == created
     assert fetched.headers["ETag"] == '"1"'
     assert expect(http.get("/admin/issuers"))["items"] == [created]
+
+
+def test_the_key_set_status_lists_the_issuers_public_key_ids(
+    http: Any, issuer: TestIssuer, clock: FakeClock
+) -> None:
+    created = register(http, issuer)
+
+    response = http.get(f"/admin/issuers/{created['id']}/keys")
+    status = expect(response)
+
+    assert_conforms(OPENAPI, "/admin/issuers/{issuer_id}/keys", "get", response)
+    assert status["state"] == "ok" and status["issuer_id"] == created["id"]
+    assert status["jwks_uri"] == issuer.jwks_uri
+    assert sorted(k["kid"] for k in status["keys"]) == ["ec-1", "rsa-1"]
+    assert all(set(k) <= {"kid", "kty", "alg", "use", "crv"} for k in status["keys"])
+    assert status["fetched_at"] == status["checked_at"] and status["fetched_at"].endswith("Z")
+    # WHEN the issuer goes down and the set is past its max-age, THEN the last good set
+    # is still used and the status says so
+    issuer.behaviour.status = 503
+    clock.advance(601)
+    stale = expect(http.get(f"/admin/issuers/{created['id']}/keys"))
+    assert stale["state"] == "stale" and len(stale["keys"]) == 2
+    assert stale["checked_at"] != stale["fetched_at"]
+
+
+def test_the_key_set_of_an_unreachable_issuer_is_unavailable(
+    http: Any, issuer: TestIssuer
+) -> None:
+    issuer.behaviour.status = 503
+    created = register(http, issuer, jwks_uri=issuer.jwks_uri)
+
+    status = expect(http.get(f"/admin/issuers/{created['id']}/keys"))
+
+    assert (status["state"], status["keys"], status["fetched_at"]) == ("unavailable", [], None)
+    problem(http.get("/admin/issuers/iss_0123456789abcdef0123456789abcdef/keys"), 404,
+            "not-found")
 
 
 def test_presets_fill_issuer_and_single_use(http: Any, dns: NoDns) -> None:
@@ -315,3 +354,27 @@ def test_workload_token_authenticates_introspection_too(
     # THEN the token is reported active
     assert answer.status_code == 200, answer.body
     assert body_json(answer)["active"] is True
+
+
+def test_federated_workload_token_combines_with_dpop(
+    http: Any, issuer: TestIssuer, demo: Demo, clock: FakeClock,
+) -> None:
+    import jwt
+
+    from chalicelib.tokens.jwk import thumbprint
+    from tests.dpop_proofs import dpop_proof, es256_key, public_members
+
+    register(http, issuer)
+    expect(federate(http, demo.client_id, issuer.issuer), 201)
+    dpop_key = es256_key()
+    params = {"grant_type": "client_credentials", "audience": AUDIENCE,
+              "client_assertion_type": JWT_BEARER,
+              "client_assertion": issuer.token(SUBJECT, ISSUER, now=clock.now)}
+
+    issued = http.post("/oauth/token", body=form(**params), headers={
+        **FORM, "DPoP": dpop_proof(dpop_key, ISSUER + "/oauth/token", int(clock.now))})
+
+    assert body_json(issued)["token_type"] == "DPoP", issued.body
+    claims = jwt.decode(body_json(issued)["access_token"], options={"verify_signature": False})
+    assert claims["client_id"] == demo.client_id
+    assert claims["cnf"] == {"jkt": thumbprint(public_members(dpop_key))}

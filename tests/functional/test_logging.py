@@ -156,7 +156,8 @@ def test_no_workload_token_reaches_any_log(
 
     assert [r.status_code for r in issued] == [200, 401, 401]
     logged = _logged(caplog)
-    assert "auth=federated_jwt" in logged and "reason=jti replayed" in logged
+    assert "auth=urn:m2m-auth:params:oauth:client-auth:federated-jwt" in logged
+    assert "reason=jti replayed" in logged
     for what, value in {
         "workload token": workload,
         "workload token payload": workload.split(".")[1],

@@ -267,6 +267,19 @@ def test_a_secretless_app_gets_a_token_with_its_key_and_never_with_a_guessed_sec
     assert claims["client_id"] == claims["sub"] == client_id
 
 
+def test_a_key_authentication_is_the_apps_last_use(
+    http: Any, keyed: tuple[str, ClientKeyPair], clock: FakeClock
+) -> None:
+    client_id, pair = keyed
+    assert expect(http.get(f"/admin/apps/{client_id}"))["last_used"] is None
+
+    response = token_with(http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))))
+
+    assert response.status_code == 200, response.body
+    listed = {a["client_id"]: a for a in expect(http.get("/admin/apps"))["items"]}
+    assert listed[client_id]["last_used"] is not None
+
+
 # ---- the token endpoint ---------------------------------------------------------------
 
 
@@ -478,3 +491,23 @@ def test_introspection_refuses_a_bad_assertion_with_invalid_client(
         assertion(pair, client_id, TOKEN_ENDPOINT, now(clock)))}
 
     assert_bare_invalid_client(http.post("/oauth/introspect", headers=FORM, body=form(**params)))
+
+
+def test_private_key_jwt_combines_with_dpop(
+    http: Any, keyed: tuple[str, ClientKeyPair], clock: FakeClock
+) -> None:
+    from chalicelib.tokens.jwk import thumbprint
+    from tests.dpop_proofs import dpop_proof, es256_key, public_members
+
+    client_id, pair = keyed
+    dpop_key = es256_key()
+
+    response = token_with(
+        http, assertion_params(assertion(pair, client_id, ISSUER, now(clock))),
+        {"DPoP": dpop_proof(dpop_key, TOKEN_ENDPOINT, now(clock))},
+    )
+
+    assert body_json(response)["token_type"] == "DPoP", response.body
+    claims = jwt.decode(body_json(response)["access_token"], options={"verify_signature": False})
+    assert claims["client_id"] == client_id
+    assert claims["cnf"] == {"jkt": thumbprint(public_members(dpop_key))}

@@ -63,3 +63,21 @@ def test_any_token_reuse_fraction_between_zero_and_one_round_trips(
 
     stored = store.get_api("api_1")
     assert stored is not None and stored.token_reuse == fraction
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_sender_constrained_requirement_round_trips_on_the_api_and_its_grants(
+    store: Store, required: bool
+) -> None:
+    from tests.integration.store_records import make_app, make_grant
+
+    store.create_api(replace(make_api(), sender_constrained_tokens_required=required))
+    store.create_app(make_app(), None)
+    grant = replace(make_grant("api_1"), sender_constrained_tokens_required=required)
+    store.put_grant("client-a", grant)
+
+    stored = store.get_api("api_1")
+    credentials = store.get_credentials("client-a")
+    assert stored is not None and stored.sender_constrained_tokens_required is required
+    assert credentials is not None
+    assert credentials.grants[0].sender_constrained_tokens_required is required

@@ -161,6 +161,42 @@ def test_record_secret_use_of_missing_secret_is_a_silent_no_op(store: Store) -> 
     assert [s.secret_id for s in credentials.secrets] == ["sec_1"]
 
 
+def test_record_app_use_sets_last_used_once_per_interval_and_keeps_the_version(
+    store: Store,
+) -> None:
+    app = make_app()
+    store.create_app(app, make_secret("sec_1"))
+
+    store.record_app_use(app.client_id, NOW, HOUR)
+    store.record_app_use(app.client_id, NOW + HOUR - 1, HOUR)  # within the interval
+    recorded = store.get_app(app.client_id)
+    assert recorded == replace(app, last_used=NOW)  # version unchanged
+
+    store.record_app_use(app.client_id, NOW + HOUR, HOUR)
+    [listed] = store.list_apps(10, None).items
+    assert listed.last_used == NOW + HOUR  # the list carries it: no read per app
+
+
+def test_an_app_update_keeps_last_used(store: Store) -> None:
+    app = make_app()
+    store.create_app(app, None)
+    store.record_app_use(app.client_id, NOW, HOUR)
+    recorded = store.get_app(app.client_id)
+    assert recorded is not None
+
+    store.update_app(replace(recorded, name="renamed", version=2), 1)
+
+    assert store.get_app(app.client_id) == replace(app, name="renamed", version=2,
+                                                    last_used=NOW)
+
+
+def test_record_app_use_of_missing_app_creates_nothing(store: Store) -> None:
+    store.record_app_use("nobody", NOW, HOUR)
+
+    assert store.get_app("nobody") is None
+    assert store.list_apps(10, None).items == ()
+
+
 # -- grants -------------------------------------------------------------------
 
 
@@ -192,3 +228,15 @@ def test_delete_grant_removes_only_that_grant(store: Store) -> None:
     credentials = store.get_credentials("client-a")
     assert credentials is not None
     assert credentials.grants == (make_grant("api_2"),)
+
+
+@pytest.mark.parametrize("bound", [True, False])
+def test_dpop_bound_access_tokens_round_trips(store: Store, bound: bool) -> None:
+    store.create_app(make_app(dpop_bound_access_tokens=bound), None)
+    app = store.get_app("client-a")
+    assert app is not None and app.dpop_bound_access_tokens is bound
+
+    store.update_app(replace(app, dpop_bound_access_tokens=not bound, version=2), 1)
+
+    updated = store.get_app("client-a")
+    assert updated is not None and updated.dpop_bound_access_tokens is (not bound)

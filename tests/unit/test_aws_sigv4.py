@@ -273,3 +273,33 @@ def test_rejects_answers_that_do_not_identify_a_caller(reply: StsReply) -> None:
 def test_sts_failures_and_throttling_are_unreachable_not_refusals(reply: StsReply) -> None:
     with pytest.raises(StsUnreachable):
         caller_arn(reply)
+
+
+def _raw_assertion(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _document_with_a_member_twice(where: str) -> str:
+    """A good document's JSON text with one member name repeated, the last occurrence
+    good (what a plain json.loads keeps): ``body`` at the top, or ``X-Amz-Date`` among
+    the headers."""
+    import json
+
+    headers = sign()
+    if where == "body":  # a parser that keeps the first would read another action
+        return ('{"body": ' + json.dumps(BODY + "&Extra=1") + ', "headers": '
+                + json.dumps(headers) + ', "body": ' + json.dumps(BODY) + "}")
+    inner = json.dumps(headers)
+    twice = inner[:-1] + ', "X-Amz-Date": ' + json.dumps(headers["X-Amz-Date"]) + "}"
+    return json.dumps({"body": BODY})[:-1] + ', "headers": ' + twice + "}"
+
+
+@pytest.mark.parametrize("where", ["body", "X-Amz-Date"])
+def test_rejects_a_document_that_names_a_member_twice(where: str) -> None:
+    # GIVEN a document that is valid but for a member name given twice, same spelling
+    text = _document_with_a_member_twice(where)
+    # THEN it is refused, though the last occurrence alone would be a good assertion
+    with pytest.raises(AssertionRejected, match="twice"):
+        rebuild(_raw_assertion(text))

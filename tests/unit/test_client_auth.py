@@ -246,16 +246,20 @@ def test_disabled_app_is_invalid_client(
     assert authenticate(authenticator, demo.client_id, demo.client_secret).client_id
 
 
+@pytest.mark.parametrize("of", ["secret", "app"])
 def test_last_used_is_recorded_at_most_once_per_interval(
-    authenticator: ClientAuthenticator, memory_services: Services, demo: Demo, clock: FakeClock
+    authenticator: ClientAuthenticator, memory_services: Services, demo: Demo, clock: FakeClock,
+    of: str,
 ) -> None:
     def last_used() -> int | None:
         credentials = memory_services.store.get_credentials(demo.client_id)
         assert credentials is not None
-        return credentials.secrets[0].last_used
+        return (credentials.secrets[0] if of == "secret" else credentials.app).last_used
 
+    assert last_used() is None
     start = int(clock())
     authenticate(authenticator, demo.client_id, demo.client_secret)
+    version = memory_services.provisioning.get_app(demo.client_id).app.version
     clock.advance(3599)
     authenticate(authenticator, demo.client_id, demo.client_secret)
     assert last_used() == start
@@ -263,6 +267,18 @@ def test_last_used_is_recorded_at_most_once_per_interval(
     clock.advance(1)
     authenticate(authenticator, demo.client_id, demo.client_secret)
     assert last_used() == start + 3600
+    # bookkeeping, not a change: the app's version (ETag, token reuse) stays
+    assert memory_services.provisioning.get_app(demo.client_id).app.version == version
+
+
+def test_a_failed_authentication_records_no_use(
+    authenticator: ClientAuthenticator, memory_services: Services, demo: Demo
+) -> None:
+    with pytest.raises(InvalidClient):
+        authenticate(authenticator, demo.client_id, "m2msec_wrong")
+
+    app = memory_services.store.get_app(demo.client_id)
+    assert app is not None and app.last_used is None
 
 
 def test_client_secret_with_lone_surrogate_is_rejected_not_a_crash(

@@ -405,6 +405,48 @@ def test_keys_never_fetched_and_issuer_down_is_unavailable(
         keys.key(_trusted(issuer, issuer.jwks_uri), "rsa-1")
 
 
+def test_status_fetches_a_set_never_fetched_and_then_answers_from_the_cache(
+    issuer: TestIssuer, clock: FakeClock,
+) -> None:
+    keys = IssuerKeys(SafeFetcher(local_mode=True), clock, local_mode=True)
+    trusted = _trusted(issuer)
+
+    first = keys.status(trusted)
+    again = keys.status(trusted)
+
+    assert first == again and first.state == "ok"
+    assert first.jwks_uri == issuer.jwks_uri  # discovered
+    assert [k["kid"] for k in first.keys] == ["ec-1", "rsa-1"]
+    assert all("n" not in k and "x" not in k for k in first.keys)  # ids, not key material
+    assert issuer.behaviour.requests == ["/.well-known/openid-configuration", "/jwks"]
+
+
+def test_status_refreshes_at_most_once_per_interval_while_failing(
+    issuer: TestIssuer, clock: FakeClock,
+) -> None:
+    issuer.behaviour.status = 503
+    keys = IssuerKeys(SafeFetcher(local_mode=True), clock, local_mode=True)
+    trusted = _trusted(issuer, issuer.jwks_uri)
+
+    assert keys.status(trusted).state == "unavailable"
+    assert keys.status(trusted).state == "unavailable"
+    assert issuer.behaviour.requests == ["/jwks"]
+    issuer.behaviour.status = 200
+    clock.advance(31)
+    assert keys.status(trusted).state == "ok"
+
+
+def test_status_of_a_key_set_url_breaking_the_rules_is_refused(clock: FakeClock) -> None:
+    resolver = RecordingResolver({"issuer.example": ["169.254.169.254"]})
+    connector = RecordingConnector()
+    keys = IssuerKeys(SafeFetcher(False, resolver, connector), clock)
+    trusted = TrustedIssuer("iss_x", "https://issuer.example", "X", "oidc",
+                            "https://issuer.example/jwks")
+
+    assert keys.status(trusted).state == "refused"
+    assert connector.targets == []
+
+
 def test_refetches_after_cache_control_max_age(issuer: TestIssuer, clock: FakeClock) -> None:
     keys = IssuerKeys(SafeFetcher(local_mode=True), clock, local_mode=True)
     trusted = _trusted(issuer, issuer.jwks_uri)

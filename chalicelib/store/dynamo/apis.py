@@ -6,7 +6,19 @@ from ...errors import ItemChanged, ItemExists, ItemMissing
 from ...tokens.lifetime import DEFAULT_TOKEN_REUSE
 from ..records import Api, AuditRecord, Grant, Page, ScopeDefinition
 from .apps import grant_to_item
-from .items import Item, _get_fraction, _get_n, _get_s, _key, _n, _put_fraction, _s, app_pk
+from .items import (
+    Item,
+    _get_flag,
+    _get_fraction,
+    _get_n,
+    _get_s,
+    _key,
+    _n,
+    _put_flag,
+    _put_fraction,
+    _s,
+    app_pk,
+)
 from .table import MAX_TRANSACTION_ITEMS, Table, translated
 
 API_SK = "#API"
@@ -33,6 +45,7 @@ def api_to_item(api: Api) -> Item:
         "version": _n(api.version),
     }
     _put_fraction(item, "token_reuse", api.token_reuse)
+    _put_flag(item, "sender_constrained_tokens_required", api.sender_constrained_tokens_required)
     return item
 
 
@@ -50,6 +63,7 @@ def item_to_api(item: Item) -> Api:
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
         token_reuse=_get_fraction(item, "token_reuse", DEFAULT_TOKEN_REUSE),
+        sender_constrained_tokens_required=_get_flag(item, "sender_constrained_tokens_required"),
     )
 
 

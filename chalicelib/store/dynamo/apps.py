@@ -26,6 +26,7 @@ from .exchange_policies import POLICY_PREFIX, item_to_policy
 from .federation import FED_PREFIX, federated_lookup_keys, item_to_identity
 from .items import (
     Item,
+    _get_flag,
     _get_fraction,
     _get_n,
     _get_s,
@@ -33,6 +34,7 @@ from .items import (
     _key,
     _n,
     _opt_n,
+    _put_flag,
     _put_fraction,
     _s,
     app_pk,
@@ -59,6 +61,8 @@ def app_to_item(app: App) -> Item:
     _opt_n(item, "revoked_before", app.revoked_before)
     _opt_n(item, "revocation_generation", app.revocation_generation or None)
     _opt_n(item, "revocations", app.revocations or None)
+    _opt_n(item, "last_used", app.last_used)
+    _put_flag(item, "dpop_bound_access_tokens", app.dpop_bound_access_tokens)
     if app.quota is not None:
         quota: Item = {"enforce": {"BOOL": app.quota.enforce}}
         _opt_n(quota, "per_hour", app.quota.per_hour)
@@ -88,6 +92,8 @@ def item_to_app(item: Item) -> App:
         created_at=_get_n(item, "created_at") or 0,
         updated_at=_get_n(item, "updated_at") or 0,
         version=_get_n(item, "version") or 1,
+        last_used=_get_n(item, "last_used"),
+        dpop_bound_access_tokens=_get_flag(item, "dpop_bound_access_tokens"),
     )
 
 
@@ -126,6 +132,8 @@ def grant_to_item(client_id: str, grant: Grant) -> Item:
         "version": _n(grant.version),
     }
     _put_fraction(item, "token_reuse", grant.token_reuse)
+    _put_flag(item, "sender_constrained_tokens_required",
+              grant.sender_constrained_tokens_required)
     return item
 
 
@@ -137,6 +145,7 @@ def item_to_grant(item: Item) -> Grant:
         token_lifetime=_get_n(item, "token_lifetime") or 0,
         version=_get_n(item, "version") or 1,
         token_reuse=_get_fraction(item, "token_reuse", DEFAULT_TOKEN_REUSE),
+        sender_constrained_tokens_required=_get_flag(item, "sender_constrained_tokens_required"),
     )
 
 
@@ -279,11 +288,18 @@ class DynamoAppRepository(Table):
             )
 
     def record_secret_use(self, client_id: str, secret_id: str, when: int, interval: int) -> None:
+        self._record_use(app_pk(client_id), f"SECRET#{secret_id}", when, interval)
+
+    def record_app_use(self, client_id: str, when: int, interval: int) -> None:
+        self._record_use(app_pk(client_id), APP_SK, when, interval)
+
+    def _record_use(self, pk: str, sk: str, when: int, interval: int) -> None:
+        """One conditional UpdateItem of ``last_used`` (``version`` untouched)."""
         try:
             with translated(lambda: ItemChanged("recorded recently")):
                 self._client.update_item(
                     TableName=self._table,
-                    Key=_key(app_pk(client_id), f"SECRET#{secret_id}"),
+                    Key=_key(pk, sk),
                     UpdateExpression="SET last_used = :now",
                     ConditionExpression=(
                         "attribute_exists(pk) AND "
@@ -295,7 +311,7 @@ class DynamoAppRepository(Table):
                     },
                 )
         except ItemChanged:
-            pass  # another request recorded it within the interval, or it was revoked
+            pass  # another request recorded it within the interval, or it was deleted
 
     def put_grant(
         self,

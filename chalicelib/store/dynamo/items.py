@@ -56,3 +56,14 @@ def _get_fraction(item: Item, name: str, default: float | None) -> float | None:
         return None
     value = item[name]
     return float(value["S"] if "S" in value else value["N"])
+
+
+def _put_flag(item: Item, name: str, value: bool) -> None:
+    """A flag that is off by default: stored only when on (items written before the
+    flag existed read as off)."""
+    if value:
+        item[name] = {"BOOL": True}
+
+
+def _get_flag(item: Item, name: str) -> bool:
+    return bool(item.get(name, {}).get("BOOL", False))

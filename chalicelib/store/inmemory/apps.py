@@ -109,6 +109,12 @@ class MemoryAppRepository(MemoryTables):
             if secret.last_used is None or secret.last_used <= when - interval:
                 self.secrets[client_id][secret_id] = replace(secret, last_used=when)
 
+    def record_app_use(self, client_id: str, when: int, interval: int) -> None:
+        with self._lock:
+            app = self.apps.get(client_id)
+            if app is not None and (app.last_used is None or app.last_used <= when - interval):
+                self.apps[client_id] = replace(app, last_used=when)
+
     def put_grant(
         self,
         client_id: str,

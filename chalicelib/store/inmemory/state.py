@@ -32,6 +32,7 @@ class MemoryTables:
         self.keys: dict[str, SigningKeyRecord] = {}
         self.revoked: dict[str, int] = {}
         self.used_assertions: dict[tuple[str, str], int] = {}
+        self.nonce_keys: dict[tuple[str, int], bytes] = {}
         self.audit: list[AuditRecord] = []
         self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
         self.issuers: dict[str, TrustedIssuer] = {}

@@ -3,7 +3,9 @@
 - `TokenClient`: obtain and cache access tokens (client credentials grant, RFC 6749 §4.4),
   with a client secret or, secretless, `credentials=` an `AssertionCredentials` source
   such as `PrivateKeyJwt` (RFC 7523 private_key_jwt).
-- `Verifier`: verify RFC 9068 JWT access tokens in a resource server.
+- `Verifier`: verify RFC 9068 JWT access tokens in a resource server, DPoP-bound ones
+  with their proofs (RFC 9449, `m2m_client.dpop`).
+- `DpopKey`: a client's DPoP key; `TokenClient(dpop_key=...)` gets DPoP-bound tokens.
 - `make_lambda_authorizer`, `m2m_client.chalice_auth`: API Gateway and Chalice authorizers.
 """
 
@@ -12,11 +14,14 @@ from __future__ import annotations
 from m2m_client.assertion import AssertionCredentials
 from m2m_client.aws_iam import AwsIam
 from m2m_client.claims import VerifiedToken
+from m2m_client.dpop import DpopProofChecker, DpopRequest, MemoryReplayCache, ReplayCache
+from m2m_client.dpop_key import DpopKey
 from m2m_client.errors import (
     BearerTokenError,
     DiscoveryError,
     InsufficientScope,
     IntrospectionError,
+    InvalidDpopProof,
     InvalidRequest,
     InvalidToken,
     KeySetError,
@@ -47,18 +52,24 @@ __all__ = [
     "BearerTokenError",
     "CachePolicy",
     "DiscoveryError",
+    "DpopKey",
+    "DpopProofChecker",
+    "DpopRequest",
     "FederatedToken",
     "FetchError",
     "HttpResponse",
     "InsufficientScope",
     "IntrospectionError",
     "Introspector",
+    "InvalidDpopProof",
     "InvalidRequest",
     "InvalidToken",
     "KeySetError",
     "M2MClientError",
+    "MemoryReplayCache",
     "MissingToken",
     "PrivateKeyJwt",
+    "ReplayCache",
     "RequestsFetcher",
     "RetryPolicy",
     "TokenClient",

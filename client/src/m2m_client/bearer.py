@@ -1,9 +1,11 @@
-"""Reading a bearer token from a request (RFC 6750 §2.1)."""
+"""Reading the access token from a request: `Bearer` (RFC 6750 §2.1) or `DPoP`
+(RFC 9449 §7.1)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from m2m_client.errors import InvalidRequest, MissingToken
 
@@ -26,6 +28,41 @@ def bearer_token(authorization: str | None) -> str:
     if not _B64TOKEN.fullmatch(credentials):
         raise InvalidRequest("the Authorization header holds no single bearer token")
     return credentials
+
+
+def presented_token(authorization: str | None) -> tuple[str, str]:
+    """The scheme (`Bearer` or `DPoP`, RFC 9449 §7.1) and the token of an
+    `Authorization` value; schemes compare case-insensitively.
+
+    No header, or another scheme, is `MissingToken`; a header without one well-formed
+    token is `InvalidRequest`.
+    """
+    if authorization is None or not authorization.strip():
+        raise MissingToken()
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() == "dpop":
+        credentials = credentials.strip()
+        if not _B64TOKEN.fullmatch(credentials):
+            raise InvalidRequest("the Authorization header holds no single DPoP token",
+                                 scheme="DPoP")
+        return "DPoP", credentials
+    return "Bearer", bearer_token(authorization)
+
+
+def header_values(headers: Mapping[str, Any] | None, name: str) -> tuple[str, ...]:
+    """Every value of a header field, looked up case-insensitively, from a mapping of
+    names to a string or a list of strings (API Gateway's `multiValueHeaders`)."""
+    if not headers:
+        return ()
+    wanted = name.lower()
+    found: list[str] = []
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == wanted:
+            if isinstance(value, str):
+                found.append(value)
+            elif isinstance(value, list):
+                found.extend(v for v in value if isinstance(v, str))
+    return tuple(found)
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:

@@ -1,5 +1,16 @@
 """Chalice integration: a custom authorizer body and a scope-checking view decorator.
 
+DPoP (RFC 9449 §7): Chalice's authorizers are API Gateway TOKEN authorizers, which see
+the `Authorization` header and nothing else: never the `DPoP` proof, the method or the
+URL it must match. With `authorize(..., dpop=True)` the authorizer verifies a
+`DPoP`-scheme token (signature, claims, that it is DPoP-bound) and marks it in the
+context; `require_scopes(..., verifier=...)` then checks the token *with its proof* in
+the view, on every request. That is also why the authorizer's result cache
+(`ttl_seconds`, keyed by the `Authorization` header alone) is harmless here: a cached
+allow skips the token's verification, never the proof's, which the view repeats. A view
+behind `dpop=True` that does not use `require_scopes(verifier=...)` would accept a
+DPoP-bound token without its proof: use `dpop=True` only where every view does.
+
 Chalice is imported inside the functions, so this package never requires it.
 """
 
@@ -13,8 +24,14 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ParamSpec
 
-from m2m_client.bearer import bearer_token
-from m2m_client.errors import BearerTokenError, InsufficientScope, MissingToken, Unauthorized
+from m2m_client.bearer import header_values, presented_token
+from m2m_client.dpop import DPOP, DpopRequest, request_url
+from m2m_client.errors import (
+    BearerTokenError,
+    InvalidToken,
+    MissingToken,
+    Unauthorized,
+)
 from m2m_client.lambda_authorizer import authorizer_context
 from m2m_client.scopes import ensure_scopes, parse_scope
 from m2m_client.verifier import Verifier
@@ -31,6 +48,8 @@ def authorize(
     auth_request: AuthRequest,
     verifier: Verifier,
     required_scopes: str | Iterable[str] = (),
+    *,
+    dpop: bool = False,
 ) -> AuthResponse:
     """The body of an `@app.authorizer()` function.
 
@@ -38,11 +57,16 @@ def authorize(
     `principal_id=client_id`, with `client_id` and `scope` in the context; views then
     check scopes with `require_scopes`. A missing or invalid token raises `Unauthorized`
     (API Gateway: 401); a token without `required_scopes` gets no routes (403).
+    A DPoP-bound token is refused unless `dpop=True`, which lets it through to views
+    that check its proof (`require_scopes(..., verifier=...)`, see the module's notes).
     """
     from chalice.app import AuthResponse
 
     try:
-        verified = verifier.verify(bearer_token(auth_request.token))
+        scheme, token = presented_token(auth_request.token)
+        if scheme == DPOP and not dpop:
+            raise InvalidToken("DPoP tokens are not accepted here")
+        verified = verifier.verify(token, scheme=scheme, defer_proof=scheme == DPOP)
     except BearerTokenError as exc:
         logger.info("request refused: reason=%s", exc.error or "no_token")
         raise unauthorized() from None
@@ -50,16 +74,27 @@ def authorize(
     if any(scope not in verified.scopes for scope in required):
         logger.info("request denied: client_id=%s reason=insufficient_scope", verified.client_id)
         return AuthResponse(routes=[], principal_id=verified.client_id)
-    return AuthResponse(
-        routes=["*"], principal_id=verified.client_id, context=authorizer_context(verified)
-    )
+    context = authorizer_context(verified)
+    if scheme == DPOP:
+        context["token_type"] = DPOP  # the view checks the proof (require_scopes)
+    return AuthResponse(routes=["*"], principal_id=verified.client_id, context=context)
 
 
 def require_scopes(
-    app: Chalice, *scopes: str, realm: str | None = None
+    app: Chalice,
+    *scopes: str,
+    realm: str | None = None,
+    verifier: Verifier | Callable[[], Verifier] | None = None,
+    public_origin: str | None = None,
 ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     """Decorate a Chalice view so it answers 403 `insufficient_scope` (RFC 6750 §3.1)
     unless the authorizer granted every one of `scopes`; place it below `@app.route`.
+
+    For a token the authorizer let through as DPoP (`authorize(..., dpop=True)`), the
+    view verifies the token with its proof using `verifier` (or a function returning
+    it), against the URL `public_origin` + the request path, or API Gateway's
+    `https://{domainName}` + path (RFC 9449 §4.3); a refusal is a 401 with a `DPoP`
+    challenge (§7.1). Without a `verifier` such a token is refused.
     """
     required = parse_scope(scopes)
 
@@ -68,19 +103,45 @@ def require_scopes(
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
             request = app.current_request
             authorizer = request.context.get("authorizer") if request is not None else None
-            if not isinstance(authorizer, dict):
+            if request is None or not isinstance(authorizer, dict):
                 return _challenge(MissingToken(realm=realm))
-            granted = parse_scope(str(authorizer.get("scope", "")))
             try:
-                ensure_scopes(granted, required)
-            except InsufficientScope as exc:
-                exc.realm = realm
+                if authorizer.get("token_type") == DPOP:
+                    _verify_with_proof(request, verifier, required, public_origin)
+                else:
+                    ensure_scopes(parse_scope(str(authorizer.get("scope", ""))), required)
+            except BearerTokenError as exc:
+                exc.realm = realm or exc.realm
+                logger.info("request refused: reason=%s", exc.error or "no_token")
                 return _challenge(exc)
             return view(*args, **kwargs)
 
         return guarded
 
     return decorate
+
+
+def _verify_with_proof(
+    request: Any,
+    verifier: Verifier | Callable[[], Verifier] | None,
+    required: tuple[str, ...],
+    public_origin: str | None,
+) -> None:
+    """The token of the request verified again, with its DPoP proof (RFC 9449 §7)."""
+    if verifier is None:
+        logger.error("a DPoP token reached a view without a verifier for its proof")
+        raise InvalidToken("the DPoP proof cannot be checked here", scheme=DPOP)
+    checker = verifier if isinstance(verifier, Verifier) else verifier()
+    scheme, token = presented_token(request.headers.get("authorization"))
+    event = request.to_original_event()
+    proofs = header_values(event.get("multiValueHeaders"), "DPoP") or header_values(
+        dict(request.headers), "DPoP")
+    url = request_url(request.context, public_origin)
+    if url is None:
+        logger.error("no URL for DPoP proofs: set public_origin (no domainName in context)")
+        raise InvalidToken("the DPoP proof cannot be checked here", scheme=DPOP)
+    checker.verify(token, required, scheme=scheme,
+                   dpop=DpopRequest(request.method, url, proofs))
 
 
 def unauthorized() -> Exception:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 # RFC 6750 §3: error_description and scope values exclude '"' and '\'
 # (allowed: %x20-21 / %x23-5B / %x5D-7E).
@@ -50,7 +50,10 @@ class TokenTransportError(TokenError):
 
 
 class BearerTokenError(M2MClientError):
-    """A request to a protected resource is refused (RFC 6750 §3, §3.1)."""
+    """A request to a protected resource is refused (RFC 6750 §3, §3.1).
+
+    The challenge's scheme is `Bearer`, or `DPoP` with its `algs` parameter when the
+    request used DPoP or presented a DPoP-bound token (RFC 9449 §7.1)."""
 
     error: ClassVar[str | None]
     status: ClassVar[int]
@@ -61,15 +64,19 @@ class BearerTokenError(M2MClientError):
         *,
         realm: str | None = None,
         scope: str | None = None,
+        scheme: str = "Bearer",
+        algs: tuple[str, ...] = (),
     ) -> None:
         self.description = description
         self.realm = realm
         self.scope = scope
+        self.scheme = scheme
+        self.algs = algs
         super().__init__(description or self.error or "bearer token required")
 
     @property
     def www_authenticate(self) -> str:
-        """The `WWW-Authenticate` challenge for the response (RFC 6750 §3)."""
+        """The `WWW-Authenticate` challenge for the response (RFC 6750 §3, RFC 9449 §7.1)."""
         params: list[str] = []
         if self.realm:
             params.append(f'realm="{_quoted(self.realm)}"')
@@ -79,7 +86,9 @@ class BearerTokenError(M2MClientError):
                 params.append(f'error_description="{_quoted(self.description)}"')
         if self.scope:
             params.append(f'scope="{_quoted(self.scope)}"')
-        return ("Bearer " + ", ".join(params)) if params else "Bearer"
+        if self.algs and self.scheme == "DPoP":
+            params.append(f'algs="{_quoted(" ".join(self.algs))}"')
+        return (f"{self.scheme} " + ", ".join(params)) if params else self.scheme
 
     def body(self) -> dict[str, str]:
         """A JSON error body mirroring the challenge (RFC 6750 §3.1 codes)."""
@@ -112,6 +121,18 @@ class InvalidToken(BearerTokenError):
 
     error = "invalid_token"
     status = 401
+
+
+class InvalidDpopProof(BearerTokenError):
+    """The DPoP proof of a request is missing, malformed or does not fit the request or
+    the token (RFC 9449 §7.1): 401 with a `DPoP` challenge."""
+
+    error = "invalid_dpop_proof"
+    status = 401
+
+    def __init__(self, description: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("scheme", "DPoP")
+        super().__init__(description, **kwargs)
 
 
 class InsufficientScope(BearerTokenError):

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from m2m_client.bearer import bearer_token, header
+from m2m_client.bearer import header, header_values, presented_token
 from m2m_client.claims import VerifiedToken
+from m2m_client.dpop import DPOP, DpopRequest, request_url
 from m2m_client.errors import BearerTokenError, InsufficientScope, Unauthorized
 from m2m_client.scopes import ensure_scopes, parse_scope
 from m2m_client.verifier import Verifier
@@ -22,6 +23,7 @@ def make_lambda_authorizer(
     *,
     required_scopes: str | Iterable[str] = (),
     header_name: str = "Authorization",
+    public_origin: str | None = None,
 ) -> LambdaAuthorizer:
     """Build `handler(event, context)` for a Lambda authorizer.
 
@@ -32,6 +34,14 @@ def make_lambda_authorizer(
     With authorizer caching on, API Gateway reuses the policy for the same token on other
     methods: keep per-method `required_scopes` with caching off, or check scopes in the
     backend with the `scope` context value.
+
+    DPoP (RFC 9449 §7): a REQUEST authorizer checks a `DPoP`-scheme token with its
+    proof against the request's method and URL (`public_origin` + path, or
+    `https://{domainName}` + path). Its result caching must be off (TTL 0): a cache keyed
+    by the token alone would accept one proof and then skip the proof on every later
+    request; one keyed by the token and the `DPoP` header would accept a replayed
+    request (same token, same proof) without the replay check. A TOKEN authorizer never
+    sees the proof, so it refuses DPoP tokens.
     """
     required = parse_scope(required_scopes)
 
@@ -40,7 +50,10 @@ def make_lambda_authorizer(
         if not isinstance(resource, str) or not resource:
             raise ValueError("not an API Gateway authorizer event: no methodArn")
         try:
-            verified = verifier.verify(bearer_token(_authorization(event, header_name)))
+            scheme, token = presented_token(_authorization(event, header_name))
+            verified = verifier.verify(token, scheme=scheme,
+                                       dpop=_dpop_request(event, public_origin)
+                                       if scheme == DPOP else None)
         except BearerTokenError as exc:
             logger.info("request refused: reason=%s", exc.error or "no_token")
             raise Unauthorized() from None
@@ -83,6 +96,25 @@ def iam_policy(
     if context:
         output["context"] = dict(context)
     return output
+
+
+def _dpop_request(event: Mapping[str, Any], public_origin: str | None) -> DpopRequest | None:
+    """The request a proof must match, from a REQUEST event (REST API, or HTTP API
+    payload 2.0); ``None`` for a TOKEN event, which carries no proof."""
+    if event.get("type") == "TOKEN":
+        return None
+    context = event.get("requestContext")
+    context = context if isinstance(context, Mapping) else {}
+    http = context.get("http")
+    method = http.get("method") if isinstance(http, Mapping) else event.get("httpMethod")
+    path = context.get("path") or event.get("rawPath")
+    url = request_url({**context, "path": path}, public_origin)
+    proofs = header_values(event.get("multiValueHeaders"), "DPoP") or header_values(
+        event.get("headers"), "DPoP")
+    if not isinstance(method, str) or url is None:
+        logger.error("no method or URL for DPoP proofs in the event: set public_origin")
+        return None
+    return DpopRequest(method, url, proofs)
 
 
 def _authorization(event: Mapping[str, Any], header_name: str) -> str | None:

@@ -17,6 +17,8 @@ from requests.models import PreparedRequest
 
 from m2m_client.assertion import TOKEN_PATH, AssertionCredentials, discover_issuer
 from m2m_client.credentials import AuthMethod, ClientCredentials, ClientSecret
+from m2m_client.dpop import DPOP
+from m2m_client.dpop_key import DpopKey
 from m2m_client.errors import TokenEndpointError, TokenError, TokenTransportError
 from m2m_client.retry import (
     RETRY_AFTER_STATUSES,
@@ -37,6 +39,7 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S10
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 - a name
 MAX_EXCHANGED = 256
 """Exchanged tokens cached per client, by subject token, audience and scope (LRU)."""
+BEARER = "Bearer"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,13 @@ class TokenClient(requests.auth.AuthBase):
     issuer identifier: `issuer=`, or discovered once from the server's RFC 8414 metadata
     (whose `token_endpoint` must equal `token_url`).
 
+    With `dpop_key=` a `DpopKey`, every token request carries a DPoP proof (RFC 9449
+    §5), so the token is bound to that key (`token_type` `DPoP`); a `use_dpop_nonce`
+    answer is retried once with the server's nonce, which is remembered for the next
+    requests (§8). The token is then sent as `Authorization: DPoP` with a fresh proof
+    per request (`authorization_headers(method, url)`, or this object as requests/httpx
+    auth).
+
     `get_token()` is thread-safe: concurrent callers share one request to the token
     endpoint. The instance is also a requests auth object (`session.get(url, auth=client)`)
     and, being callable and offering `auth_flow`, an httpx one.
@@ -102,6 +112,7 @@ class TokenClient(requests.auth.AuthBase):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
+        dpop_key: DpopKey | None = None,
     ) -> None:
         if not token_url:
             raise ValueError("token_url must not be empty")
@@ -135,6 +146,8 @@ class TokenClient(requests.auth.AuthBase):
         self._refresh_lock = threading.Lock()
         self._exchanged: dict[tuple[str, ...], AccessToken] = {}
         self._exchange_lock = threading.Lock()
+        self.dpop_key = dpop_key
+        self._dpop_nonce: str | None = None
 
     @property
     def client_id(self) -> str:
@@ -256,16 +269,7 @@ class TokenClient(requests.auth.AuthBase):
             failure: TokenError
             status: int | None = None
             try:
-                if self._assertion is not None:
-                    form.update(self._assertion_fields(self._assertion))
-                response = self._session.post(
-                    self.token_url,
-                    data=form,
-                    headers={"Accept": "application/json"},
-                    auth=auth,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                )
+                response = self._post(form, auth)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure = TokenTransportError(f"token endpoint unreachable: {type(exc).__name__}")
                 failure.__cause__ = exc
@@ -297,6 +301,46 @@ class TokenClient(requests.auth.AuthBase):
             )
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _post(self, form: dict[str, str], auth: requests.auth.AuthBase) -> requests.Response:
+        """One token request; with a DPoP key, retried once at once when the server
+        asks for a nonce it has just provided (RFC 9449 §8)."""
+        for nonce_retry in (False, True):
+            if self._assertion is not None:
+                form.update(self._assertion_fields(self._assertion))
+            headers = {"Accept": "application/json"}
+            if self.dpop_key is not None:
+                headers["DPoP"] = self.dpop_key.proof("POST", self.token_url,
+                                                      nonce=self._dpop_nonce)
+            response = self._session.post(
+                self.token_url,
+                data=form,
+                headers=headers,
+                auth=auth,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+            if self.dpop_key is None or not self._asked_for_nonce(response) or nonce_retry:
+                return response
+            response.close()
+            logger.info("token endpoint asked for a DPoP nonce, retrying: client_id=%s",
+                        self.client_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _asked_for_nonce(self, response: requests.Response) -> bool:
+        """Remember the server's newest nonce; whether it refused the proof for want of
+        it (a ``use_dpop_nonce`` error with a new ``DPoP-Nonce``)."""
+        nonce = response.headers.get("DPoP-Nonce")
+        if not nonce or not nonce.isascii() or len(nonce) > 1024:
+            return False
+        sent, self._dpop_nonce = self._dpop_nonce, nonce
+        if response.status_code != 400 or nonce == sent:
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
 
     def _assertion_fields(self, source: AssertionCredentials) -> dict[str, str]:
         """A fresh assertion for each attempt (a retried one would be a replayed jti)."""
@@ -330,8 +374,16 @@ class TokenClient(requests.auth.AuthBase):
         expires_in = body.get("expires_in")
         if not isinstance(value, str) or not value:
             raise TokenTransportError("token response lacks access_token")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise TokenTransportError("token response is not a Bearer token")
+        accepted = ("bearer", "dpop") if self.dpop_key is not None else ("bearer",)
+        if not isinstance(token_type, str) or token_type.lower() not in accepted:
+            raise TokenTransportError(
+                "token response is not a DPoP or Bearer token" if self.dpop_key is not None
+                else "token response is not a Bearer token"
+            )
+        token_type = DPOP if token_type.lower() == "dpop" else BEARER
+        if self.dpop_key is not None and token_type == BEARER:
+            logger.warning("the token endpoint ignored the DPoP proof: a bearer token "
+                           "(client_id=%s)", self.client_id)
         if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
             raise TokenTransportError("token response lacks a positive integer expires_in")
         scope = body.get("scope")
@@ -379,14 +431,26 @@ class TokenClient(requests.auth.AuthBase):
 
     # --- HTTP client integrations -----------------------------------------------------------
 
+    def authorization_headers(self, method: str, url: str) -> dict[str, str]:
+        """The header fields of one resource request: `Authorization: Bearer <token>`
+        (RFC 6750 §2.1), or for a DPoP-bound token `Authorization: DPoP <token>` and a
+        fresh `DPoP` proof for `method` and `url` with `ath` (RFC 9449 §7.1)."""
+        token = self.token()
+        if token.token_type == DPOP and self.dpop_key is not None:
+            proof = self.dpop_key.proof(method, url, access_token=token.value)
+            return {"Authorization": f"DPoP {token.value}", "DPoP": proof}
+        return {"Authorization": f"Bearer {token.value}"}
+
     def __call__(self, r: PreparedRequest) -> PreparedRequest:
-        """requests auth hook: `session.get(url, auth=client)` (RFC 6750 §2.1)."""
-        r.headers["Authorization"] = f"Bearer {self.get_token()}"
+        """requests auth hook: `session.get(url, auth=client)` (RFC 6750 §2.1, RFC 9449 §7.1)."""
+        r.headers.update(self.authorization_headers(r.method or "GET", r.url or ""))
         return r
 
     def auth_flow(self, request: _HasHeaders) -> Generator[_HasHeaders, Any, None]:
-        """httpx's `Auth.auth_flow`: set the bearer header and send once (RFC 6750 §2.1)."""
-        request.headers["Authorization"] = f"Bearer {self.get_token()}"
+        """httpx's `Auth.auth_flow`: set the header fields and send once."""
+        method = str(getattr(request, "method", "GET"))
+        url = str(getattr(request, "url", ""))
+        request.headers.update(self.authorization_headers(method, url))
         yield request
 
     # --- lifecycle --------------------------------------------------------------------------

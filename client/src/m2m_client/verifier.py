@@ -11,7 +11,8 @@ from typing import Any
 
 from m2m_client.claims import VerifiedToken, validate_claims
 from m2m_client.discovery import DiscoveredJwksUri
-from m2m_client.errors import BearerTokenError, InvalidToken
+from m2m_client.dpop import DPOP, DpopProofChecker, DpopRequest
+from m2m_client.errors import BearerTokenError, InvalidDpopProof, InvalidToken
 from m2m_client.fetch import Fetch, RequestsFetcher, require_secure_url
 from m2m_client.introspection import Introspector
 from m2m_client.jwks import DEFAULT_CACHE_POLICY, KEY_TYPES, CachePolicy, JwksCache
@@ -32,6 +33,11 @@ class Verifier:
     metadata); the token's own `jku`, `x5u`, `jwk` and `x5c` headers are never used.
     Construction does no I/O. Raises `InvalidToken` (401) or `InsufficientScope` (403),
     or `KeySetError` when no key set can be had at all (a server-side failure).
+
+    A token bound to a DPoP key (`cnf.jkt`, RFC 9449 §6.1) is valid only with the `DPoP`
+    scheme and its proof (`dpop=`), which `dpop_proofs` checks (algorithms, window,
+    replay cache); presented as `Bearer` it is refused (§7.2). Errors of a DPoP request
+    carry a `DPoP` challenge (§7.1).
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class Verifier:
         introspection: Introspector | None = None,
         cache_policy: CachePolicy = DEFAULT_CACHE_POLICY,
         clock: Callable[[], float] = time.time,
+        dpop_proofs: DpopProofChecker | None = None,
     ) -> None:
         if not issuer or not audience:
             raise ValueError("issuer and audience must not be empty")
@@ -66,6 +73,7 @@ class Verifier:
         self._leeway = leeway
         self._clock = clock
         self._introspection = introspection
+        self.dpop_proofs = dpop_proofs if dpop_proofs is not None else DpopProofChecker(clock=clock)
         fetcher: Fetch = fetch if fetch is not None else RequestsFetcher()
         locate: Callable[[], str]
         if jwks_url is not None:
@@ -80,10 +88,27 @@ class Verifier:
     def __repr__(self) -> str:
         return f"Verifier(issuer={self.issuer!r}, audience={self.audience!r})"
 
-    def verify(self, token: str, required_scopes: str | Iterable[str] = ()) -> VerifiedToken:
-        """Verify `token` and that it carries every scope in `required_scopes`."""
+    def verify(
+        self,
+        token: str,
+        required_scopes: str | Iterable[str] = (),
+        *,
+        scheme: str = "Bearer",
+        dpop: DpopRequest | None = None,
+        defer_proof: bool = False,
+    ) -> VerifiedToken:
+        """Verify `token`, presented with `scheme` (`Bearer` or `DPoP`), and that it
+        carries every scope in `required_scopes`.
+
+        With the `DPoP` scheme, `dpop` is the request its proof must match.
+        `defer_proof=True` is for API Gateway TOKEN authorizers, which never see the
+        `DPoP` header: the token is verified and must be DPoP-bound, and the caller
+        checks the proof on every request (`chalice_auth.require_scopes` does).
+        """
+        dpop_scheme = scheme.lower() == "dpop"
         try:
             verified = self._verify(token)
+            self._check_binding(verified, token, dpop_scheme, dpop, defer_proof)
             if self._introspection is not None and not self._introspection.is_active(
                 token, verified.expires_at
             ):
@@ -92,8 +117,34 @@ class Verifier:
         except BearerTokenError as exc:
             if exc.realm is None:
                 exc.realm = self.realm
+            if dpop_scheme or exc.scheme == DPOP:
+                exc.scheme, exc.algs = DPOP, self.dpop_proofs.algorithms
             raise
         return verified
+
+    def _check_binding(
+        self,
+        verified: VerifiedToken,
+        token: str,
+        dpop_scheme: bool,
+        dpop: DpopRequest | None,
+        defer_proof: bool,
+    ) -> None:
+        """RFC 9449 §7: a DPoP-bound token with its proof, and only with it."""
+        cnf = verified.claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+        if not dpop_scheme:
+            if jkt is not None:  # §7.2: never accepted as a bearer token
+                raise InvalidToken("the token is DPoP-bound: use the DPoP scheme",
+                                   scheme=DPOP)
+            return
+        if not isinstance(jkt, str) or not jkt:
+            raise InvalidToken("the token is not DPoP-bound")
+        if defer_proof:
+            return
+        if dpop is None:
+            raise InvalidDpopProof("the request has no DPoP proof")
+        self.dpop_proofs.check(dpop, token, jkt)
 
     def _verify(self, token: str) -> VerifiedToken:
         if not isinstance(token, str) or not token:

@@ -13,11 +13,10 @@ from m2m_client.cli.common import (
     State,
     confirm,
     if_match_option,
-    json_option,
     list_options,
+    output_options,
     parse_json_object,
     pass_state,
-    print_json,
     secret_warning,
     yes_option,
 )
@@ -26,8 +25,8 @@ from m2m_client.cli.common import (
 
 
 def show(state: State, item: Any) -> None:
-    if state.json:
-        print_json(item)
+    if state.structured:
+        state.emit(item)
     else:
         output.details(item)
 
@@ -47,8 +46,8 @@ def show_list(
         page: dict[str, Any] = {"items": items, "next": None}
     else:
         page = client.get(path, {"limit": limit, "next": next_cursor})
-    if state.json:
-        print_json(page)
+    if state.structured:
+        state.emit(page)
         return
     output.table(page.get("items") or [], columns)
     if page.get("next"):
@@ -57,7 +56,7 @@ def show_list(
 
 def done(state: State, message: str) -> None:
     """Report a 204: nothing on stdout with --json, a line for humans."""
-    if not state.json:
+    if not state.structured:
         click.echo(message)
 
 
@@ -87,6 +86,21 @@ lifetime_option = click.option(
     help="Lifetime of the tokens it gets, in seconds.",
 )
 
+dpop_option = click.option(
+    "--dpop/--no-dpop", "dpop", default=None,
+    help="--dpop: the app must send a DPoP proof with every token request "
+         "(dpop_bound_access_tokens, RFC 9449 §5.2); --no-dpop: it may send none.",
+)
+sender_constrained_option = click.option(
+    "--require-sender-constrained/--allow-bearer", "sender_constrained", default=None,
+    help="--require-sender-constrained: tokens for this API must be bound to a key (a DPoP "
+         "proof or a client certificate); --allow-bearer: bearer tokens too.",
+)
+
+
+def flag_body(name: str, value: bool | None) -> dict[str, Any]:
+    """A boolean field of a request body, when its option was given."""
+    return {} if value is None else {name: value}
 
 
 def reuse_options(command: Any) -> Any:
@@ -122,15 +136,19 @@ def apis() -> None:
 @scope_option
 @lifetime_option
 @reuse_options
-@json_option
+@sender_constrained_option
+@output_options
 @pass_state
 def apis_create(
     state: State, name: str, identifier: str, scopes: tuple[str, ...],
     token_lifetime: int | None, token_reuse: float | None, no_token_reuse: bool,
+    sender_constrained: bool | None,
 ) -> None:
     """Register an API."""
     body: dict[str, Any] = {"name": name, "identifier": identifier,
-                            **reuse_body(token_reuse, no_token_reuse)}
+                            **reuse_body(token_reuse, no_token_reuse),
+                            **flag_body("sender_constrained_tokens_required",
+                                        sender_constrained)}
     if scopes:
         body["scopes"] = scope_definitions(scopes)
     if token_lifetime is not None:
@@ -148,11 +166,23 @@ def apis_list(state: State, limit: int | None, all_pages: bool, next_cursor: str
 
 @apis.command("get")
 @click.argument("api_id")
-@json_option
+@output_options
 @pass_state
 def apis_get(state: State, api_id: str) -> None:
     """Show one API."""
     show(state, state.admin().get(admin_path("apis", api_id)))
+
+
+@apis.command("apps")
+@click.argument("api_id")
+@list_options
+@pass_state
+def apis_apps(
+    state: State, api_id: str, limit: int | None, all_pages: bool, next_cursor: str | None
+) -> None:
+    """List the apps authorized for an API, with their scopes (its grants)."""
+    path = admin_path("apis", api_id, "grants")
+    show_list(state, path, output.API_GRANT_COLUMNS, limit, all_pages, next_cursor)
 
 
 @apis.command("update")
@@ -162,8 +192,9 @@ def apis_get(state: State, api_id: str) -> None:
 @click.option("--clear-scopes", is_flag=True, help="Remove every scope.")
 @lifetime_option
 @reuse_options
+@sender_constrained_option
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apis_update(
     state: State,
@@ -174,12 +205,16 @@ def apis_update(
     token_lifetime: int | None,
     token_reuse: float | None,
     no_token_reuse: bool,
+    sender_constrained: bool | None,
     if_match: int | None,
 ) -> None:
     """Change an API; --scope replaces the whole list (the identifier never changes)."""
     if scopes and clear_scopes:
         raise click.UsageError("--scope and --clear-scopes exclude each other")
-    changes: dict[str, Any] = reuse_body(token_reuse, no_token_reuse)
+    changes: dict[str, Any] = {
+        **reuse_body(token_reuse, no_token_reuse),
+        **flag_body("sender_constrained_tokens_required", sender_constrained),
+    }
     if name is not None:
         changes["name"] = name
     if scopes or clear_scopes:
@@ -195,7 +230,7 @@ def apis_update(
 @click.argument("api_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def apis_delete(state: State, api_id: str, if_match: int | None, yes: bool) -> None:
     """Delete an API."""
@@ -283,10 +318,11 @@ def quota_body(
 @lifetime_option
 @permission_option
 @quota_options
+@dpop_option
 @click.option("--secret/--no-secret", "with_secret", default=True, show_default=True,
               help="--no-secret: no client secret; the app authenticates with a key "
                    "(m2m apps keys add) or another assertion method.")
-@json_option
+@output_options
 @pass_state
 def apps_create(
     state: State,
@@ -299,11 +335,13 @@ def apps_create(
     quota_per_day: int | None,
     quota_monitor: bool,
     no_quota: bool,
+    dpop: bool | None,
     with_secret: bool,
 ) -> None:
     """Register an app; prints its client secret, once (none with --no-secret)."""
     body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions),
-            **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
+            **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota),
+            **flag_body("dpop_bound_access_tokens", dpop)}
     if not with_secret:
         body["secret"] = False
     item = state.admin().post(admin_path("apps"), body)
@@ -322,7 +360,7 @@ def apps_list(state: State, limit: int | None, all_pages: bool, next_cursor: str
 
 @apps.command("get")
 @click.argument("client_id")
-@json_option
+@output_options
 @pass_state
 def apps_get(state: State, client_id: str) -> None:
     """Show one app and its secrets' metadata (never the secrets)."""
@@ -338,8 +376,9 @@ def apps_get(state: State, client_id: str) -> None:
 @permission_option
 @click.option("--clear-permissions", is_flag=True, help="Remove every permission.")
 @quota_options
+@dpop_option
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apps_update(
     state: State,
@@ -354,6 +393,7 @@ def apps_update(
     quota_per_day: int | None,
     quota_monitor: bool,
     no_quota: bool,
+    dpop: bool | None,
     if_match: int | None,
 ) -> None:
     """Change an app; --claims, --permission and the --quota options replace the current
@@ -361,7 +401,8 @@ def apps_update(
     if permissions and clear_permissions:
         raise click.UsageError("--permission and --clear-permissions exclude each other")
     changes = {**_app_fields(description, claims, token_lifetime, permissions),
-               **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota)}
+               **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota),
+               **flag_body("dpop_bound_access_tokens", dpop)}
     if name is not None:
         changes["name"] = name
     if clear_permissions:
@@ -375,7 +416,7 @@ def apps_update(
 @click.argument("client_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def apps_delete(state: State, client_id: str, if_match: int | None, yes: bool) -> None:
     """Delete an app, its secrets and grants."""
@@ -393,7 +434,7 @@ def _set_enabled(state: State, client_id: str, enabled: bool, if_match: int | No
 @apps.command("block")
 @click.argument("client_id")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apps_block(state: State, client_id: str, if_match: int | None) -> None:
     """Block an app: it gets no more tokens (invalid_client)."""
@@ -403,7 +444,7 @@ def apps_block(state: State, client_id: str, if_match: int | None) -> None:
 @apps.command("unblock")
 @click.argument("client_id")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def apps_unblock(state: State, client_id: str, if_match: int | None) -> None:
     """Unblock an app."""
@@ -412,7 +453,7 @@ def apps_unblock(state: State, client_id: str, if_match: int | None) -> None:
 
 @apps.command("revoke-tokens")
 @click.argument("client_id")
-@json_option
+@output_options
 @pass_state
 def apps_revoke_tokens(state: State, client_id: str) -> None:
     """Revoke every token the app holds now (introspection reports them inactive)."""
@@ -421,14 +462,14 @@ def apps_revoke_tokens(state: State, client_id: str) -> None:
 
 @apps.command("usage")
 @click.argument("client_id")
-@json_option
+@output_options
 @pass_state
 def apps_usage(state: State, client_id: str) -> None:
     """Freshly signed tokens per UTC day (last 30) and hour (last 48); reused tokens are
     free and not counted."""
     usage = state.admin().get(admin_path("apps", client_id, "usage"))
-    if state.json:
-        print_json(usage)
+    if state.structured:
+        state.emit(usage)
         return
     click.echo(f"quota: {output.quota_text(usage.get('quota'))}")
     click.echo("")
@@ -451,7 +492,7 @@ def grants() -> None:
 @click.option("--scope", "--scopes", "scopes", multiple=True, required=True, metavar="SCOPE",
               help="A granted scope of the API (repeat for each).")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def grants_set(
     state: State, client_id: str, api_id: str, scopes: tuple[str, ...], if_match: int | None
@@ -478,7 +519,7 @@ def grants_list(
 @click.argument("api_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def grants_remove(
     state: State, client_id: str, api_id: str, if_match: int | None, yes: bool
@@ -501,7 +542,7 @@ def secrets() -> None:
 @click.argument("client_id")
 @click.option("--expires-in", type=click.IntRange(60, 315_360_000), metavar="SECONDS",
               help="Let the secret expire after this many seconds.")
-@json_option
+@output_options
 @pass_state
 def secrets_create(state: State, client_id: str, expires_in: int | None) -> None:
     """Add a client secret; prints it, once."""
@@ -514,7 +555,7 @@ def secrets_create(state: State, client_id: str, expires_in: int | None) -> None
 @click.argument("client_id")
 @click.argument("secret_id")
 @yes_option
-@json_option
+@output_options
 @pass_state
 def secrets_revoke(state: State, client_id: str, secret_id: str, yes: bool) -> None:
     """Revoke a client secret at once."""
@@ -542,7 +583,7 @@ def keys_list(state: State, limit: int | None, all_pages: bool, next_cursor: str
 @keys.command("add")
 @click.argument("kms_key_id")
 @click.option("--alg", type=click.Choice(["RS256", "ES256"]), default="RS256", show_default=True)
-@json_option
+@output_options
 @pass_state
 def keys_add(state: State, kms_key_id: str, alg: str) -> None:
     """Register a KMS key (ARN, id or alias) as the next key: published, not signing yet."""
@@ -550,13 +591,13 @@ def keys_add(state: State, kms_key_id: str, alg: str) -> None:
 
 
 @keys.command("rotate")
-@json_option
+@output_options
 @pass_state
 def keys_rotate(state: State) -> None:
     """Promote the next key: next -> current -> previous -> retired."""
     result = state.admin().post(admin_path("keys", "rotate"))
-    if state.json:
-        print_json(result)
+    if state.structured:
+        state.emit(result)
     else:
         output.table(result.get("items") or [], output.KEY_COLUMNS)
 

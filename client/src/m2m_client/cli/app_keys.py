@@ -19,10 +19,9 @@ from m2m_client.cli.common import (
     State,
     confirm,
     if_match_option,
-    json_option,
     list_options,
+    output_options,
     pass_state,
-    print_json,
     yes_option,
 )
 
@@ -70,14 +69,14 @@ def app_keys() -> None:
 @click.option("--jwk-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="The public JWK (JSON), e.g. pub.json.")
 @click.option("--kid", help="Key id to register it under (default: the JWK's kid).")
-@json_option
+@output_options
 @pass_state
 def keys_add(state: State, client_id: str, jwk_file: Path, kid: str | None) -> None:
     """Register a public key the app signs its client assertions with."""
     jwk = read_public_jwk(jwk_file, kid)
     item = state.admin().post(admin_path("apps", client_id, "keys"), {"jwk": jwk})
-    if state.json:
-        print_json(item)
+    if state.structured:
+        state.emit(item)
     else:
         output.details(item)
 
@@ -99,11 +98,11 @@ def keys_list(
 @click.argument("kid")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def keys_remove(state: State, client_id: str, kid: str, if_match: int | None, yes: bool) -> None:
     """Remove a public key: assertions signed with it are refused from then on."""
     confirm(f"Remove the key {kid} of app {client_id}?", yes)
     state.admin().delete(admin_path("apps", client_id, "keys", kid), if_match=if_match)
-    if not state.json:
+    if not state.structured:
         click.echo(f"removed key {kid} of app {client_id}")

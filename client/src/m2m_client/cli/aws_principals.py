@@ -15,10 +15,9 @@ from m2m_client.cli.common import (
     State,
     confirm,
     if_match_option,
-    json_option,
     list_options,
+    output_options,
     pass_state,
-    print_json,
     yes_option,
 )
 
@@ -34,8 +33,8 @@ def _path(client_id: str, *rest: str) -> str:
 
 
 def _show(state: State, item: Any) -> None:
-    if state.json:
-        print_json(item)
+    if state.structured:
+        state.emit(item)
     else:
         output.details(item)
 
@@ -49,7 +48,7 @@ def aws_principal() -> None:
 @click.argument("client_id")
 @click.argument("arn")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def add(state: State, client_id: str, arn: str, if_match: int | None) -> None:
     """Let the IAM role or user ARN authenticate as the app (`m2m_client.AwsIam`)."""
@@ -73,7 +72,7 @@ def list_(
 @click.argument("principal", metavar="ARN_OR_ID")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def remove(
     state: State, client_id: str, principal: str, if_match: int | None, yes: bool
@@ -88,5 +87,5 @@ def remove(
         principal_id = matches[0]
     confirm(f"Stop {principal} authenticating as app {client_id}?", yes)
     state.admin().delete(_path(client_id, principal_id), if_match=if_match)
-    if not state.json:
+    if not state.structured:
         click.echo(f"removed AWS principal {principal_id} from app {client_id}")

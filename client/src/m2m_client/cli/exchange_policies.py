@@ -14,8 +14,8 @@ from m2m_client.cli.common import (
     State,
     confirm,
     if_match_option,
-    json_option,
     list_options,
+    output_options,
     pass_state,
     yes_option,
 )
@@ -51,7 +51,7 @@ def exchange_policies() -> None:
 @click.option("--max-act-depth", type=click.IntRange(1, 5), default=1, show_default=True,
               help="The longest act chain an exchanged token may carry.")
 @if_match_option
-@json_option
+@output_options
 @pass_state
 def exchange_policies_set(
     state: State, client_id: str, target_api_id: str, source_apis: tuple[str, ...],
@@ -84,7 +84,7 @@ def exchange_policies_list(state: State, client_id: str, limit: int | None, all_
 @click.argument("target_api_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def exchange_policies_remove(state: State, client_id: str, target_api_id: str,
                              if_match: int | None, yes: bool) -> None:

@@ -14,8 +14,8 @@ from m2m_client.cli.common import (
     State,
     confirm,
     if_match_option,
-    json_option,
     list_options,
+    output_options,
     pass_state,
     yes_option,
 )
@@ -28,6 +28,12 @@ ISSUER_COLUMNS: list[output.Column] = [
     ("SINGLE_USE_JTI", output.field("single_use_jti")),
     ("MAX_LIFETIME", output.field("max_token_lifetime")),
     ("NAME", output.field("name")),
+]
+KEY_SET_COLUMNS: list[output.Column] = [
+    ("KID", output.field("kid")),
+    ("KTY", output.field("kty")),
+    ("ALG", output.field("alg")),
+    ("USE", output.field("use")),
 ]
 IDENTITY_COLUMNS: list[output.Column] = [
     ("ID", output.field("id")),
@@ -61,7 +67,7 @@ def issuers() -> None:
 @click.option("--single-use-jti/--reusable-jti", default=None,
               help="Accept each token once (default: on for aws-outbound, github-actions "
                    "and oidc; off for kubernetes/eks and spiffe).")
-@json_option
+@output_options
 @pass_state
 def issuers_add(state: State, preset: str, issuer: str | None, name: str | None,
                 jwks_uri: str | None, trust_domain: str | None, bundle_endpoint: str | None,
@@ -87,18 +93,33 @@ def issuers_list(state: State, limit: int | None, all_pages: bool,
 
 @issuers.command("get")
 @click.argument("issuer_id")
-@json_option
+@output_options
 @pass_state
 def issuers_get(state: State, issuer_id: str) -> None:
     """Show a trusted issuer."""
     show(state, state.admin().get(admin_path("issuers", issuer_id)))
 
 
+@issuers.command("keys")
+@click.argument("issuer_id")
+@output_options
+@pass_state
+def issuers_keys(state: State, issuer_id: str) -> None:
+    """Show the issuer's key set as the server fetches it (fetched now if stale)."""
+    status = state.admin().get(admin_path("issuers", issuer_id, "keys"))
+    if state.structured:
+        state.emit(status)
+        return
+    output.details({k: v for k, v in status.items() if k != "keys"})
+    click.echo("")
+    output.table(status.get("keys") or [], KEY_SET_COLUMNS)
+
+
 @issuers.command("delete")
 @click.argument("issuer_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def issuers_delete(state: State, issuer_id: str, if_match: int | None, yes: bool) -> None:
     """Stop trusting an issuer: its tokens are refused at once."""
@@ -121,7 +142,7 @@ def issuers_delete(state: State, issuer_id: str, if_match: int | None, yes: bool
               help="A claim the token must carry with exactly this value; NAME is a claim "
                    "or a JSON Pointer such as /kubernetes.io/namespace (repeat).")
 @click.option("--audience", help="The aud the token must contain (default: our issuer).")
-@json_option
+@output_options
 @pass_state
 def apps_federate(state: State, client_id: str, issuer: str, subject: str | None,
                   subject_pattern: str | None, required: tuple[str, ...],
@@ -164,7 +185,7 @@ def apps_federated_identities(state: State, client_id: str, limit: int | None,
 @click.argument("identity_id")
 @if_match_option
 @yes_option
-@json_option
+@output_options
 @pass_state
 def apps_unfederate(state: State, client_id: str, identity_id: str, if_match: int | None,
                     yes: bool) -> None:

@@ -86,6 +86,12 @@ APP_COLUMNS: list[Column] = [
     ("LIFETIME", field("token_lifetime")),
     ("REVOKED_BEFORE", field("revoked_before")),
     ("QUOTA", lambda i: quota_text(i.get("quota")) if i.get("quota") else None),
+    ("LAST_USED", field("last_used")),
+    ("VERSION", field("version")),
+]
+API_GRANT_COLUMNS: list[Column] = [
+    ("CLIENT_ID", field("client_id")),
+    ("SCOPES", lambda i: " ".join(i.get("scopes") or [])),
     ("VERSION", field("version")),
 ]
 GRANT_COLUMNS: list[Column] = [

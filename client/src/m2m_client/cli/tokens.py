@@ -17,9 +17,8 @@ from m2m_client.cli.common import (
     EXIT_USAGE,
     Failure,
     State,
-    json_option,
+    output_options,
     pass_state,
-    print_json,
 )
 from m2m_client.discovery import WELL_KNOWN_SUFFIX
 from m2m_client.errors import BearerTokenError, KeySetError
@@ -52,7 +51,7 @@ def _read_stdin_value(value: str, what: str) -> str:
 @click.option("--auth-method", type=click.Choice(["basic", "post"]), default="basic",
               show_default=True, help="client_secret_basic or client_secret_post.")
 @click.option("--token-url", help="Default: ENDPOINT/oauth/token.")
-@json_option
+@output_options
 @pass_state
 def token(
     state: State,
@@ -82,8 +81,8 @@ def token(
         "expires_in": round(issued.expires_at - issued.obtained_at),
         "scope": issued.scope,
     }
-    if state.json:
-        print_json(response)
+    if state.structured:
+        state.emit(response)
     else:
         output.details(response)
 
@@ -132,7 +131,7 @@ def _discover(state: State, issuer: str | None, jwks_url: str | None) -> tuple[s
 @click.option("--jwks-url", help="Default: the metadata's jwks_uri.")
 @click.option("--scope", "scopes", multiple=True, help="A scope to require (repeat).")
 @click.option("--no-verify", is_flag=True, help="Only decode; do not verify.")
-@json_option
+@output_options
 @pass_state
 def decode(
     state: State,
@@ -197,8 +196,8 @@ def _report(
     claims: dict[str, Any] | None,
     verification: dict[str, Any] | None,
 ) -> None:
-    if state.json:
-        print_json({"header": header, "claims": claims, "verification": verification})
+    if state.structured:
+        state.emit({"header": header, "claims": claims, "verification": verification})
         return
     now = time.time()
     if header is not None:

@@ -16,13 +16,15 @@ from m2m_client.admin_http import _query
 
 ANY = "*"  # one path segment (an id)
 
-# (method, segments) of every admin route of docs/admin-contract.md.
+# (method, segments) of the admin routes the console's pages call (docs/admin-contract.md;
+# client/tests/test_console_proxy.py checks each is an operation of openapi.json).
 ADMIN_ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("GET", ("apis",)),
     ("POST", ("apis",)),
     ("GET", ("apis", ANY)),
     ("PATCH", ("apis", ANY)),
     ("DELETE", ("apis", ANY)),
+    ("GET", ("apis", ANY, "grants")),
     ("GET", ("apps",)),
     ("POST", ("apps",)),
     ("GET", ("apps", ANY)),
@@ -36,13 +38,21 @@ ADMIN_ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("POST", ("apps", ANY, "secrets")),
     ("DELETE", ("apps", ANY, "secrets", ANY)),
     ("GET", ("apps", ANY, "keys")),
+    ("POST", ("apps", ANY, "keys")),
+    ("DELETE", ("apps", ANY, "keys", ANY)),
     ("GET", ("apps", ANY, "aws-principals")),
+    ("POST", ("apps", ANY, "aws-principals")),
+    ("DELETE", ("apps", ANY, "aws-principals", ANY)),
     ("GET", ("apps", ANY, "federated-identities")),
     ("POST", ("apps", ANY, "federated-identities")),
     ("DELETE", ("apps", ANY, "federated-identities", ANY)),
     ("GET", ("apps", ANY, "exchange-policies")),
     ("PUT", ("apps", ANY, "exchange-policies", ANY)),
     ("DELETE", ("apps", ANY, "exchange-policies", ANY)),
+    ("GET", ("issuers",)),
+    ("POST", ("issuers",)),
+    ("DELETE", ("issuers", ANY)),
+    ("GET", ("issuers", ANY, "keys")),
     ("GET", ("keys",)),
     ("POST", ("keys",)),
     ("POST", ("keys", "rotate")),

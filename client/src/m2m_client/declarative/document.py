@@ -24,11 +24,13 @@ ISSUER_KINDS = ("aws-outbound", "eks", "github-actions", "kubernetes", "oidc", "
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 SECRET_WORDS = ("client_secret", "secret_hash", "secret")
 
-API_FIELDS = ("identifier", "name", "scopes", "token_lifetime", "token_reuse")
+API_FIELDS = ("identifier", "name", "scopes", "token_lifetime", "token_reuse",
+              "sender_constrained_tokens_required")
 ISSUER_FIELDS = ("issuer", "kind", "name", "jwks_uri", "max_token_lifetime", "single_use_jti")
 APP_FIELDS = (
     "name", "client_id", "description", "enabled", "claims", "token_lifetime", "permissions",
-    "quota", "create_secret", "grants", "exchange_policies", "federated_identities",
+    "quota", "dpop_bound_access_tokens", "create_secret", "grants", "exchange_policies",
+    "federated_identities",
     "aws_principals", "keys",
 )
 QUOTA_FIELDS = ("per_hour", "per_day", "enforce")
@@ -204,6 +206,10 @@ def _api(check: _Checker, path: str, item: Any, apis: dict[str, Any]) -> None:
                                   or not 0 < reuse < 1):
             check.add(child(path, "token_reuse"), "must be a number between 0 and 1, or null")
         api["token_reuse"] = reuse
+    if "sender_constrained_tokens_required" in body:
+        api["sender_constrained_tokens_required"] = check.boolean(
+            child(path, "sender_constrained_tokens_required"),
+            body["sender_constrained_tokens_required"])
     if identifier is not None:
         if identifier in apis:
             check.add(child(path, "identifier"), f"{identifier!r} is listed twice")
@@ -275,7 +281,7 @@ def _app(check: _Checker, path: str, item: Any, apps: list[dict[str, Any]]) -> N
     if "description" in body:
         app["description"] = check.text(child(path, "description"), body["description"],
                                         empty=True)
-    for flag in ("enabled", "create_secret"):
+    for flag in ("enabled", "create_secret", "dpop_bound_access_tokens"):
         if flag in body:
             app[flag] = check.boolean(child(path, flag), body[flag])
     if "claims" in body:
@@ -486,6 +492,8 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
             "token_lifetime": api.get("token_lifetime"),
             "token_reuse": api.get("token_reuse"),
         })
+        if api.get("sender_constrained_tokens_required"):  # written when on (default off)
+            apis[-1]["sender_constrained_tokens_required"] = True
     issuers = []
     for issuer in sorted(current["issuers"]):
         record = current["issuers"][issuer]
@@ -503,6 +511,8 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
             "permissions": sorted(app.get("permissions") or []),
             "quota": _quota_out(app.get("quota")),
         })
+        if app.get("dpop_bound_access_tokens"):  # written when on (default off)
+            out["dpop_bound_access_tokens"] = True
         if not app.get("has_secret", True):
             out["create_secret"] = False
         out["grants"] = {identifier: sorted(grant["scopes"])

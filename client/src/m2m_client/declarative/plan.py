@@ -29,8 +29,11 @@ from m2m_client.declarative.document import child
 ABSENT: Any = object()  # a field that has no value before a create or after a delete
 
 APP_SCALARS = ("name", "description", "enabled", "claims", "token_lifetime", "permissions",
-               "quota")
-API_SCALARS = ("name", "scopes", "token_lifetime", "token_reuse")
+               "quota", "dpop_bound_access_tokens")
+API_SCALARS = ("name", "scopes", "token_lifetime", "token_reuse",
+               "sender_constrained_tokens_required")
+GRANT_COPIES = ("token_lifetime", "token_reuse", "sender_constrained_tokens_required")
+"""API fields the server copies into every grant of the API (an update rewrites them)."""
 ISSUER_SCALARS = ("kind", "name", "jwks_uri", "max_token_lifetime", "single_use_jti")
 
 VersionKey = tuple[str, ...]
@@ -243,8 +246,7 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
         changed = _diff(API_SCALARS, have, api)
         if changed:
             dropped[identifier] = set(_norm_scopes(have["scopes"])) - api_scopes[identifier]
-            rewritten[identifier] = any(c.field in ("token_lifetime", "token_reuse")
-                                        for c in changed)
+            rewritten[identifier] = any(c.field in GRANT_COPIES for c in changed)
             updates.append(Step("update", "api", identifier, tuple(changed), "PATCH",
                                 ("apis", Ref("api", identifier)),
                                 {c.field: c.new for c in changed},

@@ -1,6 +1,7 @@
 """The server's current state, read through the admin API, as the planner's plain dicts.
 
-    {"apis": {identifier: {"id", "version", "name", "scopes", "token_lifetime", "token_reuse"}},
+    {"apis": {identifier: {"id", "version", "name", "scopes", "token_lifetime", "token_reuse",
+                           "sender_constrained_tokens_required"}},
      "issuers": {issuer: {"id", "version", "kind", "name", "jwks_uri", ...}},
      "apps": [{"client_id", "version", "name", ..., "has_secret",
                "grants": {identifier: {"api_id", "scopes", "version"}},
@@ -58,6 +59,8 @@ def read_state(client: Reader) -> dict[str, Any]:
             "scopes": [{"value": s["value"], "description": s.get("description") or ""}
                        for s in api.get("scopes") or []],
             "token_lifetime": api.get("token_lifetime"), "token_reuse": api.get("token_reuse"),
+            "sender_constrained_tokens_required":
+                bool(api.get("sender_constrained_tokens_required", False)),
         }
     issuers = {}
     for issuer in _optional(client, admin_path("issuers")):
@@ -80,6 +83,7 @@ def read_state(client: Reader) -> dict[str, Any]:
             "description": app.get("description") or "", "enabled": app.get("enabled", True),
             "claims": app.get("claims") or {}, "token_lifetime": app.get("token_lifetime"),
             "permissions": list(app.get("permissions") or []), "quota": app.get("quota"),
+            "dpop_bound_access_tokens": bool(app.get("dpop_bound_access_tokens", False)),
             "has_secret": bool(app.get("secrets")),
             "grants": grants,
             "exchange_policies": {

@@ -2,7 +2,8 @@
 
 import { apisPage, apiPage } from "./pages/apis.js";
 import { appsPage } from "./pages/apps.js";
-import { appPage } from "./pages/app.js";
+import { appPage } from "./pages/app/index.js";
+import { issuersPage } from "./pages/issuers.js";
 import { keysPage } from "./pages/keys.js";
 import { auditPage } from "./pages/audit.js";
 import { tryPage } from "./pages/try.js";
@@ -12,7 +13,8 @@ const ROUTES = [
   [/^#\/apis$/, () => apisPage(), "apis"],
   [/^#\/apis\/([^/]+)$/, (m) => apiPage(decodeURIComponent(m[1])), "apis"],
   [/^#\/apps$/, () => appsPage(), "apps"],
-  [/^#\/apps\/([^/]+)$/, (m) => appPage(decodeURIComponent(m[1])), "apps"],
+  [/^#\/apps\/([^/]+)(?:\/([a-z]+))?$/, (m) => appPage(decodeURIComponent(m[1]), m[2] || "overview"), "apps"],
+  [/^#\/issuers$/, () => issuersPage(), "issuers"],
   [/^#\/keys$/, () => keysPage(), "keys"],
   [/^#\/audit$/, () => auditPage(), "audit"],
   [/^#\/try$/, () => tryPage(), "try"],
@@ -38,5 +40,17 @@ async function show() {
   page("Not found", h("p", {}, h("a", { href: "#/apis" }, "Back to APIs")));
 }
 
-window.addEventListener("hashchange", () => { show().then(() => document.getElementById("main").focus()); });
-show();
+// One page is drawn at a time: a navigation waits for the page being drawn, so a slow
+// page can never overwrite the one navigated to after it. Navigations made while one
+// waits collapse into one (it draws the location as it is then).
+let drawing = Promise.resolve();
+let waiting = false;
+function navigate(focus) {
+  if (waiting) return;
+  waiting = true;
+  drawing = drawing.then(() => { waiting = false; return show(); })
+    .then(() => { if (focus) document.getElementById("main").focus(); });
+}
+
+window.addEventListener("hashchange", () => navigate(true));
+navigate(false);

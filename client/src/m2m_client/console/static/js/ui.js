@@ -144,14 +144,64 @@ export function secretPanel(title, clientId, secret) {
     h("div", { class: "secret-box" }, input, copy), copied);
 }
 
-export const fmtTime = (t) => (t ? t.replace("T", " ").replace("Z", " UTC") : "—");
+// Dates: the admin API speaks RFC 3339 UTC ("2026-11-23T20:00:00Z"); people read
+// "23 Nov 2026, 20:00 UTC", with the exact value in the element's title.
+const DATE = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "UTC", year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+export function fmtTime(t) {
+  if (!t) return "—";
+  const date = new Date(t);
+  return Number.isNaN(date.getTime()) ? String(t) : `${DATE.format(date)} UTC`;
+}
+
+export function ago(t, now = Date.now()) {
+  const seconds = Math.round((now - new Date(t).getTime()) / 1000);
+  if (!Number.isFinite(seconds)) return "";
+  const units = [[86400, "d"], [3600, "h"], [60, "min"]];
+  for (const [size, unit] of units) if (Math.abs(seconds) >= size) return seconds > 0 ? `${Math.floor(seconds / size)} ${unit} ago` : `in ${Math.floor(-seconds / size)} ${unit}`;
+  return seconds >= 0 ? "just now" : "in a moment";
+}
+
+// A <time> element: the formatted date, optionally how long ago; "—" (or `none`) when null.
+export function when(t, { relative = false, none = "—" } = {}) {
+  if (!t) return h("span", { class: "muted" }, none);
+  return h("time", { datetime: t, title: t }, fmtTime(t), relative ? ` (${ago(t)})` : "");
+}
+
+// An audit change's value: epochs under time-like names and RFC 3339 strings as dates.
+export function fmtChange(name, value) {
+  if (Number.isInteger(value) && value > 1e9 && /(_at|_before|^time)$/.test(name)) return fmtTime(new Date(value * 1000).toISOString());
+  if (typeof value === "string" && ISO.test(value)) return fmtTime(value);
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 export const fmtSeconds = (s) => (s == null ? "default" : `${s} s`);
 
+// A table; each cell carries its column's name, which the narrow layout shows beside it.
 export function table(headers, rows, caption) {
-  return h("div", { class: "table-wrap" }, h("table", {},
+  for (const row of rows) [...row.children].forEach((cell, i) => { if (headers[i]) cell.dataset.label = headers[i]; });
+  return h("div", { class: "table-wrap" }, h("table", { class: "stack" },
     caption ? h("caption", { class: "visually-hidden" }, caption) : null,
     h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: headers.length, class: "muted" }, "Nothing yet.")))));
+    h("tbody", {}, rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: headers.length, class: "muted" }, "Nothing yet.")))));
+}
+
+// Section links drawn as tabs (each is its own location, so the back button and links work).
+export function tabs(label, items, current) {
+  return h("nav", { class: "tabs", "aria-label": label }, h("ul", {},
+    items.map(([id, text, href]) => h("li", {}, h("a", { href, "aria-current": id === current ? "page" : undefined, "data-tab": id }, text)))));
+}
+
+// A labelled definition list of [term, value] pairs.
+export function facts(pairs) {
+  return h("dl", { class: "facts" }, pairs.filter(Boolean).map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
+}
+
+export function notice(text) {
+  return text ? h("div", { class: "alert ok", role: "status" }, text) : null;
 }
 
 export function page(title, ...children) {

@@ -1,5 +1,6 @@
 import { api } from "../api.js";
-import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, fmtTime } from "../ui.js";
+import { h, field, page, loading, table, showError, clearErrors, confirmInline, announce, fmtSeconds, when, facts } from "../ui.js";
+import { statusBadge } from "./apps.js";
 
 function scopesEditor(scopes = []) {
   const list = h("div", { class: "scopes" });
@@ -47,6 +48,7 @@ function settingsFields(current = {}) {
     field({ label: "Token lifetime (seconds)", name: "token_lifetime", type: "number", min: 1, value: current.token_lifetime ?? "", hint: "Empty: the server's default." }),
     field({ label: "Token reuse threshold", name: "token_reuse", type: "number", step: "any", min: 0, max: 1, value: current.token_reuse ?? "", hint: "Reuse an issued token while this fraction of its lifetime is left (0–1, default 0.5)." }),
     field({ label: "No token reuse", name: "no_reuse", type: "checkbox", checked: current.token_reuse === null }),
+    field({ label: "Require sender-constrained tokens", name: "sender_constrained_tokens_required", type: "checkbox", checked: Boolean(current.sender_constrained_tokens_required), hint: "Tokens must be bound to a key: a DPoP proof or a client certificate." }),
   ];
 }
 
@@ -75,6 +77,7 @@ export async function apisPage() {
     if (lifetime !== undefined) body.token_lifetime = lifetime;
     const reuse = reuseValue(form);
     if (reuse !== undefined) body.token_reuse = reuse;
+    if (form.elements.sender_constrained_tokens_required.checked) body.sender_constrained_tokens_required = true;
     try {
       const created = await api.post("/apis", body);
       announce(`API ${created.name} created.`);
@@ -87,9 +90,30 @@ export async function apisPage() {
     table(["Name", "Identifier", "Scopes", "Token lifetime", "Reuse"], rows, "APIs"), form);
 }
 
+// Auth0's "Machine to Machine Applications" tab: the apps authorized for this API, with
+// their scopes (one request for the grants, one per 200 apps for their names).
+async function authorizedApps(id) {
+  const [grants, apps] = await Promise.all([api.all(`/apis/${api.seg(id)}/grants`), api.all("/apps")]);
+  const byId = new Map(apps.map((a) => [a.client_id, a]));
+  const rows = grants.map((g) => {
+    const app = byId.get(g.client_id);
+    const href = `#/apps/${encodeURIComponent(g.client_id)}/apis`;
+    return h("tr", {},
+      h("td", {}, h("a", { href }, app ? app.name : g.client_id)),
+      h("td", {}, h("code", {}, g.client_id)),
+      h("td", {}, app ? statusBadge(app) : "—"),
+      h("td", {}, g.scopes.map((s) => h("code", {}, s)).flatMap((c, i) => (i ? [", ", c] : [c]))),
+      h("td", {}, app ? when(app.last_used, { relative: true, none: "never" }) : "—"));
+  });
+  return h("section", { class: "panel", "aria-labelledby": "authorized-title" },
+    h("h2", { id: "authorized-title" }, `Authorized apps (${grants.length})`),
+    h("p", { class: "muted" }, "Apps that may get tokens for this API, and the scopes each may request. Authorize another app on that app's APIs tab."),
+    table(["App", "client_id", "Status", "Scopes", "Last used"], rows, "Apps authorized for this API"));
+}
+
 export async function apiPage(id) {
   loading("API");
-  const current = await api.get(`/apis/${api.seg(id)}`);
+  const [current, authorized] = await Promise.all([api.get(`/apis/${api.seg(id)}`), authorizedApps(id)]);
   const reload = () => apiPage(id);
   const form = h("form", { class: "panel", "aria-labelledby": "edit-api-title", novalidate: true },
     h("h2", { id: "edit-api-title" }, "Settings and scopes"),
@@ -106,6 +130,8 @@ export async function apiPage(id) {
     if (newLifetime !== current.token_lifetime) body.token_lifetime = newLifetime;
     const reuse = reuseValue(form);
     if (reuse !== undefined && reuse !== current.token_reuse) body.token_reuse = reuse;
+    const constrained = form.elements.sender_constrained_tokens_required.checked;
+    if (constrained !== Boolean(current.sender_constrained_tokens_required)) body.sender_constrained_tokens_required = constrained;
     try {
       await api.patch(`/apis/${api.seg(id)}`, body, current.version);
       announce("Saved.");
@@ -130,10 +156,11 @@ export async function apiPage(id) {
   danger.append(h("div", { class: "actions" }, del));
   page(current.name,
     h("p", {}, h("a", { href: "#/apis" }, "← All APIs")),
-    h("dl", { class: "grid2" },
-      h("div", {}, h("dt", {}, "Identifier"), h("dd", {}, h("code", {}, current.identifier))),
-      h("div", {}, h("dt", {}, "Id"), h("dd", {}, h("code", {}, current.id))),
-      h("div", {}, h("dt", {}, "Created"), h("dd", {}, fmtTime(current.created_at))),
-      h("div", {}, h("dt", {}, "Updated"), h("dd", {}, fmtTime(current.updated_at)))),
-    form, danger);
+    facts([
+      ["Identifier (audience)", h("code", {}, current.identifier)],
+      ["Id", h("code", {}, current.id)],
+      ["Created", when(current.created_at)],
+      ["Updated", when(current.updated_at)],
+    ]),
+    authorized, form, danger);
 }

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { h, field, page, loading, table, showError, clearErrors, announce, fmtTime } from "../ui.js";
+import { h, field, page, loading, table, showError, clearErrors, announce, when } from "../ui.js";
 
 const ORDER = { next: 0, current: 1, previous: 2, retired: 3 };
 
@@ -9,7 +9,7 @@ export async function keysPage(notice) {
   const rows = keys.map((k) => h("tr", {},
     h("td", {}, h("span", { class: `badge state-${k.state}` }, k.state)),
     h("td", {}, h("code", {}, k.kid)), h("td", {}, k.alg), h("td", {}, h("code", {}, k.kms_key_arn)),
-    h("td", {}, fmtTime(k.created_at)), h("td", {}, fmtTime(k.activated_at)), h("td", {}, fmtTime(k.deactivated_at)), h("td", {}, fmtTime(k.retired_at))));
+    h("td", {}, when(k.created_at)), h("td", {}, when(k.activated_at)), h("td", {}, when(k.deactivated_at)), h("td", {}, when(k.retired_at))));
   const rotatePanel = h("section", { class: "panel", "aria-labelledby": "rotate-title" }, h("h2", { id: "rotate-title" }, "Rotate"),
     h("p", {}, "Promotes the next key to current and the current key to previous. Refused without a next key, or while the previous key may still have live tokens."));
   const rotate = h("button", { type: "button", class: "primary", "data-field": "rotate" }, "Rotate now");

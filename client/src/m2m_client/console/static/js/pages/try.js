@@ -1,7 +1,7 @@
 import { api, ApiError } from "../api.js";
 import { decode, verify } from "../jwt.js";
 import { recentSecrets } from "../state.js";
-import { h, field, page, loading, clearErrors, showError, announce } from "../ui.js";
+import { h, field, page, loading, clearErrors, showError, announce, when } from "../ui.js";
 
 export async function tryPage() {
   loading("Try it");
@@ -59,6 +59,9 @@ async function showToken(result, answer) {
       check.ok ? `Signature verifies against the JWKS (kid ${check.kid}).` : `Does not verify: ${check.reason}.`),
     h("p", {}, `token_type ${answer.token_type}, expires_in ${answer.expires_in} s`, answer.scope ? `, scope “${answer.scope}”` : "",
       decoded.claims.exp ? ` (exp in ${decoded.claims.exp - now} s)` : ""),
+    h("p", { "data-testid": "token-times" },
+      Number.isInteger(decoded.claims.iat) ? ["issued (iat) ", when(new Date(decoded.claims.iat * 1000).toISOString())] : null,
+      Number.isInteger(decoded.claims.exp) ? [", expires (exp) ", when(new Date(decoded.claims.exp * 1000).toISOString())] : null),
     h("div", { class: "grid2" },
       h("section", {}, h("h2", {}, "Header"), h("pre", { "data-testid": "jwt-header" }, JSON.stringify(decoded.header, null, 2))),
       h("section", {}, h("h2", {}, "Claims"), h("pre", { "data-testid": "jwt-claims" }, JSON.stringify(decoded.claims, null, 2)))),

@@ -15,8 +15,10 @@ regions, ``apply`` turns it into the stack of ``stage.region``:
   ``HOME_ADMIN_URL`` for the admin routes, which refuse writes outside home.
 
 The scheduled rotation runs in the home region only: its role there may create
-multi-Region primary keys and replicate them to the stage's other regions; in the
-other regions its role may only write its log.
+multi-Region primary keys, and the key policy it gives each of them lets it replicate
+them to the stage's other regions, with the same key policy on every replica (every
+region's token function role signs through it, no IAM statement grants a rotated key);
+in the other regions its role may only write its log.
 """
 
 from __future__ import annotations
@@ -28,17 +30,13 @@ from chalicelib.oauth.metadata import JWKS_PATH
 from .names import (
     ADMIN_PREFIX,
     API_FUNCTION,
-    CREATED_BY_TAG,
     CUSTOM_DOMAIN,
     REST_API,
+    ROTATION_FIRST_KEY_POLICY,
     ROTATION_FUNCTION,
     ROTATION_LOG_GROUP,
     ROTATION_ROLE,
-    ROTATOR_TAG_VALUE,
-    SERVICE_TAG,
     SIGNING_KEY,
-    SIGNING_KEY_TAG_VALUE,
-    STACK_TAG,
     TABLE,
     AppShape,
     get_att,
@@ -284,9 +282,12 @@ def _rotation(resources: dict[str, Any], stage: StageConfig, home: bool) -> None
     )
     policy = resources[ROTATION_ROLE]["Properties"]["Policies"][0]
     if not home:
-        # The function runs on its schedule here too, and returns at once.
+        # The function runs on its schedule here too, and returns at once; the replica
+        # of the first key does not name its role.
         resources[ROTATION_ROLE]["Properties"]["Policies"] = [
             role_policy(ROTATION_ROLE, [logs_statement(ROTATION_LOG_GROUP)])]
+        resources.pop(ROTATION_FIRST_KEY_POLICY)
+        resources[ROTATION_FUNCTION].pop("DependsOn")
         return
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
     everywhere = key_arns(stage)
@@ -296,27 +297,12 @@ def _rotation(resources: dict[str, Any], stage: StageConfig, home: bool) -> None
             # Primaries only, in the home region.
             statement["Condition"]["StringEquals"]["aws:RequestedRegion"] = stage.home_region
             statement["Condition"]["Bool"] = {"kms:MultiRegion": "true"}
-        elif sid in ("TagNewSigningKeys", "ReadServiceSigningKeys") or (
-            statement.get("Effect") == "Deny"
-        ):
+        elif sid == "TagNewSigningKeys" or statement.get("Effect") == "Deny":
             statement["Resource"] = everywhere
-    tags = {
-        f"aws:ResourceTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
-        f"aws:ResourceTag/{STACK_TAG}": ref("AWS::StackName"),
-        f"aws:ResourceTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE,
-    }
+    # kms:ReplicateKey of a primary it created, and the replicas' reads and deletion,
+    # come from the key policy the rotation gives each key and replica
+    # (chalicelib/tokens/key_policy.py), limited there to the stage's other regions.
     statements += [
-        {
-            # ReplicateKey of a primary this stack's rotation created, to the stage's
-            # other regions only.
-            "Sid": "ReplicateRotatedKeysToStageRegions",
-            "Effect": "Allow",
-            "Action": "kms:ReplicateKey",
-            "Resource": sub(
-                f"arn:${{AWS::Partition}}:kms:{stage.home_region}:${{AWS::AccountId}}:key/*"),
-            "Condition": {"StringEquals": {**tags,
-                                           "kms:ReplicaRegion": list(stage.secondary_regions)}},
-        },
         {
             # ReplicateKey needs kms:CreateKey in the replica's region (no resource
             # exists yet: "*"), there only.

@@ -27,6 +27,10 @@ SIGNING_KEY_ALIAS = "SigningKeyAlias"
 API_LOG_GROUP = "APIHandlerLogGroup"
 ROTATION_LOG_GROUP = "RotateSigningKeysLogGroup"
 ADMIN_POLICY = "AdminInvokePolicy"
+API_FIRST_KEY_POLICY = "ApiHandlerFirstKeyPolicy"
+ROTATION_FIRST_KEY_POLICY = "RotateSigningKeysFirstKeyPolicy"
+"""The roles' statements naming the first key by its ARN: policies of their own, since
+the key's policy names the roles (inside the roles, the references would be a cycle)."""
 ALARM_TOPIC = "AlarmTopic"
 KMS_THROTTLE_FILTER = "KmsThrottlingMetricFilter"
 # The stage's custom domain (infra/stages.toml).
@@ -38,8 +42,8 @@ SERVICE_TAG = "m2m-auth"
 SIGNING_KEY_TAG_VALUE = "signing-key"
 CREATED_BY_TAG = "m2m-auth:created-by"
 STACK_TAG = "m2m-auth:stack"
-"""Every signing key carries its stack's name: one stage's roles can never use
-another stage's keys, even in the same account and region."""
+"""Every signing key carries its stack's name. A label: no policy of the stack grants a
+key by its tags (key policies and ARNs do); the rotation's deletion checks read it."""
 ROTATOR_TAG_VALUE = "rotator"
 # The line chalicelib/routes/http.py logs when KMS throttles a signing request.
 KMS_THROTTLE_LOG_TERM = "KMS throttled"

@@ -18,7 +18,8 @@ SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "I
 PROTECTED = ("Table", "GlobalTable", "SigningKey")
 OUTPUT_ORDER = (
     "Issuer", "TokenUrl", "JwksUrl", "AdminBaseUrl", "AdminPolicyArn", "TableName",
-    "SigningKeyArn", "SigningKeyAlias", "AlarmTopicArn", "Region", "HomeRegion",
+    "SigningKeyArn", "SigningKeyAlias", "TokenRoleArn", "AlarmTopicArn", "Region",
+    "HomeRegion",
 )
 
 Say = Callable[[str], None]

@@ -12,16 +12,25 @@ Wildcards that remain, each because AWS offers no narrower form:
   value a key policy accepts.
 - ``kms:CreateKey`` has no resource-level permission (the key does not exist
   yet), so it is ``Resource: "*"``, restricted by request-tag and key-spec conditions.
-- Keys the rotation function creates get ARNs nobody knows at deploy time:
-  statements about them name ``key/*`` in this account and region and require
-  this stack's tags. ``kms:TagResource`` while creating a key must cover all keys
-  of the account and region (KMS developer guide, "Controlling access to tags"):
-  it is restricted by request tags, and an explicit deny keeps the role from
-  re-tagging keys that already belong to another stack. ``kms:ScheduleKeyDeletion``
-  is not in the rotation role's IAM policy at all: only the key policy of a key the
-  rotation created grants it (chalicelib/tokens/key_policy.py), and explicit
-  denies refuse it on any key without this stack's rotation tags or with a
-  window shorter than 30 days.
+- ``kms:TagResource`` while creating a key must cover all keys of the account and
+  region (KMS developer guide, "Controlling access to tags": the key does not exist
+  yet, so only an IAM policy on ``key/*`` can allow it), restricted by request tags.
+  IAM has no condition that tells tagging during ``CreateKey`` from tagging an
+  existing key, so the rotation role could put this stack's tags on another key that
+  carries none. That grants nothing: no statement of this stack allows a KMS action
+  on a key because of its tags. The token function's role names the first key by its
+  ARN (a policy of its own, ``ApiHandlerFirstKeyPolicy``: the key policy names the
+  role, so inside the role the reference would be a cycle); every key the rotation
+  creates carries a key policy (chalicelib/tokens/key_policy.py) naming the token
+  role and the rotation role as principals, which KMS honours without any IAM allow
+  (KMS developer guide, "Key policies"). The rotation's reads, ``kms:ReplicateKey``
+  (multi-region stages) and ``kms:ScheduleKeyDeletion`` of the keys it created come
+  from those key policies too; its IAM policy has none of them but for the first
+  key's reads, by ARN. Tags stay as labels (and as conditions of the explicit
+  denies, which only take permissions away): an explicit deny keeps the role from
+  re-tagging keys that already belong to another stack, and denies refuse
+  ``kms:ScheduleKeyDeletion`` on any key without this stack's rotation tags or with
+  a window shorter than 30 days.
 - ``execute-api`` ARNs have one ``*`` for the HTTP method and one for the path
   below ``/admin``.
 """
@@ -46,6 +55,7 @@ from .names import (
     ADMIN_POLICY,
     ADMIN_PREFIX,
     ALARM_TOPIC,
+    API_FIRST_KEY_POLICY,
     API_FUNCTION,
     API_LOG_GROUP,
     API_ROLE,
@@ -57,6 +67,7 @@ from .names import (
     KMS_THROTTLE_LOG_TERM,
     ONE_DAY,
     REST_API,
+    ROTATION_FIRST_KEY_POLICY,
     ROTATION_FUNCTION,
     ROTATION_LOG_GROUP,
     ROTATION_ROLE,
@@ -110,7 +121,10 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         },
         API_LOG_GROUP: _log_group(stage, "api"),
         API_ROLE: {"Properties": {"Policies": [role_policy(API_ROLE, _api_statements())]}},
-        API_FUNCTION: {"Properties": _function_properties(stage, API_LOG_GROUP)},
+        API_FIRST_KEY_POLICY: _first_key_policy(API_ROLE, "SignWithTheFirstKey",
+                                                TOKEN_KEY_ACTIONS),
+        API_FUNCTION: {"DependsOn": [API_FIRST_KEY_POLICY],
+                       "Properties": _function_properties(stage, API_LOG_GROUP)},
         REST_API: {"Properties": _rest_api_properties(stage, app)},
         ADMIN_POLICY: _admin_policy(stage),
         ALARM_TOPIC: {
@@ -132,7 +146,11 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         resources[ROTATION_ROLE] = {
             "Properties": {"Policies": [role_policy(ROTATION_ROLE, _rotation_statements(stage))]}
         }
-        resources[ROTATION_FUNCTION] = {"Properties": _rotation_function_properties(stage)}
+        # The rotation only ever reads the first key (CloudFormation owns it).
+        resources[ROTATION_FIRST_KEY_POLICY] = _first_key_policy(
+            ROTATION_ROLE, "ReadTheFirstKey", ROTATION_KEY_ACTIONS)
+        resources[ROTATION_FUNCTION] = {"DependsOn": [ROTATION_FIRST_KEY_POLICY],
+                                        "Properties": _rotation_function_properties(stage)}
         resources["RotationErrorsAlarm"] = _rotation_errors_alarm()
     if stage.snapstart:
         snapstart.apply(resources, app)
@@ -289,34 +307,38 @@ def _table_statement(actions: list[str] = TABLE_ACTIONS) -> dict[str, Any]:
     }
 
 
-def _tagged_signing_keys() -> dict[str, Any]:
+def _api_statements() -> list[dict[str, Any]]:
+    """The token/admin function: its table and its logs; signing with the first key is
+    in its own policy (_first_key_policy). Keys the rotation creates name the role in
+    their own key policy, which is enough: nothing grants the role a key by its tags.
+    It cannot create, decrypt with, tag or delete any key."""
+    return [logs_statement(API_LOG_GROUP), _table_statement()]
+
+
+def _first_key_policy(role: str, sid: str, actions: list[str]) -> dict[str, Any]:
+    """``actions`` on the first key, named by its ARN, for ``role``. The first key's
+    policy names the account and conditions on the role's ARN (it leaves the decision
+    to IAM), so the role needs this allow; the key policy referring to the role, this
+    statement cannot sit in the role itself (a dependency cycle): the policy is a
+    resource of its own, and the function waits for it."""
     return {
-        "StringEquals": {
-            f"aws:ResourceTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
-            f"aws:ResourceTag/{STACK_TAG}": ref("AWS::StackName"),
-        }
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": f"{role}FirstSigningKey",
+            "Roles": [ref(role)],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": get_att(SIGNING_KEY, "Arn"),
+            }]},
+        },
     }
 
 
-def _api_statements() -> list[dict[str, Any]]:
-    """The token/admin function: its table, its logs, and signing with the
-    service's keys. It cannot create, decrypt with, or delete any key."""
-    return [
-        logs_statement(API_LOG_GROUP),
-        _table_statement(),
-        {
-            "Sid": "SignWithServiceKeysOnly",
-            "Effect": "Allow",
-            "Action": TOKEN_KEY_ACTIONS,
-            "Resource": sub(ACCOUNT_KEYS),  # rotated keys' ARNs are not known here
-            "Condition": _tagged_signing_keys(),
-        },
-    ]
-
-
 def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
-    """The scheduled rotation function alone creates and tags signing keys; it
-    schedules the deletion of retired ones through their key policy only."""
+    """The scheduled rotation function alone creates and tags signing keys; it reads
+    them and schedules the deletion of retired ones through their key policy only."""
     tag_values: dict[str, Any] = {
         f"aws:RequestTag/{SERVICE_TAG}": SIGNING_KEY_TAG_VALUE,
         f"aws:RequestTag/{CREATED_BY_TAG}": ROTATOR_TAG_VALUE,
@@ -350,20 +372,17 @@ def _rotation_statements(stage: StageConfig) -> list[dict[str, Any]]:
         },
         {
             # Tagging during CreateKey must be allowed on every key of the account and
-            # Region; only the service's two tags, with these values, may be set.
+            # Region; only the service's three tags, with these values, may be set.
+            # Tags grant nothing here (no statement of the stack's roles allows a key
+            # by its tags), so this statement lets the role label keys, not use them.
             "Sid": "TagNewSigningKeys",
             "Effect": "Allow",
             "Action": "kms:TagResource",
             "Resource": sub(ACCOUNT_KEYS),
             "Condition": request_tags,
         },
-        {
-            "Sid": "ReadServiceSigningKeys",
-            "Effect": "Allow",
-            "Action": ROTATION_KEY_ACTIONS,
-            "Resource": sub(ACCOUNT_KEYS),
-            "Condition": _tagged_signing_keys(),
-        },
+        # The keys it creates name the role in their own key policy; the first key is
+        # read through ROTATION_FIRST_KEY_POLICY.
         *_rotation_denies(),
     ]
 
@@ -624,5 +643,9 @@ def _outputs(stage: StageConfig) -> dict[str, Any]:
             "First KMS signing key (retained on stack deletion)", get_att(SIGNING_KEY, "Arn")
         ),
         "SigningKeyAlias": output("Alias of the first signing key", stage.key_alias),
+        "TokenRoleArn": output(
+            "Token function's role: the principal a key you register must let sign "
+            "(kms:Sign, kms:GetPublicKey, kms:DescribeKey) in its key policy",
+            get_att(API_ROLE, "Arn")),
         "AlarmTopicArn": output("SNS topic the alarms notify: subscribe to it", ref(ALARM_TOPIC)),
     }

@@ -73,6 +73,25 @@ def assertion_of(headers: Mapping[str, str], body: str = BODY) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def assertion_repeating(
+    headers: Mapping[str, str], name: str, first: object, *, in_headers: bool
+) -> str:
+    """The assertion of ``headers`` with the member ``name`` given twice, in the document
+    (``in_headers=False``) or in its ``headers``: first ``first``, then the real value, the
+    one a parser that keeps the last duplicate would use."""
+    import base64
+
+    if in_headers:
+        inner = "{" + json.dumps(name) + ": " + json.dumps(first) + ", " + json.dumps(
+            dict(headers))[1:]
+        text = '{"headers": ' + inner + ', "body": ' + json.dumps(BODY) + "}"
+    else:
+        text = "{" + json.dumps(name) + ": " + json.dumps(first) + ", " + json.dumps(
+            {"headers": dict(headers), "body": BODY})[1:]
+    assert json.loads(text) == {"headers": dict(headers), "body": BODY}  # last one wins
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 def signed_headers_of(request: StsRequest) -> list[str]:
     authorization = dict(request.headers)["Authorization"]
     return authorization.split("SignedHeaders=")[1].split(",")[0].split(";")

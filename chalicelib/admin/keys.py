@@ -17,7 +17,7 @@ from ..errors import (
 )
 from ..store.records import KeyState, SigningKeyRecord
 from ..store.repository import Store
-from ..tokens.key_factory import Deletion, KeyFactory
+from ..tokens.key_factory import Deletion, KeyFactory, NewKeyUnusable
 from ..tokens.keyring import KeyRejected, KeyRing
 from ..tokens.lifetime import MAX_TOKEN_LIFETIME
 from . import validation as v
@@ -147,6 +147,11 @@ class KeyDeletionFailed(RuntimeError):
     """KMS refused to schedule a retired key's deletion (the function fails, which alarms)."""
 
 
+class KeyCreationFailed(RuntimeError):
+    """The rotation could not create a usable next key (the function fails, which
+    alarms). A key it created is scheduled for deletion, or named for an operator."""
+
+
 class ScheduledRotation:
     """Runs daily: creates a next key ``lead_days`` before the current key is
     ``period_days`` old, so verifiers' JWKS caches hold it long before it signs,
@@ -182,6 +187,37 @@ class ScheduledRotation:
         outcome = self._rotate()
         deleted = self._delete_retired()
         return f"{outcome}; {deleted}" if deleted else outcome
+
+    def _create_next(self) -> SigningKeyRecord:
+        """A new KMS key registered as ``next``. Never leaves a key behind: one KMS
+        made but that cannot be used, or that cannot be registered, is scheduled for
+        deletion (the rotation role may, for keys it created), and the run fails; the
+        next run creates another."""
+        try:
+            arn = self._factory.create(self._alg, "m2m-auth signing key (rotation)")
+        except NewKeyUnusable as exc:
+            raise self._failed(exc.key_arn, str(exc)) from exc
+        except SigningFailed as exc:  # no key was created
+            log.error("rotation: could not create a next key: %s", exc)
+            raise KeyCreationFailed(f"could not create a next key: {exc}") from exc
+        try:
+            return self._keys.add_next(arn, self._alg, self.ACTOR)
+        except Exception as exc:  # whatever it was, the key must not stay orphaned
+            reason = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+            raise self._failed(arn, f"the new key {arn} cannot be registered: "
+                                    f"{reason}") from exc
+
+    def _failed(self, key_arn: str, reason: str) -> KeyCreationFailed:
+        """Discard the new key; the error the run fails with, logged once."""
+        try:
+            self._factory.discard(key_arn)
+            outcome = "it is scheduled for deletion (30-day window, cancellable)"
+        except SigningFailed as exc:
+            outcome = (f"KMS refused its deletion too ({exc}): schedule its deletion by hand "
+                       f"(aws kms schedule-key-deletion --key-id {key_arn} "
+                       "--pending-window-in-days 30)")
+        log.error("rotation: %s; %s", reason, outcome)
+        return KeyCreationFailed(f"{reason}; {outcome}")
 
     def _delete_retired(self) -> str:
         now = int(self._clock())
@@ -223,8 +259,7 @@ class ScheduledRotation:
         if pending is None:
             if age < self._period - self._lead:
                 return "current key is young: nothing to do"
-            arn = self._factory.create(self._alg, "m2m-auth signing key (rotation)")
-            created = self._keys.add_next(arn, self._alg, self.ACTOR)
+            created = self._create_next()
             log.info("rotation: created next key kid=%s", created.kid)
             return f"created next key {created.kid}"
         if age < self._period or now - pending.created_at < self._lead:

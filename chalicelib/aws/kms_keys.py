@@ -1,15 +1,23 @@
 """Creating signing keys in KMS and scheduling the deletion of retired ones
-(the scheduled rotation function only)."""
+(the scheduled rotation function only).
+
+A key just created may be refused for a while (KMS is eventually consistent): the
+factory replicates and reads it again with a bounded backoff (:mod:`.propagation`)
+before it returns it, and reports a key it cannot use in time as
+:class:`~chalicelib.tokens.key_factory.NewKeyUnusable` for the rotation to discard."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..errors import SigningFailed
-from ..tokens.key_factory import Deletion
+from ..tokens.key_factory import Deletion, NewKeyUnusable
 from ..tokens.key_policy import (
     CREATED_BY_TAG,
     DELETION_WINDOW_DAYS,
@@ -20,10 +28,12 @@ from ..tokens.key_policy import (
     rotated_key_policy,
 )
 from ..tokens.multi_region import in_region, is_multi_region_key
+from .propagation import DISCARD, PROPAGATION, Backoff, NotPropagated, Patience
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
+log = logging.getLogger(__name__)
 KEY_SPECS = {"RS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
 
 
@@ -41,10 +51,16 @@ class KmsKeyFactory:
         replica_regions: Sequence[str] = (),
         client_for: Callable[[str], KMSClient] | None = None,
         signer_role_pattern: str | None = None,
+        backoff: Backoff = PROPAGATION,
+        discard_backoff: Backoff = DISCARD,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if replica_regions and client_for is None:
             raise ValueError("replica regions need a KMS client per region")
         self._client = client
+        self._wait = Patience(backoff, sleep, clock)
+        self._discard_wait = Patience(discard_backoff, sleep, clock)
         self._replica_regions = tuple(replica_regions)
         self._client_for = client_for
         self._stack = stack
@@ -52,12 +68,12 @@ class KmsKeyFactory:
             {"TagKey": SERVICE_TAG, "TagValue": SIGNING_KEY_TAG_VALUE},
             {"TagKey": CREATED_BY_TAG, "TagValue": ROTATOR_TAG_VALUE},
         ]
-        if stack:  # the stack's roles may only use keys tagged with its name
+        if stack:  # labels (and the key policy's deletion condition), never a grant
             self._tags.append({"TagKey": STACK_TAG, "TagValue": stack})
         self._policy = (
             json.dumps(rotated_key_policy(
                 signer_role_arn, rotation_role_arn, stack,
-                signer_role_pattern if replica_regions else None))
+                signer_role_pattern if replica_regions else None, self._replica_regions))
             if stack and signer_role_arn and rotation_role_arn
             else None  # local mode and tests: KMS's default key policy
         )
@@ -85,13 +101,64 @@ class KmsKeyFactory:
         except (ClientError, BotoCoreError) as exc:
             raise SigningFailed(f"KMS CreateKey failed: {type(exc).__name__}") from exc
         arn = str(metadata["Arn"])
-        for region in self._replica_regions:
-            self._replicate(arn, region)
+        log.info("kms: created key %s (%s)", arn, KEY_SPECS[alg])
+        self._until_usable(arn)
         return arn
 
-    def _replicate(self, key_arn: str, region: str) -> None:
-        """``ReplicateKey`` to ``region`` with the same key policy and tags."""
+    def _until_usable(self, arn: str) -> None:
+        """Replicate the new key and read it as the rotation will (GetPublicKey,
+        DescribeKey), each call again while KMS has not propagated the key or its
+        policy, all within one budget; :class:`NewKeyUnusable` after it."""
         from botocore.exceptions import BotoCoreError, ClientError
+
+        deadline = self._wait.deadline()
+        try:
+            for region in self._replica_regions:
+                self._wait.call(f"ReplicateKey of {arn} to {region}",
+                                partial(self._replicate_once, arn, region), deadline)
+            self._wait.call(f"GetPublicKey of {arn}",
+                            lambda: self._client.get_public_key(KeyId=arn), deadline)
+            self._wait.call(f"DescribeKey of {arn}",
+                            lambda: self._client.describe_key(KeyId=arn), deadline)
+        except NotPropagated as exc:
+            raise NewKeyUnusable(arn, str(exc)) from exc
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise NewKeyUnusable(arn, f"KMS answered {code}") from exc
+        except BotoCoreError as exc:
+            raise NewKeyUnusable(arn, type(exc).__name__) from exc
+
+    def discard(self, key_arn: str) -> Deletion:
+        """Schedule the deletion of a key ``create`` made (its replicas first), each
+        call again while KMS has not propagated the key policy that allows it."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        deadline = self._discard_wait.deadline()
+        try:
+            if is_multi_region_key(key_arn) and self._client_for is not None:
+                for region in self._replica_regions:  # NotFound here: no replica
+                    self._discard_wait.call(
+                        f"ScheduleKeyDeletion of {key_arn} in {region}",
+                        partial(self._schedule_replica_deletion, key_arn, region),
+                        deadline, frozenset({"AccessDeniedException"}))
+            self._discard_wait.call(
+                f"ScheduleKeyDeletion of {key_arn}",
+                lambda: self._client.schedule_key_deletion(
+                    KeyId=key_arn.rsplit("/", 1)[-1], PendingWindowInDays=DELETION_WINDOW_DAYS),
+                deadline)
+        except ClientError as exc:  # NotPropagated (a SigningFailed) goes up as it is
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise SigningFailed(f"KMS ScheduleKeyDeletion of {key_arn} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise SigningFailed(
+                f"KMS ScheduleKeyDeletion of {key_arn} failed: {type(exc).__name__}") from exc
+        log.info("kms: key %s scheduled for deletion (%d days)", key_arn, DELETION_WINDOW_DAYS)
+        return Deletion.SCHEDULED
+
+    def _replicate_once(self, key_arn: str, region: str) -> None:
+        """``ReplicateKey`` to ``region`` with the same key policy and tags; a replica
+        already there is fine. KMS's errors propagate as they are."""
+        from botocore.exceptions import ClientError
 
         extra = (
             {"Policy": self._policy, "BypassPolicyLockoutSafetyCheck": True}
@@ -103,9 +170,17 @@ class KmsKeyFactory:
                 Description="m2m-auth signing key (replica)", **extra,  # type: ignore[arg-type]
             )
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") != "AlreadyExistsException":
+                raise
+
+    def _replicate(self, key_arn: str, region: str) -> None:
+        """:meth:`_replicate_once`, KMS's errors as :class:`SigningFailed`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._replicate_once(key_arn, region)
+        except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code == "AlreadyExistsException":
-                return
             raise SigningFailed(f"KMS ReplicateKey to {region} failed: {code}") from exc
         except BotoCoreError as exc:
             raise SigningFailed(
@@ -145,11 +220,8 @@ class KmsKeyFactory:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            tags = {
-                t["TagKey"]: t["TagValue"]
-                for t in self._client.list_resource_tags(KeyId=key_arn)["Tags"]
-            }
-            if not self._stack or tags.get(STACK_TAG) != self._stack or (
+            tags = self._tags_of(key_arn)
+            if tags is None or not self._stack or tags.get(STACK_TAG) != self._stack or (
                 tags.get(CREATED_BY_TAG) != ROTATOR_TAG_VALUE
             ):
                 return Deletion.NOT_OURS
@@ -172,6 +244,20 @@ class KmsKeyFactory:
         except BotoCoreError as exc:
             raise SigningFailed(f"KMS ScheduleKeyDeletion failed: {type(exc).__name__}") from exc
         return Deletion.SCHEDULED
+
+    def _tags_of(self, key_arn: str) -> dict[str, str] | None:
+        """The key's tags; None if KMS will not show them to this role. The key policy
+        of every key the rotation creates lets it read them, and no IAM statement lets
+        it read another key's: such a key (one an operator registered) is not ours."""
+        from botocore.exceptions import ClientError
+
+        try:
+            listed = self._client.list_resource_tags(KeyId=key_arn)["Tags"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "AccessDeniedException":
+                return None
+            raise
+        return {t["TagKey"]: t["TagValue"] for t in listed}
 
     def _schedule_replica_deletion(self, key_arn: str, region: str) -> None:
         from botocore.exceptions import ClientError

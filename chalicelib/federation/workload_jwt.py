@@ -20,6 +20,7 @@ from typing import Any
 import jwt
 
 from ..errors import TemporarilyUnavailable
+from ..oauth.json_members import jws_repeats_a_member
 from ..store.records import TrustedIssuer
 from ..store.repository import IssuerRepository
 from .issuers import issuer_id_for, spiffe_issuer, trust_domain_of
@@ -82,6 +83,8 @@ class WorkloadJwtVerifier:
         when the issuer's keys were never fetched and cannot be fetched now."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise Refused("token too long")
+        if jws_repeats_a_member(token):  # PyJWT would read the last duplicate
+            raise Refused("a member name is given twice")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})

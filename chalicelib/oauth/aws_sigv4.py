@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from time import strptime
 from typing import Any, Protocol
 
+from .json_members import DuplicateMember, loads_unique
+
 ASSERTION_TYPE = "urn:m2m-auth:params:oauth:client-assertion-type:aws-sigv4"
 BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 SERVER_ID_HEADER = "X-M2M-Auth-Server-ID"
@@ -122,22 +124,6 @@ def _host(url: str) -> str:
     return url.split("://", 1)[1].split("/", 1)[0]
 
 
-class _RepeatedMember(ValueError):
-    """A JSON object names a member twice."""
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook`` refusing a repeated name (RFC 8259 §4: names SHOULD be
-    unique; a parser that keeps the last and one that keeps the first would read two
-    different requests)."""
-    members: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in members:
-            raise _RepeatedMember(name)
-        members[name] = value
-    return members
-
-
 def decode_assertion(assertion: str) -> tuple[dict[str, str], str]:
     """The wire format: unpadded base64url of ``{"headers": {...}, "body": "..."}``.
     A member named twice, at any level, is refused; header names are case-insensitive,
@@ -146,8 +132,8 @@ def decode_assertion(assertion: str) -> tuple[dict[str, str], str]:
         raise AssertionRejected("not unpadded base64url within the size cap")
     try:
         raw = base64.urlsafe_b64decode(assertion + "=" * (-len(assertion) % 4))
-        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_members)
-    except _RepeatedMember as exc:
+        document = loads_unique(raw.decode("utf-8"))
+    except DuplicateMember as exc:
         raise AssertionRejected("a member of the document is given twice") from exc
     except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise AssertionRejected("not base64url JSON") from exc

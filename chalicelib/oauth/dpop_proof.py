@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import InvalidDpopProof
 from ..tokens.jwk import UnsupportedKey, thumbprint
+from .json_members import DuplicateMember, loads_unique
 
 DPOP_TYPE = "dpop+jwt"
 KEY_TYPES: Mapping[str, tuple[str, str | None]] = {
@@ -85,7 +85,9 @@ def normalized_uri(uri: str) -> str | None:
 def _segment(segment: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        value = json.loads(raw)
+        value = loads_unique(raw)
+    except DuplicateMember:
+        raise InvalidDpopProof("The DPoP proof names a member twice.") from None
     except (binascii.Error, ValueError, RecursionError):
         raise InvalidDpopProof("The DPoP proof is not a JWT.") from None
     if not isinstance(value, dict):
@@ -167,7 +169,9 @@ def verify_proof(
 ) -> VerifiedProof:
     """Check the ``DPoP`` header field values of a token request for ``url``."""
     proof = _single_proof(values)
-    alg, key, jwk = _public_key(_segment(proof.split(".")[0]))
+    header, payload = proof.split(".")[:2]
+    alg, key, jwk = _public_key(_segment(header))
+    _segment(payload)  # PyJWT keeps the last of a repeated claim: refuse it first
     claims = _signed_claims(proof, alg, key)
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:

@@ -36,6 +36,7 @@ from ..store.records import AppCredentials, ClientKey
 from ..store.repository import AppRepository, AssertionReplayRepository
 from .assertion import ClientAssertion, issued_by_client, unverified_claims
 from .client_secret import CLIENT_ID_SHAPE
+from .json_members import jws_repeats_a_member
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ class PrivateKeyJwtMethod:
             raise InvalidClient() from None
 
     def _verify(self, token: str, client_id: str, issuer: str, now: int) -> AppCredentials:
+        if jws_repeats_a_member(token):  # PyJWT would read the last duplicate
+            raise _Refused("a member name is given twice")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

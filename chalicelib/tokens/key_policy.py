@@ -4,10 +4,18 @@ key (infra/template.py) and the keys the scheduled rotation creates.
 Account administrators manage a key but never sign with it; only the token
 function's role signs; the rotation function reads it and, on keys it created
 itself, may schedule their deletion with the longest pending window (30 days).
+
+A rotated key's policy is the whole authority of the stack's roles over it: it names
+them as principals, which KMS honours without any IAM allow (KMS developer guide, "Key
+policies": a statement naming an IAM role gives it the permission; one naming the
+account only lets IAM policies give it). No IAM policy of the stack grants a KMS action
+on a key because of its tags, so tags are labels: a key someone else tags with this
+stack's tags gives this stack's roles nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 SERVICE_TAG = "m2m-auth"
@@ -54,26 +62,33 @@ def account_root(role_arn: str) -> str:
 
 def rotated_key_policy(
     signer_role_arn: str, rotation_role_arn: str, stack: str,
-    signer_role_pattern: str | None = None,
+    signer_role_pattern: str | None = None, replica_regions: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The key policy of a key the rotation creates.
 
-    The rotation role is named as principal of ``kms:ScheduleKeyDeletion`` (its IAM
+    The token function's role signs and the rotation role reads the key because this
+    policy names them as principals; their IAM policies name no rotated key. The
+    rotation role is named as principal of ``kms:ScheduleKeyDeletion`` too (its IAM
     policy does not allow it): only keys whose own policy says so, i.e. keys it
     created for this stack, can ever be scheduled, whatever tags another key carries.
 
-    Multi-region stages (``signer_role_pattern``): the key and its replicas name the
-    token function role of every region's stack by pattern (one stack name in every
-    region, CloudFormation's generated role names), and the rotation role may
-    replicate the key.
+    Multi-region stages (``signer_role_pattern``): the key and its replicas let the
+    token function role of every region's stack sign (one stack name in every region,
+    CloudFormation's generated role names). A principal cannot be a pattern, so that
+    statement names every principal (``*``) and narrows it by the caller's role ARN
+    and account, as the KMS developer guide requires of ``*``; the rotation role may
+    replicate the key to the stage's other regions (``replica_regions``) only.
     """
+    account = account_root(rotation_role_arn).split(":")[4]
     root = {"AWS": account_root(rotation_role_arn)}
-
-    def only(role_arn: str) -> dict[str, Any]:
-        return {"ArnEquals": {"aws:PrincipalArn": role_arn}}
-
-    signers = ({"ArnLike": {"aws:PrincipalArn": signer_role_pattern}}
-               if signer_role_pattern else only(signer_role_arn))
+    signers: dict[str, Any] = (
+        {"Principal": {"AWS": "*"}, "Condition": {
+            "ArnLike": {"aws:PrincipalArn": signer_role_pattern},
+            "StringEquals": {"kms:CallerAccount": account},
+        }}
+        if signer_role_pattern else {"Principal": {"AWS": signer_role_arn}}
+    )
+    rotation = {"AWS": rotation_role_arn}
     policy: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
@@ -87,23 +102,21 @@ def rotated_key_policy(
             {
                 "Sid": "OnlyTheTokenFunctionSigns",
                 "Effect": "Allow",
-                "Principal": root,
+                **signers,
                 "Action": TOKEN_KEY_ACTIONS,
                 "Resource": "*",
-                "Condition": signers,
             },
             {
                 "Sid": "RotationFunctionReadsKey",
                 "Effect": "Allow",
-                "Principal": root,
+                "Principal": rotation,
                 "Action": ROTATION_READ_ACTIONS,
                 "Resource": "*",
-                "Condition": only(rotation_role_arn),
             },
             {
                 "Sid": "RotationFunctionSchedulesDeletionOfItsOwnKey",
                 "Effect": "Allow",
-                "Principal": {"AWS": rotation_role_arn},
+                "Principal": rotation,
                 "Action": "kms:ScheduleKeyDeletion",
                 "Resource": "*",
                 "Condition": {
@@ -118,13 +131,13 @@ def rotated_key_policy(
             },
         ],
     }
-    if signer_role_pattern:
+    if replica_regions:
         policy["Statement"].append({
             "Sid": "RotationFunctionReplicatesKey",
             "Effect": "Allow",
-            "Principal": root,
+            "Principal": rotation,
             "Action": "kms:ReplicateKey",
             "Resource": "*",
-            "Condition": only(rotation_role_arn),
+            "Condition": {"StringEquals": {"kms:ReplicaRegion": list(replica_regions)}},
         })
     return policy

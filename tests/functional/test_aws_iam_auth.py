@@ -26,6 +26,7 @@ from tests.aws_sigv4_support import (
     XML_REPLY,
     SignatureCheckingSts,
     assertion_of,
+    assertion_repeating,
     json_reply,
     sign,
 )
@@ -227,6 +228,18 @@ def test_rejects_tampered_assertions_without_calling_sts(
     new_app_with_principal(services, ROLE_ARN)
 
     refused(token(http, assertion_of(headers)))
+    assert sts.calls == []
+
+
+@pytest.mark.parametrize(("name", "in_headers"), [("body", False), ("X-Amz-Date", True)])
+def test_rejects_an_assertion_repeating_a_member_name_without_calling_sts(
+    services: runtime.Services, http: Any, sts: SignatureCheckingSts, name: str,
+    in_headers: bool,
+) -> None:
+    new_app_with_principal(services, ROLE_ARN)
+    assertion = assertion_repeating(sign(), name, "x", in_headers=in_headers)
+
+    refused(token(http, assertion))
     assert sts.calls == []
 
 

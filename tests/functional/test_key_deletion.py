@@ -150,11 +150,17 @@ def test_the_key_policy_is_set_at_creation_without_letting_the_rotation_rewrite_
         "Policy": json.dumps(rotated_key_policy(SIGNER_ROLE, ROTATION_ROLE, STACK)),
     }
     stub.add_response("create_key", {"KeyMetadata": {"KeyId": "k", "Arn": KEY_ARN}}, expected)
+    # create() then reads the new key (KMS may take a while to propagate it)
+    stub.add_response("get_public_key", {"KeyId": KEY_ARN, "PublicKey": b"der"})
+    stub.add_response("describe_key", {"KeyMetadata": {"KeyId": "k", "Arn": KEY_ARN}})
     with stub:
         assert _factory(client).create("RS256", "rotation") == KEY_ARN
     policy = rotated_key_policy(SIGNER_ROLE, ROTATION_ROLE, STACK)
     rotation_actions = {a for s in policy["Statement"]
-                        if s["Principal"] == {"AWS": ROTATION_ROLE} for a in [s["Action"]]}
+                        if s["Principal"] == {"AWS": ROTATION_ROLE}
+                        for a in (s["Action"] if isinstance(s["Action"], list)
+                                  else [s["Action"]])}
+    assert "kms:ScheduleKeyDeletion" in rotation_actions  # the scan found its statements
     assert "kms:PutKeyPolicy" not in rotation_actions
 
 
@@ -207,15 +213,33 @@ def test_a_key_disabled_rather_than_pending_is_a_failure(stubbed: tuple[Any, Stu
         _factory(client).schedule_deletion(KEY_ARN)
 
 
-@pytest.mark.parametrize("operation", ["list_resource_tags", "schedule_key_deletion"])
-def test_access_denied_is_a_failure_never_a_mark(
-    stubbed: tuple[Any, Stubber], operation: str
+def test_access_denied_to_the_deletion_is_a_failure_never_a_mark(
+    stubbed: tuple[Any, Stubber],
 ) -> None:
     client, stub = stubbed
-    if operation == "schedule_key_deletion":
-        stub.add_response("list_resource_tags", OUR_TAGS, {"KeyId": KEY_ARN})
-    stub.add_client_error(operation, "AccessDeniedException", http_status_code=400)
+    stub.add_response("list_resource_tags", OUR_TAGS, {"KeyId": KEY_ARN})
+    stub.add_client_error("schedule_key_deletion", "AccessDeniedException",
+                          http_status_code=400)
     with stub, pytest.raises(SigningFailed, match="AccessDeniedException"):
+        _factory(client).schedule_deletion(KEY_ARN)
+
+
+def test_a_key_whose_tags_the_rotation_may_not_read_is_not_ours_and_kept(
+    stubbed: tuple[Any, Stubber],
+) -> None:
+    # A key an operator registered: its key policy does not name the rotation role, and
+    # no IAM statement lets the role read a key by its tags any more.
+    client, stub = stubbed
+    stub.add_client_error("list_resource_tags", "AccessDeniedException", http_status_code=400)
+    with stub:
+        assert _factory(client).schedule_deletion(KEY_ARN) is Deletion.NOT_OURS
+    stub.assert_no_pending_responses()
+
+
+def test_other_refusals_to_read_the_tags_are_failures(stubbed: tuple[Any, Stubber]) -> None:
+    client, stub = stubbed
+    stub.add_client_error("list_resource_tags", "KMSInternalException", http_status_code=500)
+    with stub, pytest.raises(SigningFailed, match="KMSInternalException"):
         _factory(client).schedule_deletion(KEY_ARN)
 
 

@@ -55,9 +55,14 @@ def policy_statements(resources: dict[str, Any]) -> Iterator[Statement]:
         documents: list[tuple[str, Any]] = []
         if kind == "AWS::IAM::Role":
             documents = [("identity", p["PolicyDocument"]) for p in props.get("Policies", [])]
-        elif kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+        elif kind == "AWS::IAM::ManagedPolicy":
             documents = [("identity", props["PolicyDocument"])]
-        elif kind == "AWS::KMS::Key":
+        elif kind == "AWS::IAM::Policy":  # counted as the statements of the roles it names
+            for role in props.get("Roles", []):
+                for body in as_list(props["PolicyDocument"]["Statement"]):
+                    yield Statement(role["Ref"], "identity", body)
+            continue
+        elif kind in ("AWS::KMS::Key", "AWS::KMS::ReplicaKey"):
             documents = [("key", props["KeyPolicy"])]
         for doc_kind, document in documents:
             for body in as_list(document["Statement"]):
@@ -86,7 +91,7 @@ def resolve(value: Any, names: dict[str, str] | None = None) -> str:
         return lookup.get(value["Ref"], f"<{value['Ref']}>")
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         target, attribute = value["Fn::GetAtt"]
-        return f"<{target}.{attribute}>"
+        return lookup.get(f"{target}.{attribute}", f"<{target}.{attribute}>")
     raise AssertionError(f"cannot resolve {value!r}")
 
 
@@ -138,22 +143,28 @@ Context = dict[str, Any]
 a list value is a multi-valued key (``aws:TagKeys``)."""
 
 
-def _values(value: Any) -> list[str]:
-    return [str(v) if isinstance(v, int | float) else resolve(v) for v in as_list(value)]
+Names = dict[str, str] | None
+"""Example values of references (``{"SigningKey.Arn": "arn:aws:kms:..."}``), see resolve."""
 
 
-def _condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
+def _values(value: Any, names: Names = None) -> list[str]:
+    return [str(v) if isinstance(v, int | float) else resolve(v, names) for v in as_list(value)]
+
+
+def _condition_holds(
+    operator: str, key: str, expected: Any, context: Context, names: Names = None
+) -> bool:
     present = key in context
     actual = context.get(key)
-    wanted = _values(expected)
+    wanted = _values(expected, names)
     if operator == "Null":
         return (not present) if wanted == ["true"] else present
     if operator.startswith("ForAllValues:"):
         inner = operator.split(":", 1)[1]
         assert inner == "StringEquals", operator
         return all(str(v) in wanted for v in as_list(actual or []))
-    if operator in ("StringEquals", "ArnEquals"):
-        return present and any(fnmatchcase(str(actual), w) if operator == "ArnEquals"
+    if operator in ("StringEquals", "ArnEquals", "ArnLike"):
+        return present and any(fnmatchcase(str(actual), w) if operator.startswith("Arn")
                                else str(actual) == w for w in wanted)
     if operator == "StringNotEquals":
         return not present or str(actual) not in wanted
@@ -166,14 +177,16 @@ def _condition_holds(operator: str, key: str, expected: Any, context: Context) -
     raise AssertionError(f"condition operator {operator} is not modelled")
 
 
-def _applies(statement: Statement, action: str, resource: str, context: Context) -> bool:
-    if action not in statement.actions:
+def _applies(
+    statement: Statement, action: str, resource: str, context: Context, names: Names = None
+) -> bool:
+    if not any(fnmatchcase(action, a) for a in statement.actions):  # "kms:*" too
         return False
-    if not any(fnmatchcase(resource, resolve(r)) for r in statement.resources):
+    if not any(fnmatchcase(resource, resolve(r, names)) for r in statement.resources):
         return False
     conditions = statement.body.get("Condition", {})
     return all(
-        _condition_holds(operator, key, expected, context)
+        _condition_holds(operator, key, expected, context, names)
         for operator, block in conditions.items()
         for key, expected in block.items()
     )
@@ -189,3 +202,59 @@ def decision(
     if any(s.body.get("Effect") == "Deny" for s in applicable):
         return False
     return any(s.allows for s in applicable)
+
+
+# -- KMS: a key policy and the caller's IAM policies together -------------------------------
+
+
+def key_policy(document: dict[str, Any], name: str = "key") -> list[Statement]:
+    """The statements of a key policy document (one the rotation writes, or a default one)."""
+    return [Statement(name, "key", body) for body in as_list(document["Statement"])]
+
+
+def default_key_policy(account: str) -> list[Statement]:
+    """What KMS attaches to a key created without a policy: the account may use IAM
+    policies for every action (KMS developer guide, "Default key policy")."""
+    return key_policy({"Statement": [{
+        "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*",
+        "Resource": "*",
+    }]}, "default")
+
+
+def _principals(statement: Statement, names: Names = None) -> list[str]:
+    principal = statement.body.get("Principal")
+    if principal == "*":
+        return ["*"]
+    assert isinstance(principal, dict), statement
+    return [resolve(p, names) for p in as_list(principal.get("AWS", []))]
+
+
+def kms_decision(
+    key: list[Statement],
+    identity: list[Statement],
+    caller: str,
+    action: str,
+    key_arn: str,
+    context: Context | None = None,
+    names: Names = None,
+) -> bool:
+    """True if KMS allows ``caller`` (a role ARN of the example account, or another
+    account's) ``action`` on the key ARN ``key_arn`` (``names`` gives the template's
+    roles and keys example ARNs),
+    as the KMS developer guide describes it ("Key policies", "Determining access"): an
+    explicit deny in either policy wins; a key policy statement naming the caller (its
+    ARN, or ``*`` narrowed by conditions) allows it on its own; one naming the account
+    (``:root``) only lets the caller's IAM policies allow it; nothing else does."""
+    account = caller.split(":")[4]
+    request = {"aws:PrincipalArn": caller, "aws:PrincipalAccount": account,
+               "kms:CallerAccount": account, **(context or {})}
+    in_key = [s for s in key if _applies(s, action, key_arn, request, names)]
+    in_iam = [s for s in identity if _applies(s, action, key_arn, request, names)]
+    if any(s.body.get("Effect") == "Deny" for s in in_key + in_iam):
+        return False
+    allowing = [p for s in in_key if s.allows for p in _principals(s, names)]
+    if caller in allowing or "*" in allowing:
+        return True
+    delegated = f"arn:aws:iam::{account}:root" in allowing
+    return delegated and any(s.allows for s in in_iam)

@@ -19,6 +19,7 @@ from chalice.package import TemplateDeepMerger
 from moto import mock_aws
 
 import infra.stage as stage_module
+from chalicelib.tokens.key_policy import rotated_key_policy
 from infra import multi_region as mr
 from infra import names as ids
 from infra import template as tpl
@@ -26,7 +27,14 @@ from infra.deploy import Account, deploy_package
 from infra.package import MERGE_TEMPLATE, Package, describe_app
 from infra.regions import RegionsFailed, deploy_regions, destroy_regions
 from infra.stage import PROJECT_DIR, StageConfig, StageError, load_stage
-from tests.infra.policies import decision, policy_statements
+from tests.infra.policies import (
+    decision,
+    default_key_policy,
+    key_policy,
+    kms_decision,
+    policy_statements,
+    resolve,
+)
 
 HOME, OTHER = "eu-west-1", "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -95,13 +103,18 @@ def test_single_region_stages_are_unchanged(dev_stage: StageConfig) -> None:
 # -- each region's template -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def multi_stage(dev_stage: StageConfig) -> StageConfig:
+def multi_region_stage(dev_stage: StageConfig) -> StageConfig:
+    """The dev stage in two regions, home ``HOME`` (tests/infra/test_policy_lint.py too)."""
     return replace(
         dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com",
         regions=(HOME, OTHER), home_region=HOME, hosted_zone_id=ZONE,
         certificate_arns=tuple(CERTS.items()),
     )
+
+
+@pytest.fixture(scope="module")
+def multi_stage(dev_stage: StageConfig) -> StageConfig:
+    return multi_region_stage(dev_stage)
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +258,30 @@ def _key(region: str) -> str:
     return f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/mrk-1234abcd12ab34cd56ef1234567890ab"
 
 
+ROTATOR = f"arn:aws:iam::{ACCOUNT_ID}:role/m2m-auth-dev-RotateSigningKeysRole-EXAMPLE"
+SIGNERS = {region: f"arn:aws:iam::{ACCOUNT_ID}:role/m2m-auth-dev-ApiHandlerRole-{region}"
+           for region in (HOME, OTHER)}
+"""Example ARNs of the roles: one token function role per region's stack."""
+
+
+def _names(region: str) -> dict[str, str]:
+    return {f"{ids.API_ROLE}.Arn": SIGNERS[region], f"{ids.ROTATION_ROLE}.Arn": ROTATOR,
+            f"{ids.SIGNING_KEY}.Arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/mrk-first"}
+
+
+def _rotated_policy(templates: dict[str, dict[str, Any]]) -> list[Any]:
+    """The key policy the home rotation gives a key and each of its replicas."""
+    variables = templates[HOME]["Resources"][ids.ROTATION_FUNCTION]["Properties"][
+        "Environment"]["Variables"]
+    pattern = resolve(variables["SIGNER_ROLE_PATTERN"])
+    return key_policy(rotated_key_policy(SIGNERS[HOME], ROTATOR, "m2m-auth-dev", pattern,
+                                         [OTHER]))
+
+
+def _role(template: dict[str, Any], role: str) -> list[Any]:
+    return [s for s in policy_statements(template["Resources"]) if s.resource == role]
+
+
 def test_the_home_rotation_may_create_primaries_and_replicate_them_to_stage_regions_only(
     templates: dict[str, dict[str, Any]],
 ) -> None:
@@ -253,22 +290,64 @@ def test_the_home_rotation_may_create_primaries_and_replicate_them_to_stage_regi
               "aws:RequestedRegion": HOME}
     assert decision(role, "kms:CreateKey", "*", {**create, "kms:MultiRegion": "true"})
     assert not decision(role, "kms:CreateKey", "*", {**create, "kms:MultiRegion": "false"})
+    # ReplicateKey of a key it created: through that key's policy, to the stage's regions
+    policy, names = _rotated_policy(templates), _names(HOME)
     replicate = {**ROTATED, "kms:ReplicaRegion": OTHER}
-    assert decision(role, "kms:ReplicateKey", _key(HOME), replicate)
-    assert not decision(role, "kms:ReplicateKey", _key(HOME),
-                        {**replicate, "kms:ReplicaRegion": "ap-south-1"})
-    assert not decision(role, "kms:ReplicateKey", _key(HOME),
-                        {**replicate, "aws:ResourceTag/m2m-auth:created-by": "cloudformation"})
-    # ReplicateKey's CreateKey and TagResource in the replica's region, and DescribeKey
-    # there (the readiness check), but no region outside the stage.
+    assert kms_decision(policy, role, ROTATOR, "kms:ReplicateKey", _key(HOME), replicate, names)
+    assert not kms_decision(policy, role, ROTATOR, "kms:ReplicateKey", _key(HOME),
+                            {**replicate, "kms:ReplicaRegion": "ap-south-1"}, names)
+    # ReplicateKey's CreateKey and TagResource in the replica's region, but no region
+    # outside the stage; the replica's DescribeKey (the readiness check) through its policy
     assert decision(role, "kms:CreateKey", "*", {"aws:RequestedRegion": OTHER})
     assert not decision(role, "kms:CreateKey", "*", {"aws:RequestedRegion": "ap-south-1"})
     assert decision(role, "kms:TagResource", _key(OTHER), NEW_TAGS)
-    assert decision(role, "kms:DescribeKey", _key(OTHER), ROTATED)
-    assert not decision(role, "kms:DescribeKey", _key("ap-south-1"), ROTATED)
+    assert kms_decision(policy, role, ROTATOR, "kms:DescribeKey", _key(OTHER), ROTATED, names)
     # The denies cover every region of the stage.
+    assert not kms_decision(policy, role, ROTATOR, "kms:ScheduleKeyDeletion", _key(OTHER),
+                            {**ROTATED, "kms:ScheduleKeyDeletionPendingWindowInDays": 7}, names)
     assert not decision(role, "kms:ScheduleKeyDeletion", _key(OTHER),
                         {**ROTATED, "kms:ScheduleKeyDeletionPendingWindowInDays": 7})
+
+
+@pytest.mark.parametrize("region", [HOME, OTHER])
+def test_every_regions_token_role_signs_with_the_rotated_replica_through_its_key_policy(
+    templates: dict[str, dict[str, Any]], region: str,
+) -> None:
+    # GIVEN a key the home rotation created and replicated (same policy in each region)
+    policy, names = _rotated_policy(templates), _names(region)
+    api = _role(templates[region], ids.API_ROLE)
+    # THEN the region's token function role signs with its replica: the key policy alone
+    # allows it (the role's IAM policy names the region's first key only)
+    for action in ("kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"):
+        assert kms_decision(policy, [], SIGNERS[region], action, _key(region), ROTATED, names)
+        assert kms_decision(policy, api, SIGNERS[region], action, _key(region), ROTATED, names)
+    # AND no other role does: another stage's, another account's, the rotation's
+    everything = [replace(api[0], body={"Effect": "Allow", "Action": "kms:*", "Resource": "*"})]
+    for caller in (SIGNERS[region].replace("m2m-auth-dev", "m2m-auth-prod"),
+                   SIGNERS[region].replace(ACCOUNT_ID, "999999999999"),
+                   f"arn:aws:iam::{ACCOUNT_ID}:user/m2m-auth-dev-ApiHandlerRole-x", ROTATOR):
+        assert not kms_decision(policy, everything, caller, "kms:Sign", _key(region), ROTATED,
+                                names), caller
+
+
+@pytest.mark.parametrize(
+    ("region", "role", "action"),
+    [(HOME, ids.ROTATION_ROLE, "kms:ReplicateKey"), (HOME, ids.ROTATION_ROLE, "kms:DescribeKey"),
+     (OTHER, ids.ROTATION_ROLE, "kms:DescribeKey"), (HOME, ids.API_ROLE, "kms:Sign"),
+     (OTHER, ids.API_ROLE, "kms:Sign")],
+)
+def test_a_foreign_multi_region_key_given_this_stacks_tags_is_usable_by_none_of_its_roles(
+    templates: dict[str, dict[str, Any]], region: str, role: str, action: str,
+) -> None:
+    # GIVEN another application's multi-Region key (KMS's default key policy: IAM decides)
+    # carrying this stack's tags, as the rotation role could have set them
+    foreign = f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/mrk-0000foreign"
+    caller = ROTATOR if role == ids.ROTATION_ROLE else SIGNERS[region]
+    home_rotation = templates[HOME] if role == ids.ROTATION_ROLE else templates[region]
+    # THEN none of the stack's roles, in any region, may replicate, read or sign with it
+    assert not kms_decision(default_key_policy(ACCOUNT_ID), _role(home_rotation, role), caller,
+                            action, foreign, {**ROTATED, "kms:ReplicaRegion": OTHER},
+                            _names(region))
 
 
 def test_the_secondary_rotation_role_may_only_write_its_log(
@@ -588,20 +667,21 @@ def test_make_deploy_and_destroy_of_a_multi_region_stage_go_through_every_region
 
 
 def test_rotated_multi_region_keys_let_every_regions_token_function_sign() -> None:
-    from chalicelib.tokens.key_policy import rotated_key_policy
-
     signer = "arn:aws:iam::1:role/m2m-auth-prod-ApiHandlerRole-A"
     rotation = "arn:aws:iam::1:role/m2m-auth-prod-RotateSigningKeysRole-B"
     pattern = "arn:aws:iam::1:role/m2m-auth-prod-ApiHandlerRole-*"
     multi = {s["Sid"]: s for s in rotated_key_policy(signer, rotation, "m2m-auth-prod",
-                                                      pattern)["Statement"]}
+                                                      pattern, [OTHER])["Statement"]}
     single = {s["Sid"]: s for s in rotated_key_policy(signer, rotation,
                                                        "m2m-auth-prod")["Statement"]}
+    # A principal cannot be a pattern: "*", narrowed to the pattern and the account.
+    assert multi["OnlyTheTokenFunctionSigns"]["Principal"] == {"AWS": "*"}
     assert multi["OnlyTheTokenFunctionSigns"]["Condition"] == {
-        "ArnLike": {"aws:PrincipalArn": pattern}}
+        "ArnLike": {"aws:PrincipalArn": pattern}, "StringEquals": {"kms:CallerAccount": "1"}}
     assert multi["RotationFunctionReplicatesKey"]["Action"] == "kms:ReplicateKey"
+    assert multi["RotationFunctionReplicatesKey"]["Principal"] == {"AWS": rotation}
     assert multi["RotationFunctionReplicatesKey"]["Condition"] == {
-        "ArnEquals": {"aws:PrincipalArn": rotation}}
-    assert single["OnlyTheTokenFunctionSigns"]["Condition"] == {
-        "ArnEquals": {"aws:PrincipalArn": signer}}
+        "StringEquals": {"kms:ReplicaRegion": [OTHER]}}
+    assert single["OnlyTheTokenFunctionSigns"]["Principal"] == {"AWS": signer}
+    assert "Condition" not in single["OnlyTheTokenFunctionSigns"]
     assert "RotationFunctionReplicatesKey" not in single

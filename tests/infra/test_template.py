@@ -31,6 +31,9 @@ from tests.infra.policies import (
     as_list,
     dangling_environment_references,
     decision,
+    default_key_policy,
+    key_policy,
+    kms_decision,
     policy_statements,
     resolve,
     role_actions,
@@ -220,12 +223,15 @@ def test_api_role_allows_every_call_the_adapters_make(resources: dict[str, Any])
 def test_rotation_role_allows_what_rotation_calls(resources: dict[str, Any]) -> None:
     created = {_iam_action("kms", op) for op in _client_calls("chalicelib/aws/kms_keys.py")}
     assert {"kms:CreateKey", "kms:ScheduleKeyDeletion"} <= created
-    by_key_policy = {"kms:ScheduleKeyDeletion"}
+    # On the keys it creates, the key policy names the role for these (the first key's
+    # reads are in its IAM policy, by ARN).
+    by_key_policy = {"kms:ScheduleKeyDeletion", "kms:DescribeKey", "kms:GetPublicKey",
+                     "kms:ListResourceTags"}
     # Only multi-region stages replicate keys (tests/infra/test_multi_region.py).
     multi_region_only = {"kms:ReplicateKey"}
     assert multi_region_only <= created
-    needed = (created - by_key_policy - multi_region_only) | {"kms:DescribeKey", "kms:GetPublicKey",
-                                          "kms:TagResource", "dynamodb:Query", "dynamodb:PutItem"}
+    needed = (created - by_key_policy - multi_region_only) | {
+        "kms:TagResource", "dynamodb:Query", "dynamodb:PutItem"}
     assert needed <= role_actions(resources, ids.ROTATION_ROLE)
     policy = rotated_key_policy("arn:aws:iam::1:role/api", "arn:aws:iam::1:role/rot", "s")
     rotation = {"AWS": "arn:aws:iam::1:role/rot"}
@@ -270,18 +276,28 @@ def test_rotation_may_only_create_tagged_signing_keys(resources: dict[str, Any])
     }
 
 
-def test_roles_may_only_use_keys_of_their_own_stack(resources: dict[str, Any]) -> None:
+def test_roles_name_no_key_but_the_first_one(resources: dict[str, Any]) -> None:
     key_statements = [
         s for s in policy_statements(resources)
         if s.kind == "identity" and s.allows
         and {"kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"} & set(s.actions)
     ]
-    assert key_statements
+    assert {s.resource for s in key_statements} == {ids.API_ROLE, ids.ROTATION_ROLE}
     for statement in key_statements:
-        conditions = statement.body["Condition"]["StringEquals"]
-        assert conditions["aws:ResourceTag/m2m-auth:stack"] == {"Ref": "AWS::StackName"}
+        assert statement.resources == [{"Fn::GetAtt": [ids.SIGNING_KEY, "Arn"]}]
+        assert "Condition" not in statement.body
+    # The tag is a label (operators and the rotation's deletion check read it).
     tags = resources[ids.SIGNING_KEY]["Properties"]["Tags"]
     assert {"Key": "m2m-auth:stack", "Value": {"Ref": "AWS::StackName"}} in tags
+
+
+def test_functions_wait_for_their_first_key_policy(resources: dict[str, Any]) -> None:
+    for function, policy, role in ((ids.API_FUNCTION, ids.API_FIRST_KEY_POLICY, ids.API_ROLE),
+                                   (ids.ROTATION_FUNCTION, ids.ROTATION_FIRST_KEY_POLICY,
+                                    ids.ROTATION_ROLE)):
+        assert resources[policy]["Type"] == "AWS::IAM::Policy"
+        assert resources[policy]["Properties"]["Roles"] == [{"Ref": role}]
+        assert policy in as_list(resources[function]["DependsOn"])
 
 
 OUR_KEY = "arn:aws:kms:us-east-1:123456789012:key/0000-ours"
@@ -323,6 +339,109 @@ def test_rotation_role_cannot_retag_another_stacks_key(
     assert not decision(role, "kms:TagResource", OTHER_KEY, steal)
     assert not decision(role, "kms:UntagResource", OTHER_KEY,
                         {**_resource_tags(other_stack), "aws:TagKeys": ["m2m-auth:stack"]})
+
+
+# -- tags are labels: no role uses a key because of its tags --------------------------------
+
+ACCOUNT = "123456789012"
+API_CALLER = f"arn:aws:iam::{ACCOUNT}:role/m2m-auth-dev-ApiHandlerRole-EXAMPLE"
+ROTATION_CALLER = f"arn:aws:iam::{ACCOUNT}:role/m2m-auth-dev-RotateSigningKeysRole-EXAMPLE"
+FIRST_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0000-first"
+NAMES = {f"{ids.API_ROLE}.Arn": API_CALLER, f"{ids.ROTATION_ROLE}.Arn": ROTATION_CALLER,
+         f"{ids.SIGNING_KEY}.Arn": FIRST_KEY}
+"""Example ARNs of the template's roles and first key."""
+KEY_USE = {ids.API_ROLE: ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"],
+           ids.ROTATION_ROLE: ["kms:DescribeKey", "kms:GetPublicKey", "kms:ListResourceTags",
+                               "kms:ReplicateKey", "kms:ScheduleKeyDeletion"]}
+CALLERS = {ids.API_ROLE: API_CALLER, ids.ROTATION_ROLE: ROTATION_CALLER}
+
+
+def _role(resources: dict[str, Any], role: str) -> list[Any]:
+    return [s for s in policy_statements(resources) if s.resource == role]
+
+
+@pytest.mark.parametrize(
+    ("role", "action"), [(role, action) for role, actions in KEY_USE.items() for action in actions]
+)
+def test_a_foreign_key_given_this_stacks_tags_is_usable_by_none_of_its_roles(
+    resources: dict[str, Any], role: str, action: str
+) -> None:
+    # GIVEN another application's key: KMS's default key policy (IAM decides), and this
+    # stack's tags on it. IAM cannot stop the rotation role from adding them (tagging
+    # during CreateKey needs kms:TagResource on key/*), so assume the worst: they are there.
+    tags = {**_resource_tags("m2m-auth-dev"), "kms:ReplicaRegion": "eu-west-1",
+            "kms:ScheduleKeyDeletionPendingWindowInDays": 30}
+    # WHEN one of the stack's roles tries to use it
+    allowed = kms_decision(default_key_policy(ACCOUNT), _role(resources, role), CALLERS[role],
+                           action, OTHER_KEY, tags, NAMES)
+    # THEN the tags granted nothing: only key policies and key ARNs do
+    assert not allowed
+
+
+def test_no_allow_of_any_role_grants_a_kms_action_on_every_key_by_resource_tag(
+    resources: dict[str, Any],
+) -> None:
+    on_every_key = [
+        s for s in policy_statements(resources)
+        if s.kind == "identity" and s.allows and any(a.startswith("kms:") for a in s.actions)
+        and any(resolve(r) == "*" or resolve(r).endswith(":key/*") for r in s.resources)
+    ]
+    assert on_every_key  # CreateKey and tagging while creating need them
+    for statement in on_every_key:
+        keys = {k for block in statement.body.get("Condition", {}).values() for k in block}
+        assert not any(k.startswith("aws:ResourceTag/") for k in keys), statement
+        # What remains is creating keys and tagging them while they are created: both
+        # conditioned on the request's tags, which a caller chooses, so they grant no use.
+        assert set(statement.actions) <= {"kms:CreateKey", "kms:TagResource"}, statement
+        assert any(k.startswith("aws:RequestTag/") for k in keys), statement
+
+
+def test_the_stacks_roles_use_the_first_key_by_its_arn(resources: dict[str, Any]) -> None:
+    first_key = key_policy(resources[ids.SIGNING_KEY]["Properties"]["KeyPolicy"])
+    tags = _resource_tags("m2m-auth-dev", created_by="cloudformation")  # what it carries
+    for role, actions in ((ids.API_ROLE, ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"]),
+                          (ids.ROTATION_ROLE, ["kms:GetPublicKey", "kms:DescribeKey"])):
+        for action in actions:
+            assert kms_decision(first_key, _role(resources, role), CALLERS[role], action,
+                                FIRST_KEY, tags, NAMES), (role, action)
+    assert not kms_decision(first_key, _role(resources, ids.ROTATION_ROLE), ROTATION_CALLER,
+                            "kms:Sign", FIRST_KEY, tags, NAMES)
+    # Another role of the account, even one whose IAM policy allows every KMS action
+    admin = [replace(_role(resources, ids.API_ROLE)[0], body={
+        "Effect": "Allow", "Action": "kms:*", "Resource": "*"})]
+    intruder = f"arn:aws:iam::{ACCOUNT}:role/intruder"
+    assert not kms_decision(first_key, admin, intruder, "kms:Sign", FIRST_KEY, tags, NAMES)
+    assert kms_decision(first_key, admin, intruder, "kms:DescribeKey", FIRST_KEY, tags, NAMES)
+
+
+def test_a_rotated_keys_own_policy_lets_the_token_role_sign_without_any_iam_allow(
+    resources: dict[str, Any],
+) -> None:
+    # GIVEN a key the rotation created (its tags, its key policy naming both roles)
+    policy = key_policy(rotated_key_policy(API_CALLER, ROTATION_CALLER, "m2m-auth-dev"))
+    tags = _resource_tags("m2m-auth-dev")
+    api, rotation = _role(resources, ids.API_ROLE), _role(resources, ids.ROTATION_ROLE)
+
+    def allows(identity: list[Any], caller: str, action: str, window: int = 30) -> bool:
+        request = {**tags, "kms:ScheduleKeyDeletionPendingWindowInDays": window}
+        return kms_decision(policy, identity, caller, action, OUR_KEY, request, NAMES)
+
+    # THEN the token role signs with it through the key policy alone (its IAM policy names
+    # the first key only), and the rotation role reads it and may schedule its deletion
+    for action in ("kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"):
+        assert allows([], API_CALLER, action), action
+        assert allows(api, API_CALLER, action), action
+    for action in ("kms:GetPublicKey", "kms:DescribeKey", "kms:ListResourceTags"):
+        assert allows([], ROTATION_CALLER, action), action
+        assert allows(rotation, ROTATION_CALLER, action), action
+    assert allows(rotation, ROTATION_CALLER, "kms:ScheduleKeyDeletion", window=30)
+    assert not allows(rotation, ROTATION_CALLER, "kms:ScheduleKeyDeletion", window=7)
+    # AND nobody else signs: not the rotation role, not another role of the account whose
+    # IAM policy allows every KMS action, not a role of the same name in another account
+    everything = [replace(api[0], body={"Effect": "Allow", "Action": "kms:*", "Resource": "*"})]
+    assert not allows(rotation, ROTATION_CALLER, "kms:Sign")
+    assert not allows(everything, f"arn:aws:iam::{ACCOUNT}:role/intruder", "kms:Sign")
+    assert not allows(everything, API_CALLER.replace(ACCOUNT, "999999999999"), "kms:Sign")
 
 
 @pytest.mark.parametrize(
@@ -370,9 +489,10 @@ def test_rotated_key_policy_lets_only_the_rotation_schedule_its_own_keys() -> No
                          "aws:ResourceTag/m2m-auth:created-by": "rotator"},
     }
     signers = [s for s in policy["Statement"] if "kms:Sign" in s["Action"]]
-    assert [s["Condition"] for s in signers] == [
-        {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/api"}}
+    assert [s["Principal"] for s in signers] == [
+        {"AWS": "arn:aws:iam::123456789012:role/api"}
     ]
+    assert all("Condition" not in s for s in signers)
 
 
 def test_rotation_function_knows_both_roles_for_the_key_policy(
@@ -395,6 +515,18 @@ def test_rotation_function_runs_daily_with_its_own_role(resources: dict[str, Any
     assert function["Role"] == {"Fn::GetAtt": [ids.ROTATION_ROLE, "Arn"]}
     schedules = [e["Properties"]["Schedule"] for e in function["Events"].values()]
     assert schedules == ["rate(1 day)"]
+
+
+def test_the_rotation_function_outlasts_its_longest_wait_for_kms(
+    resources: dict[str, Any],
+) -> None:
+    from chalicelib.aws.propagation import DISCARD, PROPAGATION
+
+    # Waiting for a new key (KMS propagates it in up to five minutes), then, if it
+    # never came, for its deletion: well inside the timeout (Lambda allows 900 s).
+    timeout = resources[ids.ROTATION_FUNCTION]["Properties"]["Timeout"]
+    assert 2 * (PROPAGATION.budget + DISCARD.budget) <= timeout <= 900
+    assert resources[ids.API_FUNCTION]["Properties"]["Timeout"] == 10  # unchanged
 
 
 def test_without_a_rotation_function_the_template_leaves_rotation_out(
@@ -545,7 +677,7 @@ def test_kms_throttling_alarm_counts_the_line_the_app_logs(
 def test_outputs_name_every_url_and_resource_operators_need(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     for name in ("Issuer", "TokenUrl", "JwksUrl", "AdminBaseUrl", "AdminPolicyArn",
-                 "TableName", "SigningKeyArn"):
+                 "TableName", "SigningKeyArn", "TokenRoleArn"):
         assert name in outputs, name
     names = {ids.REST_API: "a1b2c3"}
     issuer = resolve(outputs["Issuer"]["Value"], names)
@@ -556,6 +688,7 @@ def test_outputs_name_every_url_and_resource_operators_need(template: dict[str, 
     assert outputs["AdminPolicyArn"]["Value"] == {"Ref": ids.ADMIN_POLICY}
     assert outputs["TableName"]["Value"] == {"Ref": ids.TABLE}
     assert outputs["SigningKeyArn"]["Value"] == {"Fn::GetAtt": [ids.SIGNING_KEY, "Arn"]}
+    assert outputs["TokenRoleArn"]["Value"] == {"Fn::GetAtt": [ids.API_ROLE, "Arn"]}
 
 
 def test_a_configured_issuer_is_the_base_of_every_output_url(dev_stage: StageConfig) -> None:

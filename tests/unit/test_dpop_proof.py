@@ -62,3 +62,34 @@ def test_a_valid_proof_yields_its_thumbprint_jti_iat_and_nonce() -> None:
 
     assert (verified.jti, verified.iat, verified.nonce) == ("abc", NOW, "n-1")
     assert len(verified.jkt) == 43
+
+
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_a_proof_that_names_a_member_twice_is_refused(where: str) -> None:
+    import json
+
+    import jwt
+
+    from tests.dpop_proofs import public_members
+
+    # GIVEN a signed proof whose last duplicate is good (what PyJWT would read)
+    key = es256_key()
+    claims = json.dumps({"jti": "dup", "htm": "POST", "htu": URL, "iat": NOW})
+    headers = {"typ": "dpop+jwt", "jwk": public_members(key)}
+    if where == "payload":
+        claims = '{"htu": "https://elsewhere.example/token", ' + claims[1:]
+    else:
+        headers = {**headers, "kid": "x"}
+    proof = jwt.api_jws.encode(claims.encode(), key.private, algorithm=key.alg,
+                               headers=headers)
+    if where == "header":  # repeat typ inside the signed header segment
+        import base64
+
+        segments = proof.split(".")
+        raw = base64.urlsafe_b64decode(segments[0] + "==").decode()
+        raw = '{"typ": "jwt", ' + raw[1:]
+        segments[0] = base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+        proof = ".".join(segments)
+    # THEN it is refused as naming a member twice, before any signature check
+    with pytest.raises(InvalidDpopProof, match="twice"):
+        verify_proof((proof,), method="POST", url=URL, now=NOW, window=60)

@@ -123,6 +123,35 @@ def test_caches_the_issuer_keys_across_requests(setup: Setup) -> None:
     assert setup.issuer.behaviour.requests == ["/.well-known/openid-configuration", "/jwks"]
 
 
+
+def test_refuses_a_token_repeating_a_member_name_in_its_payload_or_header(
+    setup: Setup,
+) -> None:
+    import base64
+
+    setup.bind()
+    header_b64, payload_b64, _ = setup.token().split(".")
+
+    def text(segment: str) -> str:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode()
+
+    def b64(data: str) -> str:
+        return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+    for header, payload in [
+        (text(header_b64), '{"sub": "someone-else", ' + text(payload_b64)[1:]),
+        ('{"kid": "unknown", ' + text(header_b64)[1:], text(payload_b64)),
+    ]:
+        signing_input = f"{b64(header)}.{b64(payload)}"
+        signature = jwt.get_algorithm_by_name("RS256").sign(
+            signing_input.encode(), setup.issuer.rsa)
+        token = f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+        assert jwt.decode(token, options={"verify_signature": False})["sub"] == SUBJECT
+
+        with pytest.raises(InvalidClient):
+            setup.authenticate(token)
+
+
 # -- refused: the negative suite --------------------------------------------------------
 
 

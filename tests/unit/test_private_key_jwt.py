@@ -287,6 +287,36 @@ def test_refuses_non_finite_time_claims_with_invalid_client_not_a_crash(
     refused(authenticator, assertion(key, demo.client_id, ISSUER, now(clock), **claims))
 
 
+def _signed_text(key: ClientKeyPair, header: str, payload: str) -> str:
+    """A JWS over exactly these JSON texts (which may repeat a member name)."""
+    signing_input = f"{_b64(header.encode())}.{_b64(payload.encode())}"
+    signature = jwt.get_algorithm_by_name(key.alg).sign(signing_input.encode(), key.private)
+    return f"{signing_input}.{_b64(signature)}"
+
+
+@pytest.mark.parametrize("where", ["payload-sub", "payload-aud", "nested-claim", "header-kid"])
+def test_refuses_an_assertion_repeating_a_member_name(
+    authenticator: ClientAuthenticator, key: ClientKeyPair, demo: Demo, clock: FakeClock,
+    where: str,
+) -> None:
+    # GIVEN a signed assertion that is valid if the last duplicate wins (as PyJWT reads it)
+    header = json.dumps({"alg": key.alg, "kid": key.kid, "typ": "client-authentication+jwt"})
+    payload = json.dumps(_claims(demo.client_id, now(clock), cnf={"jkt": "a"}))
+    if where == "payload-sub":
+        payload = '{"sub": "someone-else", ' + payload[1:]
+    elif where == "payload-aud":
+        payload = '{"aud": "https://other.example", ' + payload[1:]
+    elif where == "nested-claim":
+        payload = payload.replace('{"jkt": "a"}', '{"jkt": "b", "jkt": "a"}')
+    else:
+        header = '{"kid": "other-key", ' + header[1:]
+    token = _signed_text(key, header, payload)
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == demo.client_id
+
+    # THEN it is refused with invalid_client, and its jti is not spent
+    refused(authenticator, token)
+
+
 def test_refuses_an_assertion_issued_in_the_future(
     authenticator: ClientAuthenticator, key: ClientKeyPair, demo: Demo, clock: FakeClock
 ) -> None:

@@ -13,7 +13,9 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.oauth.grant_types import JWT_BEARER
+from chalicelib.tokens.jwk import thumbprint
 from tests.conftest import AUDIENCE, ISSUER, AwsBackend, Demo, seed_demo
+from tests.dpop_proofs import dpop_proof, es256_key, public_members
 from tests.fakes import FakeClock
 from tests.functional.admin_helpers import error_fields, expect, problem, send
 from tests.functional.conftest import FORM, basic, body_json, form
@@ -319,3 +321,35 @@ def test_metadata_lists_both_new_grants_and_the_assertion_signing_algorithms(
     # MCP SEP-1046 requires it of an authorization server offering private_key_jwt
     assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
     assert "RS256" in metadata["token_endpoint_auth_signing_alg_values_supported"]
+
+
+# -- DPoP (RFC 9449) on the jwt-bearer grant ------------------------------------------------
+
+
+def test_a_proof_binds_the_jwt_bearer_token_to_the_workloads_key(
+    http: Any, issuer: TestIssuer, trusted: str, demo: Demo, clock: FakeClock,
+) -> None:
+    expect(rule(http, demo.client_id, trusted, subject=SUBJECT), 201)
+    key = es256_key()
+    headers = {**FORM, "DPoP": dpop_proof(key, TOKEN_ENDPOINT, int(clock.now))}
+
+    response = http.post("/oauth/token", headers=headers, body=form(
+        grant_type=JWT_BEARER, resource=AUDIENCE,
+        assertion=issuer.token(SUBJECT, TOKEN_ENDPOINT, now=clock.now)))
+
+    assert response.status_code == 200, response.body
+    body = body_json(response)
+    assert body["token_type"] == "DPoP"
+    assert claims_of(body["access_token"])["cnf"] == {"jkt": thumbprint(public_members(key))}
+
+
+def test_an_app_that_must_use_dpop_gets_no_jwt_bearer_token_without_a_proof(
+    http: Any, services: runtime.Services, issuer: TestIssuer, trusted: str, demo: Demo,
+    clock: FakeClock,
+) -> None:
+    expect(rule(http, demo.client_id, trusted, subject=SUBJECT), 201)
+    services.provisioning.update_app(demo.client_id, {"dpop_bound_access_tokens": True})
+
+    response = grant(http, issuer.token(SUBJECT, TOKEN_ENDPOINT, now=clock.now))
+
+    assert oauth_error(response) == "invalid_dpop_proof"

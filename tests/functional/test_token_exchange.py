@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import runtime
 from chalicelib.oauth.grant_types import ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE
+from chalicelib.tokens.jwk import thumbprint
 from tests.conftest import AUDIENCE, ISSUER, AwsBackend
+from tests.dpop_proofs import dpop_proof, es256_key, public_members
 from tests.fakes import FakeClock
 from tests.functional.conftest import FORM, body_json, form
 from tests.functional.exchange_world import (
@@ -581,3 +583,98 @@ def test_an_exchange_counts_in_tokens_issued_by_grant_type_and_in_the_outcome_li
                        "outcome": "issued", "reason": None, "grant_type": TOKEN_EXCHANGE}
     [issued] = [d for d in documents if "TokensIssued" in d]
     assert (issued["TokensIssued"], issued["GrantType"]) == (1, TOKEN_EXCHANGE)
+
+
+# -- DPoP (RFC 9449) on the exchange ---------------------------------------------------------
+
+TOKEN_URL = ISSUER + "/oauth/token"
+
+
+def dpop_exchange(http: Any, caller: Client, subject_token: str, proof: str | None) -> Any:
+    headers = {**FORM, **caller.auth(), **({"DPoP": proof} if proof else {})}
+    return http.post("/oauth/token", headers=headers, body=form(
+        grant_type=TOKEN_EXCHANGE, subject_token=subject_token,
+        subject_token_type=ACCESS_TOKEN_TYPE, audience=INVENTORY))
+
+
+def test_an_exchange_with_the_callers_proof_is_bound_to_the_callers_key(
+    http: Any, world: World, clock: FakeClock,
+) -> None:
+    key = es256_key()
+    subject = client_token(http, world.subject)
+
+    proof = dpop_proof(key, TOKEN_URL, int(clock.now))
+
+    response = dpop_exchange(http, world.caller, subject, proof)
+
+    assert response.status_code == 200, response.body
+    body = body_json(response)
+    assert body["token_type"] == "DPoP" and body["issued_token_type"] == ACCESS_TOKEN_TYPE
+    claims = claims_of(body["access_token"])
+    assert claims["cnf"] == {"jkt": thumbprint(public_members(key))}
+    assert claims["act"] == {"sub": world.caller.client_id}
+
+
+def test_a_bound_subject_token_does_not_bind_the_result_to_the_subjects_key(
+    http: Any, world: World, clock: FakeClock,
+) -> None:
+    # the subject's key stays with the subject: the caller cannot prove it, and the
+    # result binds to whatever the caller proves (or is a bearer token for the caller)
+    subject_key, caller_key = es256_key(), es256_key()
+    proof = dpop_proof(subject_key, TOKEN_URL, int(clock.now))
+    headers = {**FORM, **world.subject.auth(), "DPoP": proof}
+    bound_subject = body_json(http.post("/oauth/token", headers=headers, body=form(
+        grant_type="client_credentials", audience=AUDIENCE)))["access_token"]
+
+    bearer = claims_of(body_json(dpop_exchange(http, world.caller, bound_subject,
+                                               None))["access_token"])
+    bound = claims_of(body_json(dpop_exchange(
+        http, world.caller, bound_subject,
+        dpop_proof(caller_key, TOKEN_URL, int(clock.now))))["access_token"])
+
+    assert "cnf" not in bearer
+    assert bound["cnf"] == {"jkt": thumbprint(public_members(caller_key))}
+
+
+def test_exchange_reuse_never_hands_a_bound_token_to_another_key_or_a_bearer_request(
+    http: Any, world: World, clock: FakeClock,
+) -> None:
+    first, second = es256_key(), es256_key()
+    subject = client_token(http, world.subject)
+
+    def token(key: Any) -> str:
+        proof = dpop_proof(key, TOKEN_URL, int(clock.now)) if key else None
+        response = dpop_exchange(http, world.caller, subject, proof)
+        assert response.status_code == 200, response.body
+        return str(body_json(response)["access_token"])
+
+    bound = token(first)
+    assert token(first) == bound  # the same subject token and key: reused
+    other, bearer = token(second), token(None)
+    assert len({bound, other, bearer}) == 3
+    assert claims_of(other)["cnf"]["jkt"] == thumbprint(public_members(second))
+    assert "cnf" not in claims_of(bearer)
+
+
+def test_a_caller_that_must_use_dpop_is_refused_an_exchange_without_a_proof(
+    http: Any, services: runtime.Services, world: World, clock: FakeClock,
+) -> None:
+    services.provisioning.update_app(world.caller.client_id, {"dpop_bound_access_tokens": True})
+    subject = client_token(http, world.subject)
+
+    assert oauth_error(dpop_exchange(http, world.caller, subject, None)) == "invalid_dpop_proof"
+    assert dpop_exchange(http, world.caller, subject,
+                         dpop_proof(es256_key(), TOKEN_URL, int(clock.now))).status_code == 200
+
+
+def test_a_target_api_requiring_sender_constrained_tokens_refuses_a_bearer_exchange(
+    http: Any, services: runtime.Services, world: World, clock: FakeClock,
+) -> None:
+    services.provisioning.update_api(world.inventory_api,
+                                     {"sender_constrained_tokens_required": True})
+    subject = client_token(http, world.subject)  # the Orders API does not require it
+
+    assert oauth_error(dpop_exchange(http, world.caller, subject, None)) == "invalid_request"
+    response = dpop_exchange(http, world.caller, subject,
+                             dpop_proof(es256_key(), TOKEN_URL, int(clock.now)))
+    assert body_json(response)["token_type"] == "DPoP"

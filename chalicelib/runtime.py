@@ -71,7 +71,7 @@ def configure_logging() -> None:
 
 def assertion_methods(
     settings: Settings, store: Store, clock: Callable[[], float],
-    sts: StsCaller | None = None,
+    sts: StsCaller | None = None, keys: IssuerKeys | None = None,
 ) -> tuple[AssertionMethod, ...]:
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
@@ -82,7 +82,7 @@ def assertion_methods(
 
     return (
         PrivateKeyJwtMethod(store, store),
-        FederatedTokenAuth(store, issuer_keys(settings, clock)),
+        FederatedTokenAuth(store, keys or issuer_keys(settings, clock)),
         AwsIamMethod(store, sts or HttpStsCaller(settings.sts_connect_to),
                      settings.aws_iam_regions),
     )
@@ -107,17 +107,20 @@ def build_services(
     from .admin.federation import FederationAdmin
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
+    from .federation.workload_jwt import WorkloadJwtVerifier
     from .oauth.client_auth import ClientAuthenticator
     from .oauth.client_credentials import ClientCredentialsGrant
     from .oauth.dpop import SIGNING_ALGS as DPOP_SIGNING_ALGS
     from .oauth.dpop import DpopProofs
     from .oauth.dpop_nonce import DpopNonces
     from .oauth.introspection import Introspection
+    from .oauth.jwt_bearer import JwtBearerGrant
     from .oauth.metadata import Discovery
     from .oauth.quota import TokenQuotas
     from .oauth.reuse import TokenCache
     from .oauth.revocation import Revocation
     from .oauth.token_endpoint import TokenEndpoint
+    from .oauth.token_exchange import TokenExchangeGrant
     from .tokens.issuer import TokenIssuer
     from .tokens.keyring import KeyRing
     from .tokens.verify import OwnTokenVerifier
@@ -129,8 +132,9 @@ def build_services(
         else None
     )
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
+    trusted_keys = issuer_keys(settings, clock)  # one key cache per container
     authenticator = ClientAuthenticator(
-        store, clock, assertion_methods(settings, store, clock, sts)
+        store, clock, assertion_methods(settings, store, clock, sts, trusted_keys)
     )
     verifier = OwnTokenVerifier(keyring, clock)
     keys = KeyAdmin(
@@ -147,12 +151,17 @@ def build_services(
         if key_factory is not None
         else None
     )
+    workloads = WorkloadJwtVerifier(store, trusted_keys)
     nonces = (
         DpopNonces(store, settings.region, settings.dpop_nonce_step)
         if settings.dpop_nonces else None
     )
     token = TokenEndpoint(
-        grants=(ClientCredentialsGrant(authenticator),),
+        grants=(
+            ClientCredentialsGrant(authenticator),
+            TokenExchangeGrant(authenticator, verifier, store, workloads),
+            JwtBearerGrant(workloads, store),
+        ),
         issuer=TokenIssuer(keyring, signer),
         clock=clock,
         cache=TokenCache(),
@@ -176,7 +185,7 @@ def build_services(
         keys=keys,
         rotation=rotation,
         federation=FederationAdmin(
-            store, clock, issuer_keys(settings, clock), settings.local_mode
+            store, clock, trusted_keys, settings.local_mode
         ),
     )
 
@@ -254,13 +263,16 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.oauth.dpop",
     "chalicelib.oauth.dpop_nonce",
     "chalicelib.oauth.federated",
+    "chalicelib.oauth.grant_types",
     "chalicelib.oauth.introspection",
+    "chalicelib.oauth.jwt_bearer",
     "chalicelib.oauth.metadata",
     "chalicelib.oauth.private_key_jwt",
     "chalicelib.oauth.quota",
     "chalicelib.oauth.reuse",
     "chalicelib.oauth.revocation",
     "chalicelib.oauth.token_endpoint",
+    "chalicelib.oauth.token_exchange",
     "chalicelib.store.dynamodb",
     "chalicelib.tokens.issuer",
     "chalicelib.tokens.keyring",

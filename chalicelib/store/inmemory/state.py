@@ -11,6 +11,7 @@ from ..records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    ExchangePolicy,
     FederatedIdentity,
     Grant,
     SigningKeyRecord,
@@ -36,6 +37,7 @@ class MemoryTables:
         self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
         self.issuers: dict[str, TrustedIssuer] = {}
         self.federated: dict[str, dict[str, FederatedIdentity]] = {}
+        self.exchange_policies: dict[str, dict[str, ExchangePolicy]] = {}
         self.reads = 0
 
     def _audit(self, record: AuditRecord | None) -> None:

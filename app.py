@@ -9,6 +9,7 @@ from chalicelib.routes import edge
 from chalicelib.routes.admin import admin
 from chalicelib.routes.app_keys import app_keys
 from chalicelib.routes.aws_principals import aws_principals
+from chalicelib.routes.exchange_policies import exchange_policies
 from chalicelib.routes.federation import federation
 from chalicelib.routes.home_region import refuse_writes_outside_home
 from chalicelib.routes.oauth import oauth
@@ -23,5 +24,6 @@ app.register_blueprint(app_keys, url_prefix="/admin")
 app.register_blueprint(aws_principals, url_prefix="/admin")
 app.register_blueprint(federation, url_prefix="/admin")
 app.register_blueprint(tls_clients, url_prefix="/admin")
+app.register_blueprint(exchange_policies, url_prefix="/admin")
 app.register_middleware(refuse_writes_outside_home, "http")  # docs/multi-region.md
 edge.install(app)  # last: Chalice's own answers (405, 415, 500) in this service's formats

@@ -51,9 +51,17 @@ class InvalidClient(OAuthError):
 
 
 class UnauthorizedClient(OAuthError):
-    """The authenticated client is not authorized for this request (RFC 6749 §5.2)."""
+    """The authenticated client is not authorized for this request, or to use this
+    grant type (RFC 6749 §5.2; RFC 8693 §2.2.2)."""
 
     error = "unauthorized_client"
+
+
+class InvalidGrant(OAuthError):
+    """The provided authorization grant is invalid, expired or revoked (RFC 6749 §5.2);
+    for an assertion grant, the JWT is not valid or not acceptable (RFC 7523 §3.1)."""
+
+    error = "invalid_grant"
 
 
 class UnsupportedGrantType(OAuthError):
@@ -70,7 +78,8 @@ class InvalidScope(OAuthError):
 
 
 class InvalidTarget(OAuthError):
-    """The requested resource is invalid, missing, unknown, or malformed (RFC 8707 §2)."""
+    """The requested resource is invalid, missing, unknown, or malformed (RFC 8707 §2);
+    the server is unwilling to issue a token for the target (RFC 8693 §2.2.2)."""
 
     error = "invalid_target"
 

@@ -72,7 +72,7 @@ def configure_logging() -> None:
 
 def assertion_methods(
     settings: Settings, store: Store, clock: Callable[[], float],
-    sts: StsCaller | None = None,
+    sts: StsCaller | None = None, keys: IssuerKeys | None = None,
 ) -> tuple[AssertionMethod, ...]:
     """The client-assertion methods this server accepts (RFC 7521 §4.2), one line each;
     the ClientAuthenticator routes each assertion to the one that handles it."""
@@ -83,7 +83,7 @@ def assertion_methods(
 
     return (
         PrivateKeyJwtMethod(store, store),
-        FederatedTokenAuth(store, issuer_keys(settings, clock)),
+        FederatedTokenAuth(store, keys or issuer_keys(settings, clock)),
         AwsIamMethod(store, sts or HttpStsCaller(settings.sts_connect_to),
                      settings.aws_iam_regions),
     )
@@ -116,12 +116,14 @@ def build_services(
     from .admin.federation import FederationAdmin
     from .admin.keys import KeyAdmin, ScheduledRotation
     from .admin.provisioning import Provisioning
+    from .federation.workload_jwt import WorkloadJwtVerifier
     from .oauth.client_auth import ClientAuthenticator
     from .oauth.client_credentials import ClientCredentialsGrant
     from .oauth.dpop import SIGNING_ALGS as DPOP_SIGNING_ALGS
     from .oauth.dpop import DpopProofs
     from .oauth.dpop_nonce import DpopNonces
     from .oauth.introspection import Introspection
+    from .oauth.jwt_bearer import JwtBearerGrant
     from .oauth.metadata import Discovery
     from .oauth.mtls_binding import CertificateBinding
     from .oauth.mtls_metadata import mtls_metadata
@@ -129,6 +131,7 @@ def build_services(
     from .oauth.reuse import TokenCache
     from .oauth.revocation import Revocation
     from .oauth.token_endpoint import TokenEndpoint
+    from .oauth.token_exchange import TokenExchangeGrant
     from .tokens.issuer import TokenIssuer
     from .tokens.keyring import KeyRing
     from .tokens.verify import OwnTokenVerifier
@@ -140,8 +143,9 @@ def build_services(
         else None
     )
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
+    trusted_keys = issuer_keys(settings, clock)  # one key cache per container
     authenticator = ClientAuthenticator(
-        store, clock, assertion_methods(settings, store, clock, sts),
+        store, clock, assertion_methods(settings, store, clock, sts, trusted_keys),
         certificate=certificate_method(settings, store),
     )
     verifier = OwnTokenVerifier(keyring, clock)
@@ -159,12 +163,17 @@ def build_services(
         if key_factory is not None
         else None
     )
+    workloads = WorkloadJwtVerifier(store, trusted_keys)
     nonces = (
         DpopNonces(store, settings.region, settings.dpop_nonce_step)
         if settings.dpop_nonces else None
     )
     token = TokenEndpoint(
-        grants=(ClientCredentialsGrant(authenticator),),
+        grants=(
+            ClientCredentialsGrant(authenticator),
+            TokenExchangeGrant(authenticator, verifier, store, workloads),
+            JwtBearerGrant(workloads, store),
+        ),
         issuer=TokenIssuer(keyring, signer),
         clock=clock,
         cache=TokenCache(),
@@ -192,7 +201,7 @@ def build_services(
         keys=keys,
         rotation=rotation,
         federation=FederationAdmin(
-            store, clock, issuer_keys(settings, clock), settings.local_mode
+            store, clock, trusted_keys, settings.local_mode
         ),
     )
 
@@ -270,7 +279,9 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.oauth.dpop",
     "chalicelib.oauth.dpop_nonce",
     "chalicelib.oauth.federated",
+    "chalicelib.oauth.grant_types",
     "chalicelib.oauth.introspection",
+    "chalicelib.oauth.jwt_bearer",
     "chalicelib.oauth.metadata",
     "chalicelib.oauth.mtls_binding",
     "chalicelib.oauth.mtls_metadata",
@@ -279,6 +290,7 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.oauth.reuse",
     "chalicelib.oauth.revocation",
     "chalicelib.oauth.token_endpoint",
+    "chalicelib.oauth.token_exchange",
     "chalicelib.store.dynamodb",
     "chalicelib.tokens.issuer",
     "chalicelib.tokens.keyring",

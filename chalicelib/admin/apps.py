@@ -23,6 +23,7 @@ from ..store.records import (
 from . import validation as v
 from . import validation_limits as limits
 from .audit import SYSTEM, Actor, log_record, new_record
+from .exchange_policies import fits_with_act
 from .secrets import IssuedSecret, new_client_secret
 from .usecase import UseCases, check_if_match, stored
 
@@ -173,6 +174,13 @@ class AppAdmin(UseCases):
                     raise ValidationFailed(
                         "Tokens would exceed the 4,096-byte KMS signing limit.",
                         [FieldError("claims", f"too large with the grant for {grant.audience}")],
+                    )
+            for policy in credentials.exchange_policies:
+                if not fits_with_act(fields["claims"], client_id, policy):
+                    raise ValidationFailed(
+                        "Exchanged tokens would exceed the 4,096-byte KMS signing limit.",
+                        [FieldError("claims", "too large with the exchange policy for "
+                                    f"{policy.target_audience}")],
                     )
         if action == "app.update" and set(changes) == {"enabled"}:
             action = "app.unblock" if fields["enabled"] else "app.block"

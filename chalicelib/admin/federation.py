@@ -9,6 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import Conflict, FieldError, ItemExists, NotFound, ValidationFailed
+from ..federation.claim_rules import (
+    MAX_CLAIM_NAME,
+    MAX_CLAIM_VALUE,
+    MAX_PATTERN_STARS,
+    MAX_REQUIRED_CLAIMS,
+)
 from ..federation.issuers import (
     AWS_OUTBOUND_ISSUER,
     DEFAULT_MAX_LIFETIME,
@@ -35,11 +41,47 @@ ISSUER_FIELDS = {
     "preset", "issuer", "name", "jwks_uri", "trust_domain", "bundle_endpoint",
     "max_token_lifetime", "single_use_jti",
 }
-IDENTITY_FIELDS = {"issuer", "subject", "audience"}
+IDENTITY_FIELDS = {"issuer", "subject", "subject_pattern", "audience", "required_claims"}
 MAX_IDENTITIES_PER_APP = 20
 MAX_ISSUER_LENGTH = 512
 MAX_SUBJECT_LENGTH = 2048
 MIN_LIFETIME, MAX_LIFETIME = 60, 86400
+CHECKED_ELSEWHERE = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+"""Claims the token checks decide on; a rule may not require values of them."""
+GITHUB_OWNER_CLAIMS = ("repository_owner_id", "repository_id")
+
+
+def _pattern(errors: v.Errors, value: Any) -> str:
+    """A subject pattern: a literal start, at most four ``*`` (each any run of characters
+    other than ``:``), never two in a row."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SUBJECT_LENGTH:
+        errors.add("subject_pattern", f"must be a string of 1-{MAX_SUBJECT_LENGTH} characters")
+        return ""
+    if "*" not in value or value.startswith("*") or "**" in value or (
+        value.count("*") > MAX_PATTERN_STARS
+    ):
+        errors.add("subject_pattern", "must contain 1-4 '*' (each matches characters other "
+                   "than ':'), not at the start and never two in a row")
+    return value
+
+
+def _required_claims(errors: v.Errors, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_REQUIRED_CLAIMS:
+        errors.add("required_claims", f"must be an object of at most {MAX_REQUIRED_CLAIMS} "
+                   "claims")
+        return {}
+    for name, wanted in value.items():
+        top = name.lstrip("/").split("/")[0] if name.startswith("/") else name
+        if not 0 < len(name) <= MAX_CLAIM_NAME or name == "/" or top in CHECKED_ELSEWHERE:
+            errors.add(f"required_claims.{name}", "must be a claim name or a JSON Pointer "
+                       f"(/a/b) of at most {MAX_CLAIM_NAME} characters, not a claim the "
+                       "token checks decide (iss sub aud exp nbf iat jti)")
+        elif not isinstance(wanted, str) or not 0 < len(wanted) <= MAX_CLAIM_VALUE:
+            errors.add(f"required_claims.{name}",
+                       f"must be a string of 1-{MAX_CLAIM_VALUE} characters")
+    return dict(value)
 
 
 def _url(
@@ -189,7 +231,7 @@ class FederationAdmin(UseCases):
     def add_identity(
         self, client_id: str, body: Mapping[str, Any], actor: Actor = SYSTEM
     ) -> FederatedIdentity:
-        v.only_fields(body, IDENTITY_FIELDS, frozenset({"issuer", "subject"}))
+        v.only_fields(body, IDENTITY_FIELDS, frozenset({"issuer"}))
         credentials = self.get_app(client_id)
         errors = v.Errors()
         issuer = body["issuer"]
@@ -199,11 +241,24 @@ class FederationAdmin(UseCases):
         )
         if record is None or record.issuer != issuer:
             errors.add("issuer", "must be a registered trusted issuer (POST /admin/issuers)")
-        subject = body["subject"]
-        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        pattern = "subject_pattern" in body
+        if pattern == ("subject" in body):
+            errors.add("subject", "give either subject (exact) or subject_pattern")
+            errors.raise_if_any()
+        subject = body["subject_pattern"] if pattern else body["subject"]
+        if pattern:
+            subject = _pattern(errors, subject)
+        elif not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
             errors.add("subject", f"must be a string of 1-{MAX_SUBJECT_LENGTH} characters")
         elif record is not None and (problem := subject_problem(record.kind, issuer, subject)):
             errors.add("subject", problem)
+        required = _required_claims(errors, body.get("required_claims"))
+        if pattern and record is not None and record.kind == "github-actions" and not any(
+            claim in required for claim in GITHUB_OWNER_CLAIMS
+        ):
+            errors.add("required_claims", "a GitHub Actions subject pattern must require "
+                       "repository_owner_id or repository_id (any organisation can produce "
+                       "a subject that matches a pattern)")
         audience = body.get("audience")
         if audience is not None:
             audience = v.identifier(errors, "audience", audience)
@@ -215,11 +270,12 @@ class FederationAdmin(UseCases):
         now = self._now()
         identity = FederatedIdentity(
             identity_id="fed_" + secrets.token_hex(8), issuer=issuer, subject=subject,
-            audience=audience, created_at=now,
+            audience=audience, created_at=now, pattern=pattern, required_claims=required,
         )
         audit = new_record(actor, "app.federate", f"app/{client_id}", {
-            "identity_id": identity.identity_id, "issuer": issuer, "subject": subject,
-            "audience": audience,
+            "identity_id": identity.identity_id, "issuer": issuer,
+            "subject_pattern" if pattern else "subject": subject, "audience": audience,
+            **({"required_claims": required} if required else {}),
         }, now)
         try:
             with stored(f"No app with client_id {client_id!r}."):
@@ -227,7 +283,7 @@ class FederationAdmin(UseCases):
                     client_id, identity, credentials.app.version, audit
                 )
         except ItemExists as exc:
-            raise Conflict("The app lists this issuer and subject already.") from exc
+            raise Conflict("The app lists this issuer and subject (or pattern) already.") from exc
         log_record(audit)
         return identity
 
@@ -250,7 +306,8 @@ class FederationAdmin(UseCases):
         if identity is None:
             raise NotFound(f"The app has no federated identity {identity_id[:64]!r}.")
         audit = new_record(actor, "app.unfederate", f"app/{client_id}", {
-            "identity_id": identity_id, "issuer": identity.issuer, "subject": identity.subject,
+            "identity_id": identity_id, "issuer": identity.issuer,
+            "subject_pattern" if identity.pattern else "subject": identity.subject,
         }, self._now())
         with stored(f"The app has no federated identity {identity_id!r}."):
             self._store.delete_federated_identity(client_id, identity, audit)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         App,
         AuditRecord,
         ClientSecret,
+        ExchangePolicy,
         Grant,
         SigningKeyRecord,
         Usage,
@@ -89,6 +90,23 @@ def grant_view(grant: Grant) -> dict[str, Any]:
         "audience": grant.audience,
         "scopes": list(grant.scopes),
         "version": grant.version,
+    }
+
+
+def exchange_policy_view(policy: ExchangePolicy) -> dict[str, Any]:
+    return {
+        "target_api_id": policy.target_api_id,
+        "target_audience": policy.target_audience,
+        "scopes": list(policy.scopes),
+        "source_apis": list(policy.source_apis),
+        "source_audiences": list(policy.source_audiences),
+        "source_issuers": list(policy.source_issuers),
+        "delegation": policy.delegation,
+        "impersonation": policy.impersonation,
+        "max_act_depth": policy.max_act_depth,
+        "created_at": timestamp(policy.created_at),
+        "updated_at": timestamp(policy.updated_at),
+        "version": policy.version,
     }
 
 

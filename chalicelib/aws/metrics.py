@@ -22,17 +22,21 @@ from json.encoder import encode_basestring_ascii
 from typing import Protocol
 
 TOKENS_ISSUED = "TokensIssued"
+"""Tokens issued (fresh or reused), by ``GrantType`` and in total."""
 TOKENS_REFUSED = "TokensRefused"
 """Token requests refused, by ``Reason`` (the RFC 6749 §5.2 error code) and in total."""
 AUTHENTICATION_FAILURES = "AuthenticationFailures"
 """``invalid_client`` answers on any OAuth endpoint (token, introspection, revocation)."""
 KMS_SIGN_LATENCY = "KmsSignLatency"
 REASON = "Reason"
+GRANT_TYPE = "GrantType"
+"""The ``grant_type`` of the request: one of the few the token endpoint supports (a
+bounded set, unlike a client), ``other`` for anything else."""
 
 COUNT, MILLISECONDS = "Count", "Milliseconds"
 METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     # name: (unit, dimension sets); () is the metric without dimensions
-    TOKENS_ISSUED: (COUNT, ((),)),
+    TOKENS_ISSUED: (COUNT, ((GRANT_TYPE,), ())),
     TOKENS_REFUSED: (COUNT, ((REASON,), ())),
     AUTHENTICATION_FAILURES: (COUNT, ((),)),
     KMS_SIGN_LATENCY: (MILLISECONDS, ((),)),
@@ -40,6 +44,8 @@ METRICS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 NAMESPACE_PREFIX = "m2m-auth/"
 OUTCOME_EVENT = "token_outcome"
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
+Dimensions = tuple[tuple[str, str], ...]
+"""A metric's dimension values, by name, in name order (``()``: none)."""
 
 
 def _string(value: str | None) -> str:
@@ -53,10 +59,17 @@ def namespace(stack: str) -> str:
 
 
 class Recorder(Protocol):
-    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
-        """Add a value to metric ``name`` (one of ``METRICS``)."""
+    def record(
+        self, name: str, value: float = 1, reason: str | None = None,
+        grant_type: str | None = None,
+    ) -> None:
+        """Add a value to metric ``name`` (one of ``METRICS``); ``reason`` and
+        ``grant_type`` are dimension values where the metric has that dimension."""
 
-    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+    def outcome(
+        self, client_id: str | None, outcome: str, reason: str | None,
+        grant_type: str | None = None,
+    ) -> None:
         """Note how a token request ended, for the per-client structured log line."""
 
     def flush(self) -> None:
@@ -66,10 +79,16 @@ class Recorder(Protocol):
 class NullRecorder:
     """Records nothing (local mode, unit tests)."""
 
-    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
+    def record(
+        self, name: str, value: float = 1, reason: str | None = None,
+        grant_type: str | None = None,
+    ) -> None:
         return None
 
-    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
+    def outcome(
+        self, client_id: str | None, outcome: str, reason: str | None,
+        grant_type: str | None = None,
+    ) -> None:
         return None
 
     def flush(self) -> None:
@@ -89,20 +108,32 @@ class EmfRecorder:
         self._write = write
         self._clock = clock
         self._lock = threading.Lock()
-        self._values: dict[tuple[str | None, str], list[float]] = {}
+        self._values: dict[tuple[Dimensions, str], list[float]] = {}
         self._outcomes: list[str] = []
 
-    def record(self, name: str, value: float = 1, reason: str | None = None) -> None:
-        if name not in METRICS:
+    def record(
+        self, name: str, value: float = 1, reason: str | None = None,
+        grant_type: str | None = None,
+    ) -> None:
+        dimension_names = _DIMENSIONS.get(name)
+        if dimension_names is None:
             raise ValueError(f"unknown metric {name}")
-        key = (reason if name in _BY_REASON else None, name)
+        dimensions: Dimensions = ()
+        if dimension_names:
+            given = {REASON: reason, GRANT_TYPE: grant_type}
+            dimensions = tuple((d, given[d] or "other") for d in dimension_names)
         with self._lock:
-            self._values.setdefault(key, []).append(value)
+            self._values.setdefault((dimensions, name), []).append(value)
 
-    def outcome(self, client_id: str | None, outcome: str, reason: str | None) -> None:
-        # {"event":..,"client_id":..,"outcome":..,"reason":..} as json.dumps writes it
+    def outcome(
+        self, client_id: str | None, outcome: str, reason: str | None,
+        grant_type: str | None = None,
+    ) -> None:
+        # {"event":..,"client_id":..,"outcome":..,"reason":..,"grant_type":..} as
+        # json.dumps writes it
         line = (f'{{"event":"{OUTCOME_EVENT}","client_id":{_string(client_id)},'
-                f'"outcome":{_string(outcome)},"reason":{_string(reason)}}}')
+                f'"outcome":{_string(outcome)},"reason":{_string(reason)},'
+                f'"grant_type":{_string(grant_type)}}}')
         with self._lock:
             self._outcomes.append(line)
 
@@ -119,11 +150,11 @@ class EmfRecorder:
             sys.stdout.flush()
 
 
-_BY_REASON = frozenset(
-    name for name, (_, dimension_sets) in METRICS.items()
-    if any(REASON in dimension_set for dimension_set in dimension_sets)
-)
-"""Metrics recorded per ``Reason`` value."""
+_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    name: tuple(sorted({d for dimension_set in sets for d in dimension_set}))
+    for name, (_, sets) in METRICS.items()
+}
+"""The dimensions each metric is recorded by, in name order."""
 
 
 @functools.cache
@@ -141,22 +172,22 @@ def _directives(metrics_namespace: str, names: tuple[str, ...]) -> str:
 
 
 def emf_documents(
-    metrics_namespace: str, values: dict[tuple[str | None, str], list[float]], timestamp_ms: int
+    metrics_namespace: str, values: dict[tuple[Dimensions, str], list[float]],
+    timestamp_ms: int,
 ) -> list[str]:
-    """One EMF document per ``Reason`` value (EMF allows one value per dimension per line):
+    """One EMF document per combination of dimension values (EMF allows one value per
+    dimension per line; metrics without dimensions share one):
     ``{"_aws":{"Timestamp":…,"CloudWatchMetrics":[…]},"<metric>":<value>,…,"Reason":…}``."""
-    by_reason: dict[str | None, dict[str, list[float]]] = {}
-    for (reason, name), recorded in sorted(values.items(), key=lambda kv: (kv[0][0] or "",
-                                                                            kv[0][1])):
-        by_reason.setdefault(reason, {})[name] = recorded
+    by_dimensions: dict[Dimensions, dict[str, list[float]]] = {}
+    for (dimensions, name), recorded in sorted(values.items()):
+        by_dimensions.setdefault(dimensions, {})[name] = recorded
     documents = []
-    for reason, metrics in by_reason.items():
+    for dimensions, metrics in by_dimensions.items():
         body: dict[str, object] = {
             name: recorded[0] if len(recorded) == 1 else recorded
             for name, recorded in metrics.items()
         }
-        if reason is not None:
-            body[REASON] = reason
+        body.update(dimensions)
         members = _COMPACT.encode(body)[1:-1]
         documents.append(
             f'{{"_aws":{{"Timestamp":{int(timestamp_ms)},"CloudWatchMetrics":'

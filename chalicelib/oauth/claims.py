@@ -62,10 +62,12 @@ def access_token_claims(
 
 
 def worst_case_signing_input_size(
-    custom: Mapping[str, Any], audience: str, scopes: tuple[str, ...], client_id: str
+    custom: Mapping[str, Any], audience: str, scopes: tuple[str, ...], client_id: str,
+    registered: Mapping[str, Any] | None = None,
 ) -> int:
-    """Bytes KMS would be asked to sign for this app, audience and scope set,
-    with the longest issuer, kid, times and jti the service can produce."""
+    """Bytes KMS would be asked to sign for this app, audience and scope set (and the
+    registered claims a grant may add, such as the longest ``act``), with the longest
+    issuer, kid, times and jti the service can produce."""
     # not at cold start: the admin validators import this module, and these load
     # ``secrets`` (and so OpenSSL) and the signer's dataclasses
     from ..tokens.jws import signing_input
@@ -74,17 +76,20 @@ def worst_case_signing_input_size(
     claims = access_token_claims(
         issuer=_WORST_ISSUER, client_id=client_id, audience=audience, scopes=scopes,
         issued_at=_WORST_TIME, lifetime=0, jti="x" * MAX_JTI_LENGTH, custom=custom,
+        registered=registered,
     )
     header = {"alg": "RS256", "typ": "at+jwt", "kid": _WORST_KID}
     return len(signing_input(header, claims))
 
 
 def fits_signing_limit(
-    custom: Mapping[str, Any], audience: str, scopes: tuple[str, ...], client_id: str
+    custom: Mapping[str, Any], audience: str, scopes: tuple[str, ...], client_id: str,
+    registered: Mapping[str, Any] | None = None,
 ) -> bool:
     from ..tokens.signer import KMS_MAX_RAW_MESSAGE
 
-    return worst_case_signing_input_size(custom, audience, scopes, client_id) <= KMS_MAX_RAW_MESSAGE
+    size = worst_case_signing_input_size(custom, audience, scopes, client_id, registered)
+    return size <= KMS_MAX_RAW_MESSAGE
 
 
 def is_json_value(value: Any, depth: int = 0) -> bool:

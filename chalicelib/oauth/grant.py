@@ -42,6 +42,16 @@ class GrantDecision:
     token: the subject token's identity), so reuse never crosses it."""
     response: Mapping[str, str] = field(default_factory=dict)
     """Extra members of the token response (RFC 8693 §2.2.1 ``issued_token_type``)."""
+    not_after: int | None = None
+    """The token must not outlive this time (an exchanged token never outlives its
+    subject token): ``exp`` is at most it. ``lifetime`` stays the configured one, so
+    reuse is still found under the same key while time passes."""
+
+    def lifetime_at(self, now: int) -> int:
+        """The lifetime of a token signed at ``now``."""
+        if self.not_after is None:
+            return self.lifetime
+        return max(0, min(self.lifetime, self.not_after - now))
 
 
 class TokenGrant(Protocol):

@@ -122,7 +122,7 @@ class TokenEndpoint:
             reuse = (
                 reuse_key(credentials, grant, decision.scopes, lifetime, key.kid, issuer_url),
                 decision.grant_type, decision.subject, decision.reuse_identity,
-                bindings.reuse_identity,
+                decision.not_after, bindings.reuse_identity,
             )
             cached = self._cache.find(reuse, now, grant.token_reuse)
             if cached is not None:
@@ -133,6 +133,7 @@ class TokenEndpoint:
                 return TokenResponse(cached.access_token, cached.expires_at - now, cached.scope,
                                      reused=True, token_type=bindings.token_type,
                                      extra=decision.response, headers=headers)
+        lifetime = decision.lifetime_at(now)  # the key keeps the configured lifetime
         # counted (and, over an enforced quota, refused) before the signature is paid for
         if self._quotas:
             headers.update(self._quotas.count_fresh(app.client_id, app.quota, now))

@@ -64,7 +64,9 @@ def identity_view(identity: FederatedIdentity) -> dict[str, Any]:
     return {
         "id": identity.identity_id,
         "issuer": identity.issuer,
-        "subject": identity.subject,
+        "subject": None if identity.pattern else identity.subject,
+        "subject_pattern": identity.subject if identity.pattern else None,
+        "required_claims": dict(identity.required_claims),
         "audience": identity.audience,
         "created_at": timestamp(identity.created_at),
     }

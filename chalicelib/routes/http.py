@@ -140,18 +140,35 @@ def _record_outcome(
         if error is not None and error.error == "invalid_client":
             recorder.record(metrics.AUTHENTICATION_FAILURES)
         if token:
+            grant_type = None if request is None else presented_grant_type(request)
             if error is None:
-                recorder.record(metrics.TOKENS_ISSUED)
+                recorder.record(metrics.TOKENS_ISSUED, grant_type=grant_type)
             else:
                 recorder.record(metrics.TOKENS_REFUSED, reason=error.error)
             recorder.outcome(
                 None if request is None else presented_client_id(request),
                 "issued" if error is None else "refused",
                 None if error is None else error.error,
+                grant_type,
             )
         recorder.flush()
     except Exception as exc:  # never a trace: it could quote the request
         log.warning("could not record metrics: %s", type(exc).__name__)
+
+
+def presented_grant_type(request: IncomingRequest) -> str | None:
+    """The request's ``grant_type`` if it is one the token endpoint knows, ``other`` if
+    it is another value (never echoed: metrics and logs hold a bounded set), ``None``
+    if there is none."""
+    from ..oauth.grant_types import KNOWN  # names only
+
+    try:
+        grant_type = request.parameters.single("grant_type")
+    except OAuthError:
+        return None
+    if grant_type is None:
+        return None
+    return grant_type if grant_type in KNOWN else "other"
 
 
 def presented_client_id(request: IncomingRequest) -> str | None:

@@ -21,6 +21,7 @@ from .dynamo.audit import DynamoAuditRepository, item_to_audit
 from .dynamo.aws_principals import DynamoAwsPrincipalRepository
 from .dynamo.client_keys import DynamoClientKeyRepository
 from .dynamo.dpop_nonce_keys import DynamoDpopNonceKeyRepository
+from .dynamo.exchange_policies import DynamoExchangePolicyRepository
 from .dynamo.federation import DynamoFederatedIdentityRepository, DynamoIssuerRepository
 from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
@@ -49,6 +50,7 @@ class DynamoDBStore(
     DynamoAwsPrincipalRepository,
     DynamoIssuerRepository,
     DynamoFederatedIdentityRepository,
+    DynamoExchangePolicyRepository,
     DynamoDpopNonceKeyRepository,
     DynamoTlsClientRepository,
 ):

@@ -14,6 +14,7 @@ from .inmemory.audit import MemoryAuditRepository
 from .inmemory.aws_principals import MemoryAwsPrincipalRepository
 from .inmemory.client_keys import MemoryClientKeyRepository
 from .inmemory.dpop_nonce_keys import MemoryDpopNonceKeyRepository
+from .inmemory.exchange_policies import MemoryExchangePolicyRepository
 from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
@@ -33,6 +34,7 @@ class MemoryStore(
     MemoryAwsPrincipalRepository,
     MemoryIssuerRepository,
     MemoryFederatedIdentityRepository,
+    MemoryExchangePolicyRepository,
     MemoryDpopNonceKeyRepository,
     MemoryTlsClientRepository,
 ):

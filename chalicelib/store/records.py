@@ -182,14 +182,61 @@ class AwsPrincipal:
 
 @dataclass(frozen=True)
 class FederatedIdentity:
-    """A workload identity (issuer + subject) an app accepts instead of a secret."""
+    """A workload identity an app accepts instead of a secret: a claim rule on one
+    trusted issuer (docs/federation.md, docs/jwt-bearer.md). A workload token matches
+    when its ``sub`` equals ``subject`` (or, with ``pattern``, matches it as a pattern:
+    ``*`` stands for any run of characters other than ``:``) and every claim in
+    ``required_claims`` has exactly the value given (a name, or an RFC 6901 JSON Pointer
+    such as ``/kubernetes.io/namespace`` for a nested claim)."""
 
     identity_id: str
     issuer: str
     subject: str
     audience: str | None = None
-    """``None``: the presented token's ``aud`` must contain our issuer identifier."""
+    """``None``: the presented token's ``aud`` must contain our issuer identifier (the
+    jwt-bearer grant and token exchange also take our token endpoint URL)."""
     created_at: int = 0
+    pattern: bool = False
+    """``subject`` is a pattern, not an exact subject."""
+    required_claims: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExchangePolicy:
+    """Which tokens an app (the caller) may exchange into tokens for one target API
+    (RFC 8693, docs/token-exchange.md). Kept in the caller's partition, so the token
+    request's one Query of the caller reads it; ``target_audience`` and
+    ``source_audiences`` copy the APIs' immutable identifiers."""
+
+    target_api_id: str
+    target_audience: str
+    scopes: tuple[str, ...]
+    """The most the exchanged token may carry; also never more than the subject's own
+    grant for the target."""
+    source_apis: tuple[str, ...] = ()
+    source_audiences: tuple[str, ...] = ()
+    """Access tokens of these APIs (their ``aud``) may be subject tokens."""
+    source_issuers: tuple[str, ...] = ()
+    """Workload JWTs of these trusted issuers may be subject tokens."""
+    delegation: bool = True
+    impersonation: bool = False
+    max_act_depth: int = 1
+    """The longest RFC 8693 §4.1 ``act`` chain the exchanged token may carry."""
+    created_at: int = 0
+    updated_at: int = 0
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class ExchangeSubject:
+    """What an exchange reads about an access-token subject, in one request: the
+    subject's app and its grant for the target, the app that the subject token was
+    issued to, and which of the presented token ids are revoked."""
+
+    subject_app: App | None
+    grant: Grant | None
+    issuing_app: App | None
+    revoked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -225,11 +272,19 @@ class AppCredentials:
     federated_identities: tuple[FederatedIdentity, ...] = ()
     tls_clients: tuple[TlsClient, ...] = ()
     """Certificates for tls_client_auth / self_signed_tls_client_auth (RFC 8705 §2)."""
+    exchange_policies: tuple[ExchangePolicy, ...] = ()
+    """Token-exchange policies with this app as the caller."""
 
     def grant_for(self, audience: str) -> Grant | None:
         for grant in self.grants:
             if grant.audience == audience:
                 return grant
+        return None
+
+    def exchange_policy_for(self, audience: str) -> ExchangePolicy | None:
+        for policy in self.exchange_policies:
+            if policy.target_audience == audience:
+                return policy
         return None
 
 

@@ -16,6 +16,8 @@ from .records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    ExchangePolicy,
+    ExchangeSubject,
     FederatedIdentity,
     Grant,
     Page,
@@ -203,6 +205,12 @@ class RevocationRepository(Protocol):
     def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""
 
+    def exchange_subject(
+        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int
+    ) -> ExchangeSubject:
+        """In one read: the subject's app and its grant for ``api_id``, the app the
+        subject token was issued to (``issued_to``) and which of ``jtis`` are revoked."""
+
 
 class UsageRepository(Protocol):
     def count_fresh_token(self, client_id: str, now: int, quota: Quota | None) -> UsageCount:
@@ -248,7 +256,35 @@ class FederatedIdentityRepository(Protocol):
         """Remove the identity and its lookup item; ``ItemMissing`` if not there."""
 
     def apps_for_subject(self, issuer: str, subject: str) -> list[str]:
-        """The client ids of the apps that list this issuer and subject (one read)."""
+        """The client ids of the apps that list this issuer and exact subject (one read)."""
+
+    def identity_rules(
+        self, issuer: str, subject: str | None
+    ) -> list[tuple[str, FederatedIdentity]]:
+        """(client_id, identity) of every identity of this issuer with exactly this
+        subject, or with ``subject=None`` every pattern identity of the issuer; one
+        Query of a lookup partition either way (the lookup items carry the rule)."""
+
+
+class ExchangePolicyRepository(Protocol):
+    """Token-exchange policies (RFC 8693, docs/token-exchange.md): items in the caller's
+    partition, read with its credentials (``AppCredentials.exchange_policies``)."""
+
+    def put_exchange_policy(
+        self,
+        client_id: str,
+        policy: ExchangePolicy,
+        expected_version: int,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """Create or replace the app's policy for ``policy.target_api_id``: the stored
+        one must have ``expected_version`` (``0``: none may exist yet), else
+        ``ItemChanged``; ``ItemMissing`` if the app does not exist."""
+
+    def delete_exchange_policy(
+        self, client_id: str, target_api_id: str, audit: AuditRecord | None = None
+    ) -> None:
+        """``ItemMissing`` if the app has no policy for that API."""
 
 
 class AssertionReplayRepository(Protocol):
@@ -282,6 +318,7 @@ class Store(
     AwsPrincipalRepository,
     IssuerRepository,
     FederatedIdentityRepository,
+    ExchangePolicyRepository,
     DpopNonceKeyRepository,
     TlsClientRepository,
     Protocol,

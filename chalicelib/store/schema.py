@@ -18,14 +18,19 @@ ASSERTION#<ns>#<jti>    #ASSERTION          used client-assertion id (single use
 DPOPNONCE#<scope>#<n>   #DPOPNONCEKEY       random HMAC key of DPoP nonces of day n, TTL 2 days on
 ISSUER#<issuer_id>      #ISSUER             trusted issuer (federation); gsi1pk ISSUER
 APP#<client_id>         FED#<id>            federated identity: issuer, subject, audience
-FEDSUB#<sha256>         APP#<client_id>     lookup sha256(issuer LF subject): one per app
+FEDSUB#<sha256>         APP#<client_id>     lookup sha256(issuer LF subject): one per app,
+                                            carrying the rule (subject, required claims)
+FEDPAT#<sha256>         APP#<id>#<sha256>   lookup sha256(issuer) of subject patterns: one
+                                            per app and pattern, carrying the rule
+APP#<client_id>         EXCHANGE#<api_id>   token-exchange policy of the app as caller:
+                                            sources, target scopes, delegation, act depth
 USAGE#<client_id>       DAY#<yyyy-mm-dd>    fresh-token counts of a UTC day (day_count, h00..h23),
                                             expires by TTL 35 days after the day starts
 ======================  ==================  =============================================
 
-Putting an app's secrets, grants, keys, AWS principals and federated identities in its
-own partition lets one ``Query`` answer a token request. ``gsi1`` lists items of one
-kind (apps, APIs, issuers) for admin.
+Putting an app's secrets, grants, keys, AWS principals, federated identities and
+exchange policies in its own partition lets one ``Query`` answer a token request.
+``gsi1`` lists items of one kind (apps, APIs, issuers) for admin.
 """
 
 from __future__ import annotations

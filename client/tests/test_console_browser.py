@@ -235,8 +235,10 @@ def test_the_app_page_has_a_tab_per_section_and_each_is_its_own_location(
     s.go(f"#/apps/{app['client_id']}")
     tabs = page.get_by_role("navigation", name="Sections of console-e2e")
     names = tabs.get_by_role("link").all_inner_texts()
-    assert names == ["Overview", "Credentials", "APIs", "Settings", "Usage", "Audit"]
+    assert names == ["Overview", "Credentials", "APIs", "Token exchange", "Settings", "Usage",
+                     "Audit"]
     headings = {"Credentials": "Client secrets", "APIs": "Authorized APIs",
+                "Token exchange": "Token exchange policies",
                 "Settings": "Settings", "Usage": "Usage", "Audit": "Changes to this app",
                 "Overview": "Status"}
     for name, heading in headings.items():
@@ -661,7 +663,7 @@ def _every_page(s: Session) -> list[str]:
     app, api = apps[0]["client_id"], api["id"]
     if not any(i["issuer"] == s.issuer.issuer for i in s.admin("/issuers")["items"]):
         s.send("POST", "/issuers", {"preset": "kubernetes", "issuer": s.issuer.issuer})
-    tabs = ["", "/credentials", "/apis", "/settings", "/usage", "/audit"]
+    tabs = ["", "/credentials", "/apis", "/exchange", "/settings", "/usage", "/audit"]
     return ["#/apis", f"#/apis/{api}", "#/apps", *[f"#/apps/{app}{t}" for t in tabs],
             "#/issuers", "#/keys", "#/audit", "#/try"]
 
@@ -859,4 +861,111 @@ def test_dpop_certificate_bound_and_sender_constrained_settings_are_saved(
             "tls_client_certificate_bound_access_tokens"] is wanted
         assert page.locator("form", has=page.get_by_role("heading", name="Settings")).get_by_label(
             "Require certificate-bound tokens").is_checked() is wanted
+    assert not s.problems
+
+
+def test_exchange_policies_are_set_edited_and_removed_on_their_own_tab(
+    browser_session: Session,
+) -> None:
+    s, page = browser_session, browser_session.page
+    target = s.send("POST", "/apis", {
+        "name": "Stock", "identifier": "https://api.example.com/stock",
+        "scopes": [{"value": "stock:read", "description": "Read"}, {"value": "stock:write"}]})
+    source = s.send("POST", "/apis", {"name": "Shop", "identifier": "https://api.example.com/shop"})
+    caller = s.send("POST", "/apps", {"name": "Shop service"})
+    path = f"/apps/{caller['client_id']}/exchange-policies"
+
+    # GIVEN the app's Token exchange tab, WHEN a policy is saved without a scope, THEN
+    # nothing is sent and the scopes are marked
+    s.go(f"#/apps/{caller['client_id']}/exchange")
+    form = page.locator("form", has=page.get_by_role("heading", name="Set an exchange policy"))
+    form.get_by_label("Target API").select_option(target["id"])
+    form.get_by_label("Shop", exact=True).check()
+    form.get_by_role("button", name="Save policy").click()
+    page.wait_for_selector('[data-field="scopes"][aria-invalid="true"]')
+    assert s.admin(path)["items"] == []
+    # WHEN a scope, a source API and a depth are chosen, THEN the server has the policy
+    form.get_by_label("stock:read").check()
+    form.get_by_label("Longest act chain").fill("2")
+    form.get_by_role("button", name="Save policy").click()
+    page.locator("main").get_by_text("Exchange policy saved.").wait_for()
+    [policy] = s.admin(path)["items"]
+    assert (policy["target_api_id"], policy["scopes"], policy["source_apis"], policy["delegation"],
+            policy["impersonation"], policy["max_act_depth"]) == (
+        target["id"], ["stock:read"], [source["id"]], True, False, 2)
+    listed = page.get_by_test_id("exchange-policies")
+    assert "stock:read" in listed.inner_text() and "delegation" in listed.inner_text()
+
+    # WHEN the target is chosen again, THEN its policy is loaded for editing; a depth
+    # beyond the limit is refused beside its field
+    form = page.locator("form", has=page.get_by_role("heading", name="Set an exchange policy"))
+    form.get_by_label("Target API").select_option(target["id"])
+    assert form.get_by_label("stock:read").is_checked()
+    assert form.get_by_label("Longest act chain").input_value() == "2"
+    form.get_by_label("Longest act chain").fill("9")
+    form.get_by_role("button", name="Save policy").click()
+    page.wait_for_selector('[data-field="max_act_depth"][aria-invalid="true"]')
+    # AND someone else's change since the page loaded makes the edit a 412 with a reload
+    s.send("PUT", f"{path}/{target['id']}", {"scopes": ["stock:read"],
+                                             "source_apis": [source["id"]]})
+    form.get_by_label("Longest act chain").fill("3")
+    form.get_by_label("Impersonation").check()
+    form.get_by_role("button", name="Save policy").click()
+    form.get_by_role("button", name="Reload the current version").click()
+    form = page.locator("form", has=page.get_by_role("heading", name="Set an exchange policy"))
+    form.get_by_label("Target API").select_option(target["id"])
+    form.get_by_label("Impersonation").check()
+    form.get_by_role("button", name="Save policy").click()
+    page.locator("main").get_by_text("Exchange policy saved.").wait_for()
+    assert s.admin(path)["items"][0]["impersonation"] is True
+    s.go(f"#/apps/{caller['client_id']}")
+    count = page.locator("dl.facts a[href$='/exchange']")
+    count.wait_for()
+    assert count.inner_text() == "1"  # the overview counts the app's policies
+    s.shot("exchange")
+
+    # WHEN the policy is removed after confirming, THEN it is gone
+    s.go(f"#/apps/{caller['client_id']}/exchange")
+    page.get_by_role("button", name="Remove the exchange policy for Stock").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Remove").click()
+    page.locator("main").get_by_text("Exchange policy removed.").wait_for()
+    assert s.admin(path)["items"] == []
+    assert not s.problems
+
+
+def test_claim_rules_with_a_subject_pattern_and_required_claims_are_added_as_credentials(
+    browser_session: Session,
+) -> None:
+    s, page = browser_session, browser_session.page
+    if not any(i["issuer"] == s.issuer.issuer for i in s.admin("/issuers")["items"]):
+        s.send("POST", "/issuers", {"preset": "kubernetes", "issuer": s.issuer.issuer})
+    app = s.send("POST", "/apps", {"name": "pattern-worker", "secret": False})
+    s.go(f"#/apps/{app['client_id']}/credentials")
+    identities = page.locator('section[data-kind="federated"]')
+    identities.get_by_label("Trusted issuer").select_option(s.issuer.issuer)
+    identities.get_by_label("Subject (sub)").fill("system:serviceaccount:shop:*")
+    identities.get_by_label("Match subjects by pattern").check()
+    # WHEN a required claim is not NAME=VALUE, THEN it is refused beside its field
+    identities.get_by_label("Required claims (optional)").fill("namespace")
+    identities.get_by_role("button", name="Add identity").click()
+    page.wait_for_selector('[data-field="required_claims"][aria-invalid="true"]')
+    assert s.admin(f"/apps/{app['client_id']}/federated-identities")["items"] == []
+    # WHEN it is, THEN the rule is stored with its pattern and claims, and listed
+    identities.get_by_label("Required claims (optional)").fill("/kubernetes.io/namespace=shop")
+    identities.get_by_role("button", name="Add identity").click()
+    page.locator("main").get_by_text("Federated identity added.").wait_for()
+    [identity] = s.admin(f"/apps/{app['client_id']}/federated-identities")["items"]
+    assert identity["subject_pattern"] == "system:serviceaccount:shop:*"
+    assert identity.get("subject") is None
+    assert identity["required_claims"] == {"/kubernetes.io/namespace": "shop"}
+    shown = page.locator('section[data-kind="federated"]').inner_text()
+    assert "pattern" in shown and "/kubernetes.io/namespace=shop" in shown
+    # AND a pattern the server refuses (a * first) is marked on the subject field
+    identities = page.locator('section[data-kind="federated"]')
+    identities.get_by_label("Subject (sub)").fill("*:serviceaccount")
+    identities.get_by_label("Match subjects by pattern").check()
+    identities.get_by_role("button", name="Add identity").click()
+    page.wait_for_selector('[data-field="subject"][aria-invalid="true"]')
+    assert len(s.admin(f"/apps/{app['client_id']}/federated-identities")["items"]) == 1
+    assert not s.problems
     assert not s.problems

@@ -584,3 +584,115 @@ def test_a_jwks_rule_is_matched_by_the_thumbprints_of_its_x5c_certificates() -> 
     ))["apps"][0]["tls_clients"]
 
     assert rules[0]["key"] == ("x5t#S256", (certificate_thumbprint(pem),))
+# --- exchange policies and claim rules ----------------------------------------------------
+
+INVENTORY = "https://api.example.com/inventory"
+GITHUB = "https://token.actions.githubusercontent.com"
+
+
+def with_policy_and_rules() -> dict[str, Any]:
+    current = current_state()
+    current["apis"][INVENTORY] = {
+        "id": "api_inventory", "version": 1, "name": "Inventory",
+        "scopes": [{"value": "inventory:read", "description": ""}],
+        "token_lifetime": 3600, "token_reuse": 0.5}
+    current["issuers"][GITHUB] = {"id": "iss_1", "version": 1, "kind": "github-actions",
+                                  "name": "GitHub", "jwks_uri": None,
+                                  "max_token_lifetime": 3600, "single_use_jti": True}
+    app = current["apps"][0]
+    app["exchange_policies"] = {INVENTORY: {
+        "api_id": "api_inventory", "version": 4, "source_apis": [ORDERS],
+        "source_issuers": [GITHUB], "scopes": ["inventory:read"], "delegation": True,
+        "impersonation": False, "max_act_depth": 2}}
+    app["federated_identities"] = [{
+        "id": "fed_1", "issuer": GITHUB, "subject_pattern": "repo:acme/*:ref:refs/heads/main",
+        "required_claims": {"repository_owner_id": "42"}, "audience": None}]
+    return current
+
+
+def test_policies_and_claim_rules_round_trip_through_the_file() -> None:
+    current = with_policy_and_rules()
+
+    exported = export_document(current)
+    plan = make_plan(desired_of(current), current, prune=True)
+
+    mine = exported["apps"][0]
+    assert mine["exchange_policies"] == {INVENTORY: {
+        "source_apis": [ORDERS], "source_issuers": [GITHUB], "scopes": ["inventory:read"],
+        "delegation": True, "impersonation": False, "max_act_depth": 2}}
+    assert mine["federated_identities"] == [{
+        "issuer": GITHUB, "subject_pattern": "repo:acme/*:ref:refs/heads/main",
+        "required_claims": {"repository_owner_id": "42"}}]
+    assert plan.empty
+
+
+def test_a_changed_policy_is_one_put_guarded_by_its_version() -> None:
+    current = with_policy_and_rules()
+    desired = desired_of(current)
+    desired["apps"][0]["exchange_policies"][INVENTORY]["impersonation"] = True
+
+    [step] = make_plan(desired, current).steps
+
+    assert (step.action, step.kind, step.method) == ("update", "exchange policy", "PUT")
+    assert step.path == ("apps", Ref("app", "c" * 26), "exchange-policies",
+                         Ref("api", INVENTORY))
+    assert step.body["source_apis"] == [Ref("api", ORDERS)]
+    assert [c.field for c in step.changes] == ["impersonation"]
+    assert step.guard == ("policy", "c" * 26, INVENTORY)
+
+
+def test_a_policy_naming_an_unknown_api_issuer_or_scope_is_a_plan_error() -> None:
+    current = with_policy_and_rules()
+    desired = desired_of(current)
+    desired["apps"][0]["exchange_policies"][INVENTORY].update(
+        source_apis=["https://nowhere.example"], source_issuers=["https://nobody.example"],
+        scopes=["inventory:delete"])
+
+    with pytest.raises(PlanError) as raised:
+        make_plan(desired, current)
+
+    text = "\n".join(raised.value.errors)
+    assert "nowhere.example" in text and "nobody.example" in text
+    assert "inventory:delete" in text
+
+
+def test_prune_removes_a_policy_the_file_leaves_out_before_any_api_delete() -> None:
+    current = with_policy_and_rules()
+    desired = desired_of(current)
+    desired["apps"][0]["exchange_policies"] = {}
+    del desired["apis"][INVENTORY]
+
+    steps = make_plan(desired, current, prune=True).steps
+
+    kinds = [(s.action, s.kind) for s in steps]
+    assert kinds.index(("delete", "exchange policy")) < kinds.index(("delete", "api"))
+
+
+def test_a_changed_claim_rule_is_a_new_identity_and_the_old_one_goes_with_prune() -> None:
+    current = with_policy_and_rules()
+    desired = desired_of(current)
+    desired["apps"][0]["federated_identities"][0]["required_claims"] = {
+        "repository_owner_id": "43"}
+
+    steps = make_plan(desired, current, prune=True).steps
+
+    assert [(s.action, s.kind) for s in steps] == [
+        ("create", "federated identity"), ("delete", "federated identity")]
+    assert steps[0].body["required_claims"] == {"repository_owner_id": "43"}
+
+
+@pytest.mark.parametrize(("identity", "problem"), [
+    ({"issuer": GITHUB}, "subject or subject_pattern"),
+    ({"issuer": GITHUB, "subject": "a", "subject_pattern": "b*"}, "subject or subject_pattern"),
+    ({"issuer": GITHUB, "subject": "a", "required_claims": {"ref": 1}}, "required_claims"),
+])
+def test_invalid_claim_rules_in_the_file_are_document_errors(
+    identity: dict[str, Any], problem: str
+) -> None:
+    document = export_document(current_state())
+    document["apps"][0]["federated_identities"] = [identity]
+
+    with pytest.raises(DocumentError) as raised:
+        parse_document(dump_yaml(document))
+
+    assert problem in "\n".join(raised.value.errors)

@@ -9,6 +9,12 @@ Configuration comes from the stage's environment: M2M_ISSUER, M2M_AUDIENCE and,
 optionally, M2M_JWKS_URL (otherwise discovered from the issuer's RFC 8414 metadata)
 and M2M_PUBLIC_ORIGIN, the scheme and host clients call the API at, which DPoP proofs
 name (`http://127.0.0.1:8001` locally; on AWS API Gateway's domain is used without it).
+
+GET /orders/availability is the next hop of token exchange (RFC 8693,
+docs/token-exchange.md): the Orders service exchanges the caller's token for one for the
+Inventory API (examples/inventory_api), as itself, and calls that API on the caller's
+behalf. It needs M2M_CLIENT_ID and M2M_CLIENT_SECRET (the Orders service's own app, with
+an exchange policy for the Inventory API), INVENTORY_URL and INVENTORY_AUDIENCE.
 """
 
 from __future__ import annotations
@@ -18,14 +24,17 @@ import threading
 import uuid
 from typing import Any
 
+import requests
 from chalice.app import AuthRequest, AuthResponse, BadRequestError, Chalice, Response
-from m2m_client import Verifier
+from m2m_client import TokenClient, Verifier
 from m2m_client.chalice_auth import authorize, require_scopes
 
 app = Chalice(app_name="orders-api")
 
 _verifier: Verifier | None = None
 PUBLIC_ORIGIN = os.environ.get("M2M_PUBLIC_ORIGIN") or None
+_exchanger: TokenClient | None = None
+_session = requests.Session()  # outgoing calls to the Inventory API
 _orders: list[dict[str, Any]] = []
 _orders_lock = threading.Lock()
 
@@ -40,6 +49,19 @@ def get_verifier() -> Verifier:
             jwks_url=os.environ.get("M2M_JWKS_URL") or None,
         )
     return _verifier
+
+
+def get_exchanger() -> TokenClient:
+    """The Orders service's own token client: it exchanges callers' tokens (RFC 8693)."""
+    global _exchanger
+    if _exchanger is None:
+        _exchanger = TokenClient(
+            os.environ["M2M_ISSUER"].rstrip("/") + "/oauth/token",
+            os.environ["M2M_CLIENT_ID"],
+            os.environ["M2M_CLIENT_SECRET"],
+            audience=os.environ["INVENTORY_AUDIENCE"],
+        )
+    return _exchanger
 
 
 @app.authorizer(ttl_seconds=300)
@@ -75,3 +97,16 @@ def create_order() -> Response:
     with _orders_lock:
         _orders.append(order)
     return Response(body=order, status_code=201, headers={"Location": f"/orders/{order['id']}"})
+
+
+@app.route("/orders/availability", methods=["GET"], authorizer=m2m)
+@require_scopes(app, "orders:read", verifier=get_verifier, public_origin=PUBLIC_ORIGIN)
+def availability() -> Response:
+    """Ask the Inventory API, on behalf of this request's caller, what is in stock."""
+    request = app.current_request
+    incoming = request.headers.get("authorization", "") if request is not None else ""
+    _scheme, _, subject_token = incoming.partition(" ")  # Bearer or DPoP: the token itself
+    exchanged = get_exchanger().exchange(subject_token.strip(), scope="inventory:read")
+    answer = _session.get(os.environ["INVENTORY_URL"].rstrip("/") + "/stock", timeout=5,
+                          headers={"Authorization": f"Bearer {exchanged.value}"})
+    return Response(body=answer.json(), status_code=answer.status_code)

@@ -48,7 +48,10 @@ def test_metadata_advertises_endpoints_under_the_issuer(http: Any, demo: Demo) -
     assert doc["jwks_uri"] == issuer + "/.well-known/jwks.json"
     assert doc["introspection_endpoint"] == issuer + "/oauth/introspect"
     assert doc["revocation_endpoint"] == issuer + "/oauth/revoke"
-    assert doc["grant_types_supported"] == ["client_credentials"]
+    assert doc["grant_types_supported"] == [
+        "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]
     assert doc["response_types_supported"] == []
     methods = [
         "client_secret_basic", "client_secret_post", "private_key_jwt",

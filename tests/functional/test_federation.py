@@ -6,39 +6,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from chalicelib import runtime
-from chalicelib.admin.federation import FederationAdmin
-from chalicelib.federation.jwks_fetch import IssuerKeys
-from chalicelib.federation.safe_http import FetchFailed, SafeFetcher
 from chalicelib.oauth.assertion import JWT_BEARER
-from chalicelib.store.records import KeyState
-from tests.conftest import AUDIENCE, ISSUER, TABLE, AwsBackend, Demo, make_settings, seed_demo
+from tests.conftest import AUDIENCE, ISSUER, AwsBackend, Demo, seed_demo
 from tests.fakes import FakeClock
 from tests.functional.admin_helpers import audit_log, error_fields, expect, problem, send
 from tests.functional.conftest import FORM, JSON, basic, body_json, form
+from tests.functional.local_mode import NoDns, chalice_http, local_services
 from tests.functional.test_openapi import DOCUMENT, assert_conforms
 from tests.oidc_issuer import TestIssuer, serve_issuer
 
 OPENAPI = json.loads(DOCUMENT.read_text(encoding="utf-8"))
 
 SUBJECT = "system:serviceaccount:billing:invoicer"
-
-
-class NoDns:
-    """Public names never resolve here (the tests send traffic to loopback only)."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.asked.append(host)
-        raise FetchFailed("no DNS in tests")
 
 
 @pytest.fixture
@@ -54,28 +38,12 @@ def dns() -> NoDns:
 
 @pytest.fixture
 def services(aws: AwsBackend, clock: FakeClock, dns: NoDns) -> runtime.Services:
-    """Local mode (loopback issuers allowed) on moto; public names never resolve."""
-    from chalicelib.aws.kms_signer import KmsSigner
-    from chalicelib.store.dynamodb import DynamoDBStore
-
-    built = runtime.build_services(
-        make_settings(M2M_LOCAL_MODE="1"), DynamoDBStore(aws.dynamodb, TABLE),
-        KmsSigner(aws.kms), clock,
-    )
-    built.keyring.register(aws.key_arn, "RS256", KeyState.CURRENT)
-    fetcher = SafeFetcher(True, resolver=dns)  # only 127.0.0.1 literals get connected
-    return replace(built, federation=FederationAdmin(
-        built.store, clock, IssuerKeys(fetcher, clock, True), local_mode=True,
-    ))
+    return local_services(aws, clock, dns)
 
 
 @pytest.fixture
 def http(services: runtime.Services) -> Iterator[Any]:
-    import app as chalice_app
-
-    runtime.install(services)
-    with Client(chalice_app.app) as client:
-        yield client.http
+    yield from chalice_http(services)
 
 
 @pytest.fixture

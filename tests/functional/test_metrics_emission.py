@@ -28,14 +28,16 @@ class Captured:
         return [json.loads(line) for line in self.lines]
 
     def emf(self) -> dict[str, Any]:
-        """Metric name -> (value, unit, dimension sets, Reason) over every EMF line."""
+        """Metric name -> (value, unit, dimension sets, Reason or GrantType) over every
+        EMF line."""
         found: dict[str, Any] = {}
         for document in self.documents():
             for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
                 assert directive["Namespace"] == NAMESPACE
                 for metric in directive["Metrics"]:
                     found[metric["Name"]] = (document[metric["Name"]], metric["Unit"],
-                                             directive["Dimensions"], document.get("Reason"))
+                                             directive["Dimensions"],
+                                             document.get("Reason", document.get("GrantType")))
         return found
 
     def outcomes(self) -> list[dict[str, Any]]:
@@ -74,11 +76,12 @@ def test_an_issued_token_emits_tokens_issued_and_kms_sign_latency(
 
     emf = sink.emf()
     assert set(emf) == {"TokensIssued", "KmsSignLatency"}
-    assert emf["TokensIssued"][:3] == (1, "Count", [[]])
+    assert emf["TokensIssued"] == (1, "Count", [["GrantType"], []], "client_credentials")
     latency, unit, dimensions, _ = emf["KmsSignLatency"]
     assert (unit, dimensions) == ("Milliseconds", [[]]) and latency >= 0
     assert sink.outcomes() == [{"event": "token_outcome", "client_id": demo.client_id,
-                                "outcome": "issued", "reason": None}]
+                                "outcome": "issued", "reason": None,
+                                "grant_type": "client_credentials"}]
     emf_text = json.dumps([d for d in sink.documents() if "_aws" in d])
     assert demo.client_id not in emf_text and demo.client_secret not in "".join(sink.lines)
 
@@ -100,7 +103,8 @@ def test_a_wrong_secret_counts_a_refusal_by_reason_and_an_authentication_failure
     assert emf["AuthenticationFailures"][:3] == (1, "Count", [[]])
     assert "TokensIssued" not in emf and "KmsSignLatency" not in emf
     assert sink.outcomes() == [{"event": "token_outcome", "client_id": demo.client_id,
-                                "outcome": "refused", "reason": "invalid_client"}]
+                                "outcome": "refused", "reason": "invalid_client",
+                                "grant_type": "client_credentials"}]
     assert "m2msec_wrong" not in "".join(sink.lines)
 
 
@@ -114,6 +118,7 @@ def test_a_refusal_without_credentials_logs_no_client(
 
     assert response.status_code == 400
     assert sink.emf()["TokensRefused"][3] == "unsupported_grant_type"
+    assert sink.outcomes()[0]["grant_type"] == "other"  # an unknown value is never echoed
     # "x" is not the shape of a client id: never logged (it could be a swapped secret)
     assert sink.outcomes()[0]["client_id"] == "<malformed>"
 
@@ -133,7 +138,8 @@ def test_a_client_assertion_request_logs_the_client_id_it_names(
     # THEN the top-clients rules still see which app it claimed to be
     assert response.status_code == 401
     assert sink.outcomes() == [{"event": "token_outcome", "client_id": demo.client_id,
-                                "outcome": "refused", "reason": "invalid_client"}]
+                                "outcome": "refused", "reason": "invalid_client",
+                                "grant_type": "client_credentials"}]
     assert "not.a.jwt" not in "".join(sink.lines)
 
 

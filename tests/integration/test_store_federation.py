@@ -164,3 +164,58 @@ def test_delete_app_removes_its_identities_lookups(store: Store) -> None:
 
     assert store.apps_for_subject(GITHUB, SUBJECT) == []
 
+
+
+# -- claim rules: patterns and required claims ------------------------------------------
+
+
+def add(store: Store, client_id: str, identity: FederatedIdentity) -> None:
+    app = store.get_app(client_id)
+    assert app is not None
+    store.add_federated_identity(client_id, identity, app.version)
+
+
+def test_identity_rules_find_exact_rules_by_subject_and_patterns_by_issuer(
+    store: Store,
+) -> None:
+    store.create_app(make_app("app-a"), make_secret())
+    store.create_app(make_app("app-b"), make_secret())
+    exact = make_identity("fed_exact", required_claims={"ref": "refs/heads/main"})
+    pattern = make_identity("fed_pattern", subject="repo:acme/*:ref:refs/heads/main",
+                            pattern=True, required_claims={"repository_owner_id": "42"})
+    add(store, "app-a", exact)
+    add(store, "app-b", pattern)
+
+    assert store.identity_rules(GITHUB, SUBJECT) == [("app-a", exact)]
+    assert store.identity_rules(GITHUB, None) == [("app-b", pattern)]
+    assert store.identity_rules(GITHUB, "repo:acme/*:ref:refs/heads/main") == []
+    assert store.apps_for_subject(GITHUB, "repo:acme/*:ref:refs/heads/main") == []
+    credentials = store.get_credentials("app-b")
+    assert credentials is not None and credentials.federated_identities == (pattern,)
+
+
+def test_the_same_pattern_twice_on_one_app_raises_item_exists(store: Store) -> None:
+    store.create_app(make_app("app-a"), make_secret())
+    add(store, "app-a", make_identity("fed_1", subject="repo:acme/*", pattern=True))
+
+    with pytest.raises(ItemExists):
+        add(store, "app-a", make_identity("fed_2", subject="repo:acme/*", pattern=True))
+    # an exact subject spelled like the pattern is another rule
+    add(store, "app-a", make_identity("fed_3", subject="repo:acme/*"))
+
+
+def test_deleting_a_pattern_identity_or_its_app_removes_the_pattern_lookup(
+    store: Store,
+) -> None:
+    store.create_app(make_app("app-a"), make_secret())
+    store.create_app(make_app("app-b"), make_secret())
+    first = make_identity("fed_1", subject="repo:acme/*", pattern=True)
+    add(store, "app-a", first)
+    add(store, "app-b", make_identity("fed_2", subject="repo:other/*", pattern=True))
+
+    store.delete_federated_identity("app-a", first)
+    app_b = store.get_app("app-b")
+    assert app_b is not None
+    store.delete_app("app-b", app_b.version, AuditRecord("a1", NOW, "system", "x", "y"))
+
+    assert store.identity_rules(GITHUB, None) == []

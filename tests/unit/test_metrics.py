@@ -34,14 +34,15 @@ def _directives(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_writes_counts_and_latency_without_dimensions_in_one_document() -> None:
-    (document,) = _emit(calls=[(metrics.TOKENS_ISSUED, 1), (metrics.KMS_SIGN_LATENCY, 12.5)])
+    (document,) = _emit(calls=[(metrics.AUTHENTICATION_FAILURES, 1),
+                               (metrics.KMS_SIGN_LATENCY, 12.5)])
 
     assert document["_aws"]["Timestamp"] == 1700000000500
     assert _directives(document) == {
-        "TokensIssued": {"Unit": "Count", "Dimensions": [[]]},
+        "AuthenticationFailures": {"Unit": "Count", "Dimensions": [[]]},
         "KmsSignLatency": {"Unit": "Milliseconds", "Dimensions": [[]]},
     }
-    assert document["TokensIssued"] == 1
+    assert document["AuthenticationFailures"] == 1
     assert document["KmsSignLatency"] == 12.5
 
 
@@ -63,6 +64,24 @@ def test_refusals_carry_the_reason_dimension_and_a_total() -> None:
     }
 
 
+def test_tokens_issued_carry_the_grant_type_dimension_and_a_total() -> None:
+    exchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+    lines: list[str] = []
+    recorder = metrics.EmfRecorder(NAMESPACE, write=lines.append)
+    recorder.record(metrics.TOKENS_ISSUED, grant_type="client_credentials")
+    recorder.record(metrics.TOKENS_ISSUED, grant_type=exchange)
+    recorder.record(metrics.TOKENS_ISSUED, grant_type=exchange)
+    recorder.record(metrics.TOKENS_ISSUED)  # no grant type known
+    recorder.flush()
+
+    by_type = {d["GrantType"]: d for d in map(json.loads, lines)}
+    assert set(by_type) == {"client_credentials", exchange, "other"}
+    assert by_type[exchange]["TokensIssued"] == [1, 1]
+    assert _directives(by_type[exchange]) == {
+        "TokensIssued": {"Unit": "Count", "Dimensions": [["GrantType"], []]},
+    }
+
+
 def test_repeated_values_become_a_list_and_flush_starts_over() -> None:
     lines: list[str] = []
     recorder = metrics.EmfRecorder(NAMESPACE, write=lines.append)
@@ -79,7 +98,7 @@ def test_every_declared_metric_uses_only_bounded_dimensions() -> None:
     for name, (unit, dimension_sets) in metrics.METRICS.items():
         assert unit in ("Count", "Milliseconds"), name
         for dimension_set in dimension_sets:
-            assert set(dimension_set) <= {metrics.REASON}, name
+            assert set(dimension_set) <= {metrics.REASON, metrics.GRANT_TYPE}, name
 
 
 def test_refuses_a_metric_it_does_not_declare() -> None:
@@ -92,12 +111,12 @@ def test_outcome_line_is_separate_json_and_metrics_name_no_client() -> None:
     lines: list[str] = []
     recorder = metrics.EmfRecorder(NAMESPACE, write=lines.append)
     recorder.record(metrics.TOKENS_REFUSED, reason="invalid_scope")
-    recorder.outcome("app_0123", "refused", "invalid_scope")
+    recorder.outcome("app_0123", "refused", "invalid_scope", "client_credentials")
     recorder.flush()
 
     outcome, emf = (json.loads(line) for line in lines)
     assert outcome == {"event": "token_outcome", "client_id": "app_0123", "outcome": "refused",
-                       "reason": "invalid_scope"}
+                       "reason": "invalid_scope", "grant_type": "client_credentials"}
     assert "_aws" not in outcome
     assert "app_0123" not in json.dumps(emf)
 

@@ -14,6 +14,7 @@ from ..records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    ExchangePolicy,
     FederatedIdentity,
     Grant,
     Page,
@@ -22,6 +23,7 @@ from ..records import (
 )
 from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
 from .client_keys import KEY_PREFIX, item_to_client_key
+from .exchange_policies import POLICY_PREFIX, item_to_policy
 from .federation import FED_PREFIX, federated_lookup_keys, item_to_identity
 from .items import (
     Item,
@@ -167,6 +169,7 @@ class DynamoAppRepository(Table):
         aws_principals: list[AwsPrincipal] = []
         federated: list[FederatedIdentity] = []
         tls_clients: list[TlsClient] = []
+        policies: list[ExchangePolicy] = []
         for item in items:
             sk = item["sk"]["S"]
             if sk == APP_SK:
@@ -183,12 +186,15 @@ class DynamoAppRepository(Table):
                 federated.append(item_to_identity(item))
             elif sk.startswith(TLS_PREFIX):
                 tls_clients.append(item_to_tls_client(item))
+            elif sk.startswith(POLICY_PREFIX):
+                policies.append(item_to_policy(item))
         if app is None:
             return None
         return AppCredentials(
             app=app, secrets=tuple(secrets), grants=tuple(grants), keys=tuple(keys),
             aws_principals=tuple(aws_principals), federated_identities=tuple(federated),
             tls_clients=tuple(tls_clients),
+            exchange_policies=tuple(policies),
         )
 
     def get_app(self, client_id: str) -> App | None:

@@ -2,13 +2,17 @@
 
 An issuer is ``ISSUER#<issuer_id>`` / ``#ISSUER`` (gsi1pk ``ISSUER`` lists them). A
 federated identity lives in its app's partition (``FED#<id>``, read by the token
-Query) with a lookup item ``FEDSUB#<sha256(issuer \\n subject)>`` / ``APP#<client_id>``
-written in the same transaction: one Query finds the apps of a workload identity.
+Query) with a lookup item written in the same transaction: ``FEDSUB#<sha256(issuer \\n
+subject)>`` / ``APP#<client_id>`` for an exact subject, ``FEDPAT#<sha256(issuer)>`` /
+``APP#<client_id>#<sha256(pattern)>`` for a subject pattern. Lookup items carry the
+rule (subject, pattern, required claims), so one Query finds the apps a workload token
+may be and tells them apart without reading their partitions.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,6 +33,18 @@ def issuer_pk(issuer_id: str) -> str:
 def subject_pk(issuer: str, subject: str) -> str:
     digest = hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()
     return f"FEDSUB#{digest}"
+
+
+def pattern_pk(issuer: str) -> str:
+    return f"FEDPAT#{hashlib.sha256(issuer.encode()).hexdigest()}"
+
+
+def lookup_key(client_id: str, identity: FederatedIdentity) -> tuple[str, str]:
+    """Where the identity's lookup item lives."""
+    if identity.pattern:
+        digest = hashlib.sha256(identity.subject.encode()).hexdigest()[:32]
+        return pattern_pk(identity.issuer), f"APP#{client_id}#{digest}"
+    return subject_pk(identity.issuer, identity.subject), f"APP#{client_id}"
 
 
 def issuer_to_item(issuer: TrustedIssuer) -> Item:
@@ -64,9 +80,8 @@ def item_to_issuer(item: Item) -> TrustedIssuer:
     )
 
 
-def identity_to_item(client_id: str, identity: FederatedIdentity) -> Item:
+def _rule_attributes(identity: FederatedIdentity) -> Item:
     item: Item = {
-        **_key(app_pk(client_id), f"{FED_PREFIX}{identity.identity_id}"),
         "identity_id": _s(identity.identity_id),
         "issuer": _s(identity.issuer),
         "subject": _s(identity.subject),
@@ -74,35 +89,41 @@ def identity_to_item(client_id: str, identity: FederatedIdentity) -> Item:
     }
     if identity.audience is not None:
         item["audience"] = _s(identity.audience)
+    if identity.pattern:
+        item["pattern"] = {"BOOL": True}
+    if identity.required_claims:
+        item["required_claims"] = _s(json.dumps(dict(identity.required_claims),
+                                                separators=(",", ":"), sort_keys=True))
     return item
 
 
+def identity_to_item(client_id: str, identity: FederatedIdentity) -> Item:
+    return {**_key(app_pk(client_id), f"{FED_PREFIX}{identity.identity_id}"),
+            **_rule_attributes(identity)}
+
+
 def item_to_identity(item: Item) -> FederatedIdentity:
+    """An identity item, or a lookup item (older lookup items hold only the ids)."""
     return FederatedIdentity(
         identity_id=_get_s(item, "identity_id"),
         issuer=_get_s(item, "issuer"),
         subject=_get_s(item, "subject"),
         audience=_get_s(item, "audience") if "audience" in item else None,
         created_at=_get_n(item, "created_at") or 0,
+        pattern=bool(item.get("pattern", {}).get("BOOL", False)),
+        required_claims=json.loads(_get_s(item, "required_claims", "{}")),
     )
 
 
 def lookup_item(client_id: str, identity: FederatedIdentity) -> Item:
-    return {
-        **_key(subject_pk(identity.issuer, identity.subject), f"APP#{client_id}"),
-        "client_id": _s(client_id),
-        "identity_id": _s(identity.identity_id),
-    }
+    pk, sk = lookup_key(client_id, identity)
+    return {**_key(pk, sk), "client_id": _s(client_id), **_rule_attributes(identity)}
 
 
 def federated_lookup_keys(client_id: str, partition: list[Item]) -> list[tuple[str, str]]:
     """The lookup items of an app's federated identities (removed with the app)."""
-    keys = []
-    for item in partition:
-        if item["sk"]["S"].startswith(FED_PREFIX):
-            identity = item_to_identity(item)
-            keys.append((subject_pk(identity.issuer, identity.subject), f"APP#{client_id}"))
-    return keys
+    return [lookup_key(client_id, item_to_identity(item)) for item in partition
+            if item["sk"]["S"].startswith(FED_PREFIX)]
 
 
 class DynamoIssuerRepository(Table):
@@ -178,7 +199,7 @@ class DynamoFederatedIdentityRepository(Table):
     def delete_federated_identity(
         self, client_id: str, identity: FederatedIdentity, audit: AuditRecord | None = None
     ) -> None:
-        lookup = lookup_item(client_id, identity)
+        lookup_pk, lookup_sk = lookup_key(client_id, identity)
         with translated(lambda: ItemMissing(f"identity {identity.identity_id} does not exist")):
             self._transact(
                 [
@@ -189,8 +210,7 @@ class DynamoFederatedIdentityRepository(Table):
                             "ConditionExpression": "attribute_exists(pk)",
                         }
                     },
-                    {"Delete": {"TableName": self._table,
-                                "Key": {"pk": lookup["pk"], "sk": lookup["sk"]}}},
+                    {"Delete": {"TableName": self._table, "Key": _key(lookup_pk, lookup_sk)}},
                 ],
                 audit,
             )
@@ -198,3 +218,15 @@ class DynamoFederatedIdentityRepository(Table):
     def apps_for_subject(self, issuer: str, subject: str) -> list[str]:
         items = self._query_partition(subject_pk(issuer, subject))
         return sorted(_get_s(i, "client_id") for i in items)
+
+    def identity_rules(
+        self, issuer: str, subject: str | None
+    ) -> list[tuple[str, FederatedIdentity]]:
+        pk = pattern_pk(issuer) if subject is None else subject_pk(issuer, subject)
+        rules = []
+        for item in self._query_partition(pk):
+            identity = item_to_identity(item)
+            if subject is not None and not identity.subject:  # an older lookup item
+                identity = FederatedIdentity(identity.identity_id, issuer, subject)
+            rules.append((_get_s(item, "client_id"), identity))
+        return sorted(rules, key=lambda rule: (rule[0], rule[1].identity_id))

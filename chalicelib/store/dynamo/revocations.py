@@ -1,13 +1,14 @@
-"""Revoked token ids (RFC 7009), kept until the token would have expired."""
+"""Revoked token ids (RFC 7009), kept until the token would have expired, and the reads
+that ask whether a presented token is still active (introspection, token exchange)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ...errors import ItemMissing
-from ..records import App
+from ..records import App, ExchangeSubject, Grant
 from ..schema import TTL_ATTRIBUTE
-from .apps import item_to_app
+from .apps import item_to_app, item_to_grant
 from .items import Item, _get_n, _key, _n, _s, app_pk
 from .table import APP_SK, Table, translated
 
@@ -44,8 +45,8 @@ class DynamoRevocationRepository(Table):
             with translated():  # the app is gone: its tokens are inactive anyway
                 self._client.put_item(**record)  # type: ignore[arg-type]
 
-    def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
-        keys = [_key(app_pk(client_id), APP_SK), _key(f"JTI#{jti}", JTI_SK)]
+    def _batch_get(self, keys: list[Item]) -> list[Item]:
+        """One ``BatchGetItem``, repeated only for keys DynamoDB left unprocessed."""
         found: list[Item] = []
         request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
         with translated():
@@ -53,6 +54,11 @@ class DynamoRevocationRepository(Table):
                 response = self._client.batch_get_item(RequestItems=request)
                 found.extend(response.get("Responses", {}).get(self._table, []))
                 request = dict(response.get("UnprocessedKeys") or {})
+        return found
+
+    def token_status(self, client_id: str, jti: str, now: int) -> tuple[App | None, bool]:
+        keys = [_key(app_pk(client_id), APP_SK), _key(f"JTI#{jti}", JTI_SK)]
+        found = self._batch_get(keys)
         app: App | None = None
         revoked = False
         for item in found:
@@ -62,3 +68,29 @@ class DynamoRevocationRepository(Table):
                 # DynamoDB TTL deletes lazily: an expired record no longer counts.
                 revoked = (_get_n(item, "expires_at") or 0) > now
         return app, revoked
+
+    def exchange_subject(
+        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int
+    ) -> ExchangeSubject:
+        """One ``BatchGetItem`` (retried only for unprocessed keys): the subject's app
+        item and grant, the issuing app's item, and the revoked-``jti`` records."""
+        wanted = [(app_pk(subject), APP_SK), (app_pk(subject), f"GRANT#{api_id}"),
+                  (app_pk(issued_to), APP_SK), *((f"JTI#{jti}", JTI_SK) for jti in jtis)]
+        keys = [_key(pk, sk) for pk, sk in dict.fromkeys(wanted)]
+        found = self._batch_get(keys)
+        by_key = {(i["pk"]["S"], i["sk"]["S"]): i for i in found}
+
+        def app_of(client_id: str) -> App | None:
+            item = by_key.get((app_pk(client_id), APP_SK))
+            return item_to_app(item) if item else None
+
+        grant_item = by_key.get((app_pk(subject), f"GRANT#{api_id}"))
+        grant: Grant | None = item_to_grant(grant_item) if grant_item else None
+        revoked = frozenset(
+            jti for jti in jtis
+            # DynamoDB TTL deletes lazily: an expired record no longer counts.
+            if (item := by_key.get((f"JTI#{jti}", JTI_SK))) is not None
+            and (_get_n(item, "expires_at") or 0) > now
+        )
+        return ExchangeSubject(app_of(subject), grant, app_of(issued_to), revoked)
+

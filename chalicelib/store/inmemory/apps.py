@@ -25,6 +25,7 @@ class MemoryAppRepository(MemoryTables):
                 aws_principals=tuple(self.aws_principals.get(client_id, {}).values()),
                 federated_identities=tuple(self.federated.get(client_id, {}).values()),
                 tls_clients=tuple(self.tls_clients.get(client_id, {}).values()),
+                exchange_policies=tuple(self.exchange_policies.get(client_id, {}).values()),
             )
 
     def get_app(self, client_id: str) -> App | None:
@@ -68,6 +69,7 @@ class MemoryAppRepository(MemoryTables):
             self.aws_principals.pop(client_id, None)
             self.federated.pop(client_id, None)
             self.tls_clients.pop(client_id, None)
+            self.exchange_policies.pop(client_id, None)
             self._audit(audit)
 
     def list_apps(self, limit: int, cursor: str | None) -> Page:

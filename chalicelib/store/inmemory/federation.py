@@ -55,7 +55,8 @@ class MemoryFederatedIdentityRepository(MemoryTables):
             if app.version != app_version:
                 raise ItemChanged(f"app {client_id} changed")
             listed = self.federated.setdefault(client_id, {})
-            if any((i.issuer, i.subject) == (identity.issuer, identity.subject)
+            if any((i.issuer, i.subject, i.pattern)
+                   == (identity.issuer, identity.subject, identity.pattern)
                    for i in listed.values()):
                 raise ItemExists("the app lists this issuer and subject already")
             self.apps[client_id] = replace(app, version=app_version + 1)
@@ -77,6 +78,21 @@ class MemoryFederatedIdentityRepository(MemoryTables):
             return sorted(
                 client_id for client_id, listed in self.federated.items()
                 if client_id in self.apps and any(
-                    (i.issuer, i.subject) == (issuer, subject) for i in listed.values()
+                    (i.issuer, i.subject, i.pattern) == (issuer, subject, False)
+                    for i in listed.values()
                 )
+            )
+
+    def identity_rules(
+        self, issuer: str, subject: str | None
+    ) -> list[tuple[str, FederatedIdentity]]:
+        with self._lock:
+            self.reads += 1
+            return sorted(
+                ((client_id, identity) for client_id, listed in self.federated.items()
+                 if client_id in self.apps for identity in listed.values()
+                 if identity.issuer == issuer and (
+                     identity.pattern if subject is None
+                     else (not identity.pattern and identity.subject == subject))),
+                key=lambda rule: (rule[0], rule[1].identity_id),
             )

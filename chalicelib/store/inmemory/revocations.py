@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..records import App
+from ..records import App, ExchangeSubject
 from .state import MemoryTables
 
 
@@ -20,3 +20,14 @@ class MemoryRevocationRepository(MemoryTables):
         with self._lock:
             self.reads += 1
             return self.apps.get(client_id), self.revoked.get(jti, 0) > now
+
+    def exchange_subject(
+        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int
+    ) -> ExchangeSubject:
+        with self._lock:
+            self.reads += 1
+            return ExchangeSubject(
+                self.apps.get(subject), self.grants.get(subject, {}).get(api_id),
+                self.apps.get(issued_to),
+                frozenset(jti for jti in jtis if self.revoked.get(jti, 0) > now),
+            )

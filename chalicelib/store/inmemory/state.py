@@ -11,6 +11,7 @@ from ..records import (
     AwsPrincipal,
     ClientKey,
     ClientSecret,
+    ExchangePolicy,
     FederatedIdentity,
     Grant,
     SigningKeyRecord,
@@ -38,6 +39,7 @@ class MemoryTables:
         self.issuers: dict[str, TrustedIssuer] = {}
         self.federated: dict[str, dict[str, FederatedIdentity]] = {}
         self.tls_clients: dict[str, dict[str, TlsClient]] = {}
+        self.exchange_policies: dict[str, dict[str, ExchangePolicy]] = {}
         self.reads = 0
 
     def _audit(self, record: AuditRecord | None) -> None:

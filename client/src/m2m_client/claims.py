@@ -13,6 +13,7 @@ from m2m_client.scopes import parse_scope
 
 # RFC 9068 §2.2 requires these; `client_id` names the caller in the client credentials grant.
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
+MAX_ACT_DEPTH = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +33,17 @@ class VerifiedToken(Mapping[str, Any]):
     expires_at: float
     scope: str
     scopes: frozenset[str]
+    actors: tuple[str, ...] = ()
+    """The delegation chain of an exchanged token (RFC 8693 §4.1 ``act``): the ``sub`` of
+    each actor, outermost first — ``actors[0]`` is the party acting now (the token's
+    ``client_id``), each next one the actor it acts for, and ``subject`` the party they
+    all act on behalf of. Empty for a token nobody acts on (RFC 8693 §4.1: only the
+    outermost actor is the current one; the nested ones are history)."""
+
+    @property
+    def delegated(self) -> bool:
+        """Whether another party acts on behalf of ``subject`` (the token has ``act``)."""
+        return bool(self.actors)
 
     def __getitem__(self, name: str) -> Any:
         return self.claims[name]
@@ -45,7 +57,7 @@ class VerifiedToken(Mapping[str, Any]):
     def __repr__(self) -> str:
         return (
             f"VerifiedToken(client_id={self.client_id!r}, scope={self.scope!r}, "
-            f"expires_at={self.expires_at!r})"
+            f"actors={self.actors!r}, expires_at={self.expires_at!r})"
         )
 
 
@@ -92,7 +104,24 @@ def validate_claims(
         expires_at=exp,
         scope=" ".join(scopes),
         scopes=frozenset(scopes),
+        actors=_actors(payload.get("act")),
     )
+
+
+def _actors(act: object) -> tuple[str, ...]:
+    """The ``sub`` of every level of an ``act`` claim, outermost first (RFC 8693 §4.1)."""
+    actors: list[str] = []
+    while act is not None:
+        if not isinstance(act, Mapping):
+            raise InvalidToken("the token's act claim is not an object")
+        sub = act.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise InvalidToken("the token's act claim names no actor (sub)")
+        actors.append(sub)
+        if len(actors) > MAX_ACT_DEPTH:
+            raise InvalidToken("the token's act claim is nested too deep")
+        act = act.get("act")
+    return tuple(actors)
 
 
 def _audiences(value: object) -> tuple[str, ...]:

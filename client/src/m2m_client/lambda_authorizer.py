@@ -80,8 +80,13 @@ def make_lambda_authorizer(
 
 
 def authorizer_context(verified: VerifiedToken) -> dict[str, str]:
-    """What the backend sees as `requestContext.authorizer` (string values only)."""
-    return {"client_id": verified.client_id, "scope": verified.scope}
+    """What the backend sees as `requestContext.authorizer` (string values only). A
+    delegated token (RFC 8693 §4.1) adds `subject`, on whose behalf the call is made, and
+    `actors`: the actor chain outermost first, space-separated (`VerifiedToken.actors`)."""
+    context = {"client_id": verified.client_id, "scope": verified.scope}
+    if verified.delegated:
+        context.update(subject=verified.subject, actors=" ".join(verified.actors))
+    return context
 
 
 def iam_policy(

@@ -1,7 +1,9 @@
-"""Client credentials grant (RFC 6749 §4.4) with one cached, shared access token."""
+"""Client credentials grant (RFC 6749 §4.4) with one cached, shared access token, and
+token exchange (RFC 8693 §2.1) of tokens the client received."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random as _random
 import threading
@@ -32,6 +34,11 @@ DEFAULT_RETRY = RetryPolicy()
 REFRESH_FRACTION = 0.8
 REFRESH_MARGIN = 60.0
 _MAX_DESCRIPTION = 300
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a name
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a name
+JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 - a name
+MAX_EXCHANGED = 256
+"""Exchanged tokens cached per client, by subject token, audience and scope (LRU)."""
 BEARER = "Bearer"
 
 
@@ -149,6 +156,8 @@ class TokenClient(requests.auth.AuthBase):
         self._random = random
         self._token: AccessToken | None = None
         self._refresh_lock = threading.Lock()
+        self._exchanged: dict[tuple[str, ...], AccessToken] = {}
+        self._exchange_lock = threading.Lock()
         self.dpop_key = dpop_key
         self._dpop_nonce: str | None = None
 
@@ -196,8 +205,46 @@ class TokenClient(requests.auth.AuthBase):
             return self._renew()
 
     def invalidate(self) -> None:
-        """Forget the cached token, e.g. after a resource server rejected it."""
+        """Forget the cached tokens, e.g. after a resource server rejected one."""
         self._token = None
+        with self._exchange_lock:
+            self._exchanged.clear()
+
+    def exchange(
+        self,
+        subject_token: str,
+        *,
+        audience: str | None = None,
+        scope: str | Iterable[str] | None = None,
+        subject_token_type: str = ACCESS_TOKEN_TYPE,
+        actor_token: str | None = None,
+    ) -> AccessToken:
+        """Exchange a token this service received for one for ``audience`` (default: the
+        client's), as this client (RFC 8693 §2.1): the next hop of a call made on the
+        subject's behalf. Cached per subject token, audience and scope until its refresh
+        time; the server caps its lifetime at the subject token's."""
+        target = audience or self.audience
+        wanted = " ".join(parse_scope(scope)) or None
+        key = (hashlib.sha256(subject_token.encode()).hexdigest(), target, wanted or "",
+               hashlib.sha256((actor_token or "").encode()).hexdigest())
+        with self._exchange_lock:
+            cached = self._exchanged.pop(key, None)
+            if cached is not None and self._clock() < cached.refresh_at:
+                self._exchanged[key] = cached  # most recently used last
+                return cached
+        form = {"grant_type": TOKEN_EXCHANGE, "subject_token": subject_token,
+                "subject_token_type": subject_token_type, "audience": target,
+                "requested_token_type": ACCESS_TOKEN_TYPE}
+        if wanted:
+            form["scope"] = wanted
+        if actor_token:
+            form.update(actor_token=actor_token, actor_token_type=ACCESS_TOKEN_TYPE)
+        token = self._fetch(form)
+        with self._exchange_lock:
+            self._exchanged[key] = token
+            while len(self._exchanged) > MAX_EXCHANGED:
+                del self._exchanged[next(iter(self._exchanged))]
+        return token
 
     def _renew(self) -> AccessToken:
         """Called with the refresh lock held."""
@@ -220,10 +267,14 @@ class TokenClient(requests.auth.AuthBase):
 
     # --- the token endpoint ---------------------------------------------------------------
 
-    def _fetch(self) -> AccessToken:
-        form = {"grant_type": "client_credentials", "audience": self.audience}
-        if self.scope:
-            form["scope"] = self.scope
+    def _fetch(self, grant: dict[str, str] | None = None) -> AccessToken:
+        """One token request: the client credentials grant, or the ``grant`` given."""
+        if grant is None:
+            form = {"grant_type": "client_credentials", "audience": self.audience}
+            if self.scope:
+                form["scope"] = self.scope
+        else:
+            form = dict(grant)
         auth: requests.auth.AuthBase
         if self._credentials is not None:
             form.update(self._credentials.form_fields())
@@ -247,7 +298,7 @@ class TokenClient(requests.auth.AuthBase):
                 with response:
                     status = response.status_code
                     if status == 200:
-                        return self._accept(response)
+                        return self._accept(response, form)
                     if 300 <= status < 400:
                         raise TokenTransportError(f"token endpoint redirected (HTTP {status})")
                     failure = self._endpoint_error(response)
@@ -329,8 +380,8 @@ class TokenClient(requests.auth.AuthBase):
             return None
         return retry_after
 
-    def _accept(self, response: requests.Response) -> AccessToken:
-        """Validate a successful response (RFC 6749 §5.1)."""
+    def _accept(self, response: requests.Response, form: dict[str, str]) -> AccessToken:
+        """Validate a successful response (RFC 6749 §5.1) to the request ``form``."""
         try:
             body = response.json()
         except ValueError:
@@ -359,15 +410,16 @@ class TokenClient(requests.auth.AuthBase):
         token = AccessToken(
             value=value,
             token_type=token_type,
-            scope=scope if isinstance(scope, str) else self.scope,
+            scope=scope if isinstance(scope, str) else form.get("scope"),
             obtained_at=now,
             expires_at=now + expires_in,
             refresh_at=refresh_time(now, expires_in),
         )
         logger.info(
-            "access token obtained: client_id=%s audience=%s expires_in=%d",
+            "access token obtained: client_id=%s audience=%s grant_type=%s expires_in=%d",
             self.client_id,
-            self.audience,
+            form["audience"],
+            form["grant_type"],
             expires_in,
         )
         return token

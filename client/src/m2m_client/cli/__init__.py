@@ -20,6 +20,7 @@ from m2m_client.cli.aws_principals import aws_principal
 from m2m_client.cli.common import M2MGroup, State, output_options
 from m2m_client.cli.console import console
 from m2m_client.cli.declarative import apply, export
+from m2m_client.cli.exchange_policies import exchange_policies
 from m2m_client.cli.federation import issuers
 from m2m_client.cli.tls_clients import tls_clients
 from m2m_client.cli.tokens import decode, token
@@ -59,7 +60,8 @@ def cli(
     ctx.call_on_close(lambda: library.setLevel(previous))
 
 
-for command in (apis, apps, grants, secrets, keys, audit, token, decode, issuers):
+for command in (apis, apps, grants, exchange_policies, secrets, keys, audit, token, decode,
+                issuers):
     cli.add_command(command)
 apps.add_command(app_keys)  # m2m apps keys add|list|remove (private_key_jwt)
 apps.add_command(aws_principal)

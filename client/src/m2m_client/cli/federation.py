@@ -38,7 +38,9 @@ KEY_SET_COLUMNS: list[output.Column] = [
 IDENTITY_COLUMNS: list[output.Column] = [
     ("ID", output.field("id")),
     ("ISSUER", output.field("issuer")),
-    ("SUBJECT", output.field("subject")),
+    ("SUBJECT", lambda i: i.get("subject") or f"pattern {i.get('subject_pattern')}"),
+    ("REQUIRED_CLAIMS", lambda i: " ".join(f"{k}={v}" for k, v in
+                                           sorted((i.get("required_claims") or {}).items()))),
     ("AUDIENCE", lambda i: i.get("audience") or "(our issuer)"),
 ]
 
@@ -130,16 +132,38 @@ def issuers_delete(state: State, issuer_id: str, if_match: int | None, yes: bool
 @click.argument("client_id")
 @click.option("--issuer", required=True, metavar="ISSUER",
               help="A trusted issuer's identifier (spiffe: spiffe://<trust domain>).")
-@click.option("--subject", required=True,
+@click.option("--subject",
               help="The token's exact sub, e.g. system:serviceaccount:NS:NAME, "
                    "repo:ORG/REPO:ref:refs/heads/main, an IAM role ARN, a SPIFFE ID.")
+@click.option("--subject-pattern", metavar="PATTERN",
+              help="Instead of --subject: a sub pattern, each * matching characters other "
+                   "than ':' (e.g. system:serviceaccount:billing:*).")
+@click.option("--require-claim", "required", multiple=True, metavar="NAME=VALUE",
+              help="A claim the token must carry with exactly this value; NAME is a claim "
+                   "or a JSON Pointer such as /kubernetes.io/namespace (repeat).")
 @click.option("--audience", help="The aud the token must contain (default: our issuer).")
 @output_options
 @pass_state
-def apps_federate(state: State, client_id: str, issuer: str, subject: str,
+def apps_federate(state: State, client_id: str, issuer: str, subject: str | None,
+                  subject_pattern: str | None, required: tuple[str, ...],
                   audience: str | None) -> None:
-    """Let the app authenticate with a workload token instead of a secret."""
-    body = {"issuer": issuer, "subject": subject}
+    """Let the app authenticate, or get tokens by the jwt-bearer grant, with a workload
+    token instead of a secret."""
+    if (subject is None) == (subject_pattern is None):
+        raise click.UsageError("give one of --subject and --subject-pattern")
+    body: dict[str, Any] = {"issuer": issuer}
+    if subject is not None:
+        body["subject"] = subject
+    else:
+        body["subject_pattern"] = subject_pattern
+    if required:
+        claims = {}
+        for item in required:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise click.UsageError(f"--require-claim takes NAME=VALUE, not {item!r}")
+            claims[name] = value
+        body["required_claims"] = claims
     if audience is not None:
         body["audience"] = audience
     show(state, state.admin().post(admin_path("apps", client_id, "federated-identities"), body))

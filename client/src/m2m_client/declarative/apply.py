@@ -60,6 +60,17 @@ def _resolve(plan: Plan, ids: dict[tuple[str, str], str], segment: str | Ref) ->
     return segment
 
 
+def _resolve_body(ids: dict[tuple[str, str], str], body: Any) -> Any:
+    """A body with every ``Ref`` (an API created earlier in the run) replaced by its id."""
+    if isinstance(body, Ref):
+        return ids[(body.kind, body.key)]
+    if isinstance(body, list):
+        return [_resolve_body(ids, item) for item in body]
+    if isinstance(body, dict):
+        return {k: _resolve_body(ids, v) for k, v in body.items()}
+    return body
+
+
 def execute(plan: Plan, client: Requester,
             on_step: Callable[[Step], None] | None = None) -> ApplyResult:
     """Run every step; `ApplyFailed` (with what was and was not applied) at the first error."""
@@ -70,7 +81,8 @@ def execute(plan: Plan, client: Requester,
         try:
             path = admin_path(*(_resolve(plan, ids, s) for s in step.path))
             if_match = versions.get(step.guard, 0) if step.guard is not None else None
-            answer = client.request(step.method, path, step.body, if_match=if_match)
+            answer = client.request(step.method, path, _resolve_body(ids, step.body),
+                                    if_match=if_match)
         except (Exception, KeyboardInterrupt) as exc:
             raise ApplyFailed(result, step, plan.steps[index + 1:], exc) from exc
         if step.records is not None and isinstance(answer, dict):

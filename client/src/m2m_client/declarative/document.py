@@ -12,6 +12,7 @@ Secrets never belong in the file: a `client_secret` anywhere is refused.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -32,10 +33,15 @@ ISSUER_FIELDS = ("issuer", "kind", "name", "jwks_uri", "max_token_lifetime", "si
 APP_FIELDS = (
     "name", "client_id", "description", "enabled", "claims", "token_lifetime", "permissions",
     "quota", "dpop_bound_access_tokens", "tls_client_certificate_bound_access_tokens",
-    "create_secret", "grants", "federated_identities", "aws_principals", "keys", "tls_clients",
+    "create_secret", "grants", "exchange_policies", "federated_identities", "aws_principals",
+    "keys", "tls_clients",
 )
 QUOTA_FIELDS = ("per_hour", "per_day", "enforce")
-IDENTITY_FIELDS = ("issuer", "subject", "audience")
+IDENTITY_FIELDS = ("issuer", "subject", "subject_pattern", "required_claims", "audience")
+POLICY_FIELDS = ("source_apis", "source_issuers", "scopes", "delegation", "impersonation",
+                 "max_act_depth")
+POLICY_DEFAULTS: dict[str, Any] = {"source_apis": [], "source_issuers": [], "delegation": True,
+                                   "impersonation": False, "max_act_depth": 1}
 KEY_FIELDS = ("kid", "jwk")
 
 
@@ -288,6 +294,9 @@ def _app(check: _Checker, path: str, item: Any, apps: list[dict[str, Any]]) -> N
         app["quota"] = _quota(check, child(path, "quota"), body["quota"])
     if "grants" in body:
         app["grants"] = _grants(check, child(path, "grants"), body["grants"])
+    if "exchange_policies" in body:
+        app["exchange_policies"] = _policies(check, child(path, "exchange_policies"),
+                                             body["exchange_policies"])
     if "federated_identities" in body:
         app["federated_identities"] = _identities(
             check, child(path, "federated_identities"), body["federated_identities"])
@@ -335,11 +344,45 @@ def _grants(check: _Checker, path: str, value: Any) -> dict[str, list[str]]:
     return grants
 
 
+def _policies(check: _Checker, path: str, value: Any) -> dict[str, dict[str, Any]]:
+    """Target API identifier -> the whole policy (a PUT replaces every field, so fields
+    left out take the server's defaults)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        check.add(path, "must map target API identifiers to policies")
+        return {}
+    policies: dict[str, dict[str, Any]] = {}
+    for identifier, item in value.items():
+        if not isinstance(identifier, str) or not identifier:
+            check.add(path, f"has a key that is not an API identifier: {identifier!r}")
+            continue
+        here = child(path, identifier)
+        body = check.mapping(here, item, POLICY_FIELDS)
+        if body is None:
+            continue
+        policy: dict[str, Any] = dict(POLICY_DEFAULTS)
+        for name in ("source_apis", "source_issuers", "scopes"):
+            if name in body or name == "scopes":
+                policy[name] = check.strings(child(here, name), body.get(name)) or []
+        for flag in ("delegation", "impersonation"):
+            if flag in body:
+                policy[flag] = check.boolean(child(here, flag), body[flag])
+        if "max_act_depth" in body:
+            policy["max_act_depth"] = check.integer(child(here, "max_act_depth"),
+                                                    body["max_act_depth"])
+        if not policy["source_apis"] and not policy["source_issuers"]:
+            check.add(here, "needs source_apis or source_issuers")
+        policies[identifier] = policy
+    return policies
+
+
 def _identities(check: _Checker, path: str, value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        check.add(path, "must be a list of {issuer, subject, audience}")
+        check.add(path, "must be a list of {issuer, subject or subject_pattern, "
+                  "required_claims, audience}")
         return []
     out: list[dict[str, Any]] = []
     for i, item in enumerate(value):
@@ -347,9 +390,20 @@ def _identities(check: _Checker, path: str, value: Any) -> list[dict[str, Any]]:
         body = check.mapping(here, item, IDENTITY_FIELDS)
         if body is None:
             continue
+        if ("subject" in body) == ("subject_pattern" in body):
+            check.add(here, "needs subject or subject_pattern (one of them)")
+            continue
+        field = "subject" if "subject" in body else "subject_pattern"
+        required = body.get("required_claims") or {}
+        if not isinstance(required, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in required.items()
+        ):
+            check.add(child(here, "required_claims"), "must map claim names to strings")
+            required = {}
         identity = {
             "issuer": check.text(child(here, "issuer"), body.get("issuer")),
-            "subject": check.text(child(here, "subject"), body.get("subject")),
+            field: check.text(child(here, field), body.get(field)),
+            "required_claims": dict(sorted(required.items())),
             "audience": (check.text(child(here, "audience"), body["audience"])
                          if body.get("audience") is not None else None),
         }
@@ -461,11 +515,22 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
             out["create_secret"] = False
         out["grants"] = {identifier: sorted(grant["scopes"])
                          for identifier, grant in sorted(app.get("grants", {}).items())}
-        identities = [{k: i[k] for k in IDENTITY_FIELDS if i.get(k) is not None}
+        policies = app.get("exchange_policies") or {}
+        if policies:
+            out["exchange_policies"] = {
+                target: {"source_apis": sorted(p["source_apis"]),
+                         "source_issuers": sorted(p["source_issuers"]),
+                         "scopes": list(p["scopes"]), "delegation": p["delegation"],
+                         "impersonation": p["impersonation"],
+                         "max_act_depth": p["max_act_depth"]}
+                for target, p in sorted(policies.items())}
+        identities = [{k: i[k] for k in IDENTITY_FIELDS if i.get(k)}
                       for i in app.get("federated_identities") or []]
         if identities:
-            out["federated_identities"] = sorted(
-                identities, key=lambda i: (i["issuer"], i["subject"], i.get("audience") or ""))
+            out["federated_identities"] = sorted(identities, key=lambda i: (
+                i["issuer"], i.get("subject") or "", i.get("subject_pattern") or "",
+                json.dumps(i.get("required_claims") or {}, sort_keys=True),
+                i.get("audience") or ""))
         principals = sorted(p["arn"] for p in app.get("aws_principals") or [])
         if principals:
             out["aws_principals"] = principals

@@ -8,9 +8,9 @@ Matching (docs/declarative.md): APIs by `identifier`; issuers by `issuer`; apps 
 name exactly one app on the server that no other entry claims (none: the app is created).
 
 Order, so that each step finds what it names: issuers, API creates and updates, app creates
-and updates, an app's keys / AWS principals / federated identities, grants; then, only
-with prune, grant removals, app sub-item removals, app deletes, API deletes, issuer deletes
-(a grant always goes before the API it names).
+and updates, an app's keys / AWS principals / federated identities, grants and exchange
+policies; then, only with prune, grant and policy removals, app sub-item removals, app
+deletes, API deletes, issuer deletes (a grant or policy always goes before the API it names).
 
 Each step carries the version key its `If-Match` is read from and the version keys it
 advances, so the executor sends the version read during planning, advanced only by this
@@ -19,6 +19,7 @@ run's own writes: a change made by anyone else in between makes the server answe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +66,7 @@ class Change:
 @dataclass(frozen=True)
 class Step:
     action: str  # create | update | delete
-    kind: str  # api | issuer | app | grant | federated identity | aws principal | key
+    kind: str  # api | issuer | app | grant | exchange policy | federated identity | ...
     # | tls client
     label: str
     changes: tuple[Change, ...]
@@ -177,8 +178,23 @@ def _issuer_body(issuer: str, record: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _identity_key(identity: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (identity["issuer"], identity["subject"], identity.get("audience") or "")
+def _identity_key(identity: Mapping[str, Any]) -> tuple[str, ...]:
+    return (identity["issuer"], identity.get("subject") or "",
+            identity.get("subject_pattern") or "",
+            json.dumps(identity.get("required_claims") or {}, sort_keys=True),
+            identity.get("audience") or "")
+
+
+def _identity_label(identity: Mapping[str, Any]) -> str:
+    rule = identity.get("subject") or f"pattern {identity.get('subject_pattern')}"
+    return f"{identity['issuer']} {rule}"
+
+
+def _norm_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    return {"source_apis": sorted(policy["source_apis"]),
+            "source_issuers": sorted(policy["source_issuers"]),
+            "scopes": sorted(policy["scopes"]), "delegation": policy["delegation"],
+            "impersonation": policy["impersonation"], "max_act_depth": policy["max_act_depth"]}
 
 
 def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: bool = False
@@ -290,8 +306,8 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                 app_updates.append(Step("update", "app", label, tuple(changed), "PATCH",
                                         ("apps", app_ref), {c.field: c.new for c in changed},
                                         guard=app_v, records=app_v))
-        cur = have or {"grants": {}, "federated_identities": [], "aws_principals": [],
-                       "keys": [], "tls_clients": []}
+        cur = have or {"grants": {}, "exchange_policies": {}, "federated_identities": [],
+                       "aws_principals": [], "keys": [], "tls_clients": []}
         # grants
         wanted_grants: dict[str, list[str]] = app.get("grants", {})
         for identifier, scopes in wanted_grants.items():
@@ -328,6 +344,39 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                         "delete", "grant", f"{app['name']} -> {identifier}",
                         (Change("scopes", sorted(old["scopes"]), ABSENT),), "DELETE",
                         ("apps", app_ref, "grants", old["api_id"]), guard=grant_v))
+        # exchange policies (after the APIs and issuers they name exist)
+        wanted_policies: dict[str, dict[str, Any]] = app.get("exchange_policies", {})
+        for target, policy in wanted_policies.items():
+            here = child(child(path, "exchange_policies"), target)
+            problems = _policy_problems(here, target, policy, known_apis, known_issuers,
+                                        api_scopes, prune)
+            if problems:
+                errors.extend(problems)
+                continue
+            policy_v: VersionKey = ("policy", key, target)
+            old = cur.get("exchange_policies", {}).get(target)
+            if old is not None:
+                plan.versions[policy_v] = old["version"]
+                if _norm_policy(old) == _norm_policy(policy):
+                    continue
+            changes = tuple(Change(f, old[f] if old else ABSENT, policy[f])
+                            for f in _norm_policy(policy)
+                            if old is None or _norm_policy(old)[f] != _norm_policy(policy)[f])
+            body = {**policy, "source_apis": [Ref("api", a) for a in policy["source_apis"]]}
+            grant_sets.append(Step(
+                "update" if old is not None else "create", "exchange policy",
+                f"{app['name']} -> {target}", changes, "PUT",
+                ("apps", app_ref, "exchange-policies", Ref("api", target)), body,
+                guard=policy_v, records=policy_v))
+        if prune and "exchange_policies" in app:
+            for target, old in sorted(cur.get("exchange_policies", {}).items()):
+                if target not in wanted_policies:
+                    policy_v = ("policy", key, target)
+                    plan.versions[policy_v] = old["version"]
+                    grant_removals.append(Step(
+                        "delete", "exchange policy", f"{app['name']} -> {target}", (),
+                        "DELETE", ("apps", app_ref, "exchange-policies", old["api_id"]),
+                        guard=policy_v))
         # keys
         if "keys" in app:
             have_keys = {k["kid"]: k for k in cur["keys"]}
@@ -377,10 +426,10 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                                   + ("" if prune else " or on the server"))
                     continue
                 if _identity_key(identity) not in have_ids:
-                    body = {k: v for k, v in identity.items() if v is not None}
+                    body = {k: v for k, v in identity.items() if v}
                     sub_adds.append(Step(
                         "create", "federated identity",
-                        f"{app['name']} {identity['issuer']} {identity['subject']}",
+                        f"{app['name']} {_identity_label(identity)}",
                         tuple(Change(k, ABSENT, v) for k, v in body.items()), "POST",
                         ("apps", app_ref, "federated-identities"), body, bumps=(app_v,)))
             if prune:
@@ -388,7 +437,7 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                     if ident_key not in wanted_ids:
                         sub_removals.append(Step(
                             "delete", "federated identity",
-                            f"{app['name']} {old_id['issuer']} {old_id['subject']}", (), "DELETE",
+                            f"{app['name']} {_identity_label(old_id)}", (), "DELETE",
                             ("apps", app_ref, "federated-identities", old_id["id"]),
                             guard=app_v))
         if "tls_clients" in app:
@@ -456,6 +505,27 @@ def _tls_client_steps(
                                      (Change(field, list(values), ABSENT),), "DELETE",
                                      ("apps", app_ref, "tls-clients", old["id"]),
                                      guard=app_v, bumps=(app_v,)))
+
+
+def _policy_problems(here: str, target: str, policy: Mapping[str, Any], known_apis: set[str],
+                     known_issuers: set[str], api_scopes: Mapping[str, set[str]],
+                     prune: bool) -> list[str]:
+    suffix = "" if prune else " or on the server"
+    problems = []
+    if target not in known_apis:
+        return [f"{here}: no API with this identifier in the file{suffix}"]
+    for source in policy["source_apis"]:
+        if source not in known_apis:
+            problems.append(f"{child(here, 'source_apis')}: no API {source} in the file{suffix}")
+    for issuer in policy["source_issuers"]:
+        if issuer not in known_issuers:
+            problems.append(f"{child(here, 'source_issuers')}: no issuer {issuer} in the "
+                            f"file{suffix}")
+    unknown = [s for s in policy["scopes"] if s not in api_scopes[target]]
+    if unknown:
+        problems.append(f"{child(here, 'scopes')}: {', '.join(map(repr, unknown))} not of "
+                        "this API")
+    return problems
 
 
 def _predict_grant_rewrites(

@@ -5,7 +5,10 @@
      "issuers": {issuer: {"id", "version", "kind", "name", "jwks_uri", ...}},
      "apps": [{"client_id", "version", "name", ..., "has_secret",
                "grants": {identifier: {"api_id", "scopes", "version"}},
-               "federated_identities": [{"id", "issuer", "subject", "audience"}],
+               "exchange_policies": {target identifier: {"api_id", "version", "source_apis"
+                   (identifiers), "source_issuers", "scopes", "delegation", ...}},
+               "federated_identities": [{"id", "issuer", "subject" or "subject_pattern",
+                                         "required_claims", "audience"}],
                "aws_principals": [{"id", "arn"}], "keys": [{"kid", "jwk", "version"}],
                "tls_clients": [{"id", "key": (field, sorted values)}]}]}
 
@@ -39,6 +42,14 @@ def _optional(client: Reader, path: str) -> list[dict[str, Any]]:
         if exc.status in (404, 405):
             return []
         raise
+
+
+def _identity(listed: dict[str, Any]) -> dict[str, Any]:
+    rule = ({"subject_pattern": listed["subject_pattern"]} if listed.get("subject_pattern")
+            else {"subject": listed["subject"]})
+    return {"id": listed["id"], "issuer": listed["issuer"], **rule,
+            "required_claims": dict(sorted((listed.get("required_claims") or {}).items())),
+            "audience": listed.get("audience")}
 
 
 def read_state(client: Reader) -> dict[str, Any]:
@@ -79,11 +90,18 @@ def read_state(client: Reader) -> dict[str, Any]:
                 bool(app.get("tls_client_certificate_bound_access_tokens", False)),
             "has_secret": bool(app.get("secrets")),
             "grants": grants,
-            "federated_identities": [
-                {"id": i["id"], "issuer": i["issuer"], "subject": i["subject"],
-                 "audience": i.get("audience")}
-                for i in _optional(client, admin_path("apps", client_id, "federated-identities"))
-            ],
+            "exchange_policies": {
+                p["target_audience"]: {
+                    "api_id": p["target_api_id"], "version": p["version"],
+                    "source_apis": list(p.get("source_audiences") or []),
+                    "source_issuers": list(p.get("source_issuers") or []),
+                    "scopes": list(p["scopes"]), "delegation": p["delegation"],
+                    "impersonation": p["impersonation"], "max_act_depth": p["max_act_depth"],
+                }
+                for p in _optional(client, admin_path("apps", client_id, "exchange-policies"))
+            },
+            "federated_identities": [_identity(i) for i in _optional(
+                client, admin_path("apps", client_id, "federated-identities"))],
             "aws_principals": [
                 {"id": p["id"], "arn": p["arn"]}
                 for p in _optional(client, admin_path("apps", client_id, "aws-principals"))

@@ -47,7 +47,7 @@ export const api = {
     return send("GET", `/admin${path}${q ? "?" + q : ""}`);
   },
   post: (path, json) => send("POST", `/admin${path}`, { json }),
-  put: (path, json) => send("PUT", `/admin${path}`, { json }),
+  put: (path, json, ifMatch) => send("PUT", `/admin${path}`, { json, ifMatch }),
   patch: (path, json, ifMatch) => send("PATCH", `/admin${path}`, { json, ifMatch }),
   del: (path, ifMatch) => send("DELETE", `/admin${path}`, { ifMatch }),
   seg,

@@ -7,6 +7,7 @@ import { statusBadge } from "../apps.js";
 import * as overview from "./overview.js";
 import * as credentials from "./credentials.js";
 import * as grants from "./grants.js";
+import * as exchange from "./exchange.js";
 import * as settings from "./settings.js";
 import * as usage from "./usage.js";
 import * as audit from "./audit.js";
@@ -15,6 +16,7 @@ export const TABS = [
   ["overview", "Overview", overview],
   ["credentials", "Credentials", credentials],
   ["apis", "APIs", grants],
+  ["exchange", "Token exchange", exchange],
   ["settings", "Settings", settings],
   ["usage", "Usage", usage],
   ["audit", "Audit", audit],

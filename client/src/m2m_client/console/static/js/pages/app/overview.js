@@ -5,9 +5,10 @@ import { KINDS } from "./credentials.js";
 
 export async function render(ctx) {
   const { app, path } = ctx;
-  const [counts, grants] = await Promise.all([
+  const [counts, grants, policies] = await Promise.all([
     Promise.all(KINDS.map(async (kind) => [kind, (await kind.load(ctx)).length])),
     api.all(`${path}/grants`),
+    api.all(`${path}/exchange-policies`),
   ]);
 
   const status = h("section", { class: "panel", "aria-labelledby": "status-title" }, h("h2", { id: "status-title" }, "Status"));
@@ -45,6 +46,7 @@ export async function render(ctx) {
       ["Last used", when(app.last_used, { relative: true, none: "never" })],
       ["Tokens revoked before", when(app.revoked_before, { none: "never revoked" })],
       ["Authorized APIs", h("a", { href: `#/apps/${encodeURIComponent(app.client_id)}/apis` }, String(grants.length))],
+      ["Token exchange policies", h("a", { href: `#/apps/${encodeURIComponent(app.client_id)}/exchange` }, String(policies.length))],
       ["Permissions", app.permissions.length ? app.permissions.join(", ") : h("span", { class: "muted" }, "none")],
       ["Version", String(app.version)],
     ]));

@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 # The web console of `make local` (0: any free port).
 CONSOLE_PORT ?= 8002
+# `make local`'s TLS port with client certificates (docs/mtls.md; 0: any free port, off: none).
+MTLS_PORT ?= 8443
 # `make docs`: the documentation site on 127.0.0.1 (mkdocs serve).
 DOCS_PORT ?= 8003
 
@@ -33,7 +35,8 @@ $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@echo "Done: $(VENV) is ready ($(VENV)/bin/m2m is the admin CLI)."
 
 local: $(STAMP)
-	@env $(OFFLINE_ENV) PORT=$(PORT) CONSOLE_PORT=$(CONSOLE_PORT) $(PY) -m infra.local
+	@env $(OFFLINE_ENV) PORT=$(PORT) CONSOLE_PORT=$(CONSOLE_PORT) MTLS_PORT=$(MTLS_PORT) \
+		$(PY) -m infra.local
 
 # `mkdocs build --strict` fails on a broken link, a missing nav page or an unknown
 # anchor; the site goes to site/ (ignored), which `make docs` never needs. Never add

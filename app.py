@@ -14,6 +14,7 @@ from chalicelib.routes.federation import federation
 from chalicelib.routes.home_region import refuse_writes_outside_home
 from chalicelib.routes.oauth import oauth
 from chalicelib.routes.schedule import schedule
+from chalicelib.routes.tls_clients import tls_clients
 
 app = Chalice(app_name="m2m-auth")
 app.register_blueprint(oauth)
@@ -22,6 +23,7 @@ app.register_blueprint(admin, url_prefix="/admin")
 app.register_blueprint(app_keys, url_prefix="/admin")
 app.register_blueprint(aws_principals, url_prefix="/admin")
 app.register_blueprint(federation, url_prefix="/admin")
+app.register_blueprint(tls_clients, url_prefix="/admin")
 app.register_blueprint(exchange_policies, url_prefix="/admin")
 app.register_middleware(refuse_writes_outside_home, "http")  # docs/multi-region.md
 edge.install(app)  # last: Chalice's own answers (405, 415, 500) in this service's formats

@@ -90,6 +90,19 @@ def _home(env: Mapping[str, str], region: str) -> tuple[str | None, str | None, 
     return home, admin_url, regions
 
 
+def _mtls_endpoint(env: Mapping[str, str]) -> str | None:
+    """``MTLS_ENDPOINT``: the https base URL clients doing mutual TLS use (RFC 8705;
+    docs/mtls.md); unset: no mutual TLS."""
+    raw = env.get("MTLS_ENDPOINT", "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not raw.startswith("https://") or "?" in raw or "#" in raw or len(raw) > 200:
+        raise ConfigurationError(
+            f"MTLS_ENDPOINT must be an https base URL without query or fragment, got {raw!r}"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service is configured with, validated once per container."""
@@ -128,6 +141,10 @@ class Settings:
     """Every region of a multi-region stage (the rotation replicates keys to them)."""
     signer_role_pattern: str | None = None
     """ARN pattern of every region's token function role (key policies of replicas)."""
+    mtls_endpoint: str | None = None
+    """Base URL of the mutual-TLS host (RFC 8705, docs/mtls.md): set, the server accepts
+    tls_client_auth and self_signed_tls_client_auth and advertises them, certificate-
+    bound tokens and, if it is not the issuer, ``mtls_endpoint_aliases``."""
     dpop_proof_window: int = 60
     """DPoP proofs (RFC 9449 §4.3): ``iat`` at most this many seconds before or after
     now (the client's clock skew included); each ``jti`` is remembered that long."""
@@ -167,6 +184,7 @@ class Settings:
             home_admin_url=home_admin_url,
             stage_regions=stage_regions,
             signer_role_pattern=env.get("SIGNER_ROLE_PATTERN", "").strip() or None,
+            mtls_endpoint=_mtls_endpoint(env),
             dpop_proof_window=_int_setting(env, "DPOP_PROOF_WINDOW", 60, 5, 300),
             dpop_nonces=_flag(env, "DPOP_NONCES"),
             dpop_nonce_step=_int_setting(env, "DPOP_NONCE_STEP", 300, 30, 3600),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .federation.jwks_fetch import IssuerKeys
     from .oauth.assertion import AssertionMethod
     from .oauth.aws_sigv4 import StsCaller
+    from .oauth.client_auth import CertificateMethod
     from .oauth.introspection import Introspection
     from .oauth.metadata import Discovery
     from .oauth.revocation import Revocation
@@ -88,6 +89,14 @@ def assertion_methods(
     )
 
 
+def certificate_method(settings: Settings, store: Store) -> CertificateMethod | None:
+    """Mutual-TLS client authentication (RFC 8705 §2) where the stage has a mutual-TLS
+    endpoint (``MTLS_ENDPOINT``), else none (no certificate can reach us there)."""
+    from .oauth.tls_client_auth import TlsClientAuth
+
+    return TlsClientAuth(store) if settings.mtls_endpoint else None
+
+
 def issuer_keys(settings: Settings, clock: Callable[[], float]) -> IssuerKeys:
     """Trusted issuers' keys, cached per container, fetched through the address guard."""
     from .federation.jwks_fetch import IssuerKeys
@@ -116,6 +125,8 @@ def build_services(
     from .oauth.introspection import Introspection
     from .oauth.jwt_bearer import JwtBearerGrant
     from .oauth.metadata import Discovery
+    from .oauth.mtls_binding import CertificateBinding
+    from .oauth.mtls_metadata import mtls_metadata
     from .oauth.quota import TokenQuotas
     from .oauth.reuse import TokenCache
     from .oauth.revocation import Revocation
@@ -134,7 +145,8 @@ def build_services(
     keyring = KeyRing(store, signer, clock, settings.key_cache_seconds, bootstrap)
     trusted_keys = issuer_keys(settings, clock)  # one key cache per container
     authenticator = ClientAuthenticator(
-        store, clock, assertion_methods(settings, store, clock, sts, trusted_keys)
+        store, clock, assertion_methods(settings, store, clock, sts, trusted_keys),
+        certificate=certificate_method(settings, store),
     )
     verifier = OwnTokenVerifier(keyring, clock)
     keys = KeyAdmin(
@@ -166,7 +178,10 @@ def build_services(
         clock=clock,
         cache=TokenCache(),
         quotas=TokenQuotas(store),
-        proofs=(DpopProofs(store, settings.dpop_proof_window, nonces),),
+        # the certificate binding is always on: a certificate can only come from mutual
+        # TLS, and an app that requires bound tokens must be refused even where mutual
+        # TLS is not set up
+        proofs=(DpopProofs(store, settings.dpop_proof_window, nonces), CertificateBinding()),
         headers=nonces.headers if nonces is not None else None,
     )
     return Services(
@@ -180,6 +195,7 @@ def build_services(
         discovery=Discovery(
             store, keyring, clock, settings.key_cache_seconds, authenticator.method_names,
             token.grant_types, DPOP_SIGNING_ALGS,
+            extensions=(lambda issuer: mtls_metadata(issuer, settings.mtls_endpoint),),
         ),
         provisioning=Provisioning(store, clock, settings.default_quota),
         keys=keys,
@@ -267,6 +283,8 @@ SNAPSHOT_IMPORTS = (
     "chalicelib.oauth.introspection",
     "chalicelib.oauth.jwt_bearer",
     "chalicelib.oauth.metadata",
+    "chalicelib.oauth.mtls_binding",
+    "chalicelib.oauth.mtls_metadata",
     "chalicelib.oauth.private_key_jwt",
     "chalicelib.oauth.quota",
     "chalicelib.oauth.reuse",

@@ -6,18 +6,32 @@ demo credentials and a curl that gets a token, writes the credentials to
 ``.local/demo-$PORT.env`` for your shell (deleted on exit: they die with the embedded
 AWS), then serves the Chalice app in the foreground until Ctrl-C. It binds to loopback
 only: ``chalice local`` does not enforce IAM, so nothing else may reach it.
+
+With ``MTLS_PORT`` (``make local`` sets 8443; unset: any free port; ``off``: none) it
+also serves the app over TLS with client certificates (RFC 8705, docs/mtls.md): a test
+CA made on the fly, its certificates under ``.local/mtls-$PORT/`` (removed on exit), and
+the demo app registered for the demo client certificate's subject DN.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import sys
 import sysconfig
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.local_aws import LOOPBACK, start_local_aws
+
+if TYPE_CHECKING:
+    from chalice.config import Config
+
+    from infra.local_mtls import MtlsFiles
+    from infra.local_tls import TlsHTTPServer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The example API (examples/orders_api) is started with this audience in the README.
@@ -48,17 +62,58 @@ def seed(issuer: str) -> tuple[str, str]:
     return app.client_id, secret.client_secret
 
 
-def serve(port: int) -> None:
+def chalice_config() -> Config:
     from chalice.cli.factory import CLIFactory
 
+    factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+    return factory.create_config_obj(chalice_stage_name="local")
+
+
+def serve(config: Config, port: int) -> None:
     from infra.local_http import build_server
 
-    factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
-    config = factory.create_config_obj(chalice_stage_name="local")
     build_server(config.chalice_app, config, LOOPBACK, port).serve_forever()
 
 
-def write_demo_env(port: int, issuer: str, client_id: str, client_secret: str) -> Path:
+def mtls_server(config: Config, port: int) -> tuple[TlsHTTPServer, MtlsFiles] | None:
+    """The TLS port (bound, not yet serving) and its certificates; ``None`` when
+    ``MTLS_PORT=off``. A taken port falls back to a free one, like the console's."""
+    from infra.local_http import build_server
+    from infra.local_mtls import prepare, server_context
+    from infra.local_tls import TlsHTTPServer
+
+    wanted = os.environ.get("MTLS_PORT", "").strip()
+    if wanted.lower() == "off":
+        return None
+    files = prepare(PROJECT_DIR / ".local" / f"mtls-{port}", LOOPBACK,
+                    os.environ.get("MTLS_TRUSTSTORE") or None)
+    try:
+        server = build_server(config.chalice_app, config, LOOPBACK, int(wanted or 0),
+                              server_cls=TlsHTTPServer)
+    except OSError:
+        print(f"note: MTLS_PORT {wanted} is taken; using a free one", file=sys.stderr)
+        server = build_server(config.chalice_app, config, LOOPBACK, 0,
+                              server_cls=TlsHTTPServer)
+    tls = server.server
+    if not isinstance(tls, TlsHTTPServer):
+        raise RuntimeError("build_server ignored server_cls")
+    tls.context = server_context(files)
+    return tls, files
+
+
+def register_demo_certificate(client_id: str) -> None:
+    """The demo app authenticates with the demo client certificate too (tls_client_auth
+    by its subject DN)."""
+    from chalicelib import runtime
+    from infra.local_mtls import DEMO_CLIENT_DN
+
+    runtime.services().provisioning.add_tls_client(
+        client_id, {"tls_client_auth_subject_dn": DEMO_CLIENT_DN}
+    )
+
+
+def write_demo_env(port: int, issuer: str, client_id: str, client_secret: str,
+                   mtls: tuple[str, MtlsFiles] | None = None) -> Path:
     """The demo app's credentials as a shell file (0600) for `. .local/demo-PORT.env`.
 
     It also puts this interpreter's scripts directory (`.venv/bin` under `make local`)
@@ -78,6 +133,15 @@ def write_demo_env(port: int, issuer: str, client_id: str, client_secret: str) -
         "# m2m and the python that has m2m_client (.venv/bin), first on PATH",
         f'export PATH={shlex.quote(sysconfig.get_path("scripts"))}:"$PATH"',
     ]
+    if mtls is not None:
+        endpoint, files = mtls
+        lines += [
+            "# mutual TLS (docs/mtls.md): the TLS port, its test CA, the demo client cert",
+            f"export M2M_MTLS_ENDPOINT={endpoint}",
+            f"export M2M_CA={shlex.quote(_relative(files.ca))}",
+            f"export M2M_CLIENT_CERT={shlex.quote(_relative(files.demo_certificate))}",
+            f"export M2M_CLIENT_KEY={shlex.quote(_relative(files.demo_key))}",
+        ]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write("\n".join(lines) + "\n")
@@ -104,6 +168,24 @@ def start_console(issuer: str) -> str:
     return console.url
 
 
+def _mtls_banner(endpoint: str | None, files: MtlsFiles | None, client_id: str) -> str:
+    if endpoint is None or files is None:
+        return ""
+    curl = " ".join([
+        "curl -s", "--cacert", shlex.quote(_relative(files.ca)),
+        "--cert", shlex.quote(_relative(files.demo_certificate)),
+        "--key", shlex.quote(_relative(files.demo_key)),
+        "-d grant_type=client_credentials", "-d", shlex.quote(f"client_id={client_id}"),
+        "-d", shlex.quote(f"audience={DEMO_AUDIENCE}"), f"{endpoint}/oauth/token",
+    ])
+    return f"""
+Mutual TLS (RFC 8705, docs/mtls.md): the same app on {endpoint}
+  (client certificate optional; the test CA and certificates are in {_relative(files.directory)}/)
+  A certificate-bound token for the demo app, authenticated by its certificate:
+  {curl}
+"""
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     aws = start_local_aws()
@@ -116,8 +198,17 @@ def main() -> int:
             "M2M_LOCAL_MODE": "1",
         }
     )
+    config = chalice_config()
+    tls = mtls_server(config, port)
+    mtls_endpoint = f"https://{LOOPBACK}:{tls[0].server_address[1]}" if tls else None
+    if mtls_endpoint:  # before the services are built: they read it once
+        os.environ["MTLS_ENDPOINT"] = mtls_endpoint
     client_id, client_secret = seed(issuer)
-    demo_env = write_demo_env(port, issuer, client_id, client_secret)
+    if tls:
+        register_demo_certificate(client_id)
+        threading.Thread(target=tls[0].serve_forever, name="mtls", daemon=True).start()
+    demo_env = write_demo_env(port, issuer, client_id, client_secret,
+                              (mtls_endpoint, tls[1]) if tls and mtls_endpoint else None)
     console_url = start_console(issuer)
     curl = " ".join(
         [
@@ -149,7 +240,7 @@ Get a token:
 
 Web console (admin pages; the URL carries this run's token):
   Console    {console_url}
-
+{_mtls_banner(mtls_endpoint, tls[1] if tls else None, client_id)}
 Call the example API (docs/getting-started.md): start it in another terminal with
   cd examples/orders_api && M2M_ISSUER={issuer} M2M_AUDIENCE={DEMO_AUDIENCE} \\
     ../../.venv/bin/chalice local --stage local --port {EXAMPLE_API_PORT}
@@ -161,11 +252,13 @@ Press Ctrl-C to stop.
     # `kill` as well as Ctrl-C ends in the `finally` below (the demo file is removed).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        serve(port)
+        serve(config, port)
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
     finally:
         demo_env.unlink(missing_ok=True)
+        if tls:
+            shutil.rmtree(tls[1].directory, ignore_errors=True)
         aws.stop()
     return 0
 

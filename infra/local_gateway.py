@@ -9,6 +9,8 @@ OPTIONS, which Chalice's local gateway answers itself with an empty 200, goes to
 app like any other method (405 with ``Allow``). A header field sent more than once
 reaches the app in ``multiValueHeaders`` with every value, as API Gateway hands it over
 (RFC 9449 §4.3: a request with two ``DPoP`` fields must be refused, not read as one).
+On the TLS port, the client certificate of the connection is put where API Gateway's
+mutual TLS puts it, ``requestContext.identity.clientCert`` (docs/mtls.md).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ class ReceivedHeaders(dict[str, str]):
 
 
 class LocalGateway(ChaliceLocalGateway):
+    def __init__(self, app_object: Any, config: Any, client_certificate: str | None = None
+                 ) -> None:
+        super().__init__(app_object, config)
+        self.client_certificate = client_certificate
+        """The PEM certificate of the TLS connection the requests come on, if any."""
+
     def _generate_lambda_event(
         self, method: str, path: str, headers: Any, body: bytes | None
     ) -> Any:
@@ -64,6 +72,11 @@ class LocalGateway(ChaliceLocalGateway):
             raise unknown_path() from None
         if isinstance(headers, ReceivedHeaders):
             event["multiValueHeaders"] = {k: list(v) for k, v in headers.every.items()}
+        if self.client_certificate is not None:
+            from .local_mtls import client_cert_context
+
+            identity = event["requestContext"].setdefault("identity", {})
+            identity["clientCert"] = client_cert_context(self.client_certificate)
         return event
 
     def _has_user_defined_options_method(self, lambda_event: Any) -> bool:

@@ -58,7 +58,13 @@ class LocalRequestHandler(ChaliceRequestHandler):
     ) -> None:
         # What ChaliceRequestHandler.__init__ does, with our gateway: the request is
         # handled inside BaseHTTPRequestHandler.__init__, so the gateway comes first.
-        self.local_gateway = SerialisedGateway(app_object, config)
+        # On the TLS port (infra/local_tls.py) the connection's client certificate goes
+        # into every event of the connection, as API Gateway's mutual TLS forwards it.
+        from infra.local_mtls import peer_certificate
+
+        self.local_gateway = SerialisedGateway(
+            app_object, config, client_certificate=peer_certificate(request)
+        )
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def _parse_payload(self) -> tuple[Any, bytes | None]:
@@ -93,7 +99,10 @@ class LocalHTTPServer(ThreadedHTTPServer):
     request_queue_size = 128
 
 
-def build_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
+def build_server(
+    app: Chalice, config: Config, host: str, port: int,
+    server_cls: type[LocalHTTPServer] = LocalHTTPServer,
+) -> LocalDevServer:
     """chalice's `LocalDevServer` with `LocalRequestHandler` and `LocalHTTPServer`.
 
     chalice's own `create_local_server` also makes ``app.current_request`` thread-local;
@@ -101,5 +110,5 @@ def build_server(app: Chalice, config: Config, host: str, port: int) -> LocalDev
     between requests either way.
     """
     return LocalDevServer(
-        app, config, host, port, handler_cls=LocalRequestHandler, server_cls=LocalHTTPServer
+        app, config, host, port, handler_cls=LocalRequestHandler, server_cls=server_cls
     )

@@ -36,6 +36,9 @@ KMS_THROTTLE_FILTER = "KmsThrottlingMetricFilter"
 # The stage's custom domain (infra/stages.toml).
 CUSTOM_DOMAIN = "CustomDomainName"
 CUSTOM_DOMAIN_MAPPING = "CustomDomainMapping"
+# The mutual-TLS host when it is not the custom domain (infra/mtls_domain.py).
+MTLS_DOMAIN = "MtlsDomainName"
+MTLS_DOMAIN_MAPPING = "MtlsDomainMapping"
 
 ADMIN_PREFIX = "/admin"
 SERVICE_TAG = "m2m-auth"

@@ -26,6 +26,9 @@ _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[\w-]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# s3://bucket/key: the truststore object of a mutual-TLS custom domain (S3 bucket naming).
+_TRUSTSTORE_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[\x21-\x7e]{1,1024}$")
+_S3_VERSION = re.compile(r"^[\x21-\x7e]{1,1024}$")
 
 
 class StageError(ValueError):
@@ -132,6 +135,25 @@ class StageConfig:
     """The Lambda runtime and architecture of both functions (docs/runtime.md)."""
     snapstart: bool = False
     """Lambda SnapStart on both functions: published versions behind an alias."""
+    mtls_truststore_uri: str | None = None
+    """Mutual TLS (RFC 8705, docs/mtls.md): the S3 truststore (``s3://bucket/key``, PEM
+    CA certificates) of the mutual-TLS custom domain; None: no mutual TLS."""
+    mtls_truststore_version: str | None = None
+    """The truststore object's S3 version (None: API Gateway reads the latest)."""
+    mtls_domain: str | None = None
+    """The mutual-TLS host: ``custom_domain`` itself (every client presents a
+    certificate) or a second host (``mtls_endpoint_aliases`` point clients to it)."""
+    mtls_certificate_arn: str | None = None
+    """ACM certificate of ``mtls_domain`` when it is a second host."""
+
+    @property
+    def mutual_tls(self) -> bool:
+        return self.mtls_truststore_uri is not None
+
+    @property
+    def mtls_endpoint(self) -> str | None:
+        """``MTLS_ENDPOINT`` of the functions: the mutual-TLS host's base URL."""
+        return f"https://{self.mtls_domain}" if self.mutual_tls and self.mtls_domain else None
 
     def with_target(self, target: LambdaTarget) -> StageConfig:
         """This stage on another runtime or architecture (a one-off build)."""
@@ -231,7 +253,7 @@ def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> StageConfig:
         custom_domain_endpoint=domain_endpoint,
         **_lambda_settings(stage, settings),
     )
-    config = _with_regions(config, settings)
+    config = _with_mutual_tls(_with_regions(config, settings), settings)
     if config.log_retention_days not in LOG_RETENTION_DAYS:
         raise StageError(
             f"log_retention_days={config.log_retention_days} is not a CloudWatch Logs "
@@ -289,6 +311,70 @@ def _custom_domain(
                          "custom_domain_endpoint = \"REGIONAL\" for a certificate in "
                          f"{match.group(1)}")
     return domain, certificate, endpoint
+
+
+def _with_mutual_tls(config: StageConfig, settings: dict[str, Any]) -> StageConfig:
+    """``mtls_truststore_uri`` and friends, checked (docs/mtls.md): mutual TLS needs a
+    REGIONAL custom domain (API Gateway offers it on nothing else, and only a custom
+    domain lets the execute-api endpoint, where no certificate is asked for, be
+    disabled); a second host needs its own certificate unless certificate_arn covers it."""
+    stage = config.stage
+    uri = str(settings.get("mtls_truststore_uri") or "").strip() or None
+    version = str(settings.get("mtls_truststore_version") or "").strip() or None
+    domain = str(settings.get("mtls_domain") or "").strip().lower().rstrip(".") or None
+    certificate = str(settings.get("mtls_certificate_arn") or "").strip() or None
+    if uri is None:
+        if version or domain or certificate:
+            raise StageError(f"stage {stage!r} sets mtls_truststore_version, mtls_domain or "
+                             "mtls_certificate_arn but no mtls_truststore_uri (mutual TLS "
+                             "is on only with a truststore)")
+        return config
+    if not _TRUSTSTORE_URI.match(uri):
+        raise StageError(f"mtls_truststore_uri of stage {stage!r} must be s3://bucket/key "
+                         f"(a PEM file of CA certificates), got {uri!r}")
+    if version is not None and not _S3_VERSION.match(version):
+        raise StageError(f"mtls_truststore_version of stage {stage!r} must be an S3 "
+                         f"version id, got {version!r}")
+    config = replace(config, mtls_truststore_uri=uri, mtls_truststore_version=version)
+    check_mutual_tls_domain(config)
+    if config.multi_region:
+        raise StageError(f"stage {stage!r}: mutual TLS on a multi-region stage is not "
+                         "supported yet (one truststore and domain per region)")
+    domain = domain or config.custom_domain
+    if domain is None or not _HOST_NAME.match(domain):
+        raise StageError(f"mtls_domain of stage {stage!r} must be a host name, got {domain!r}")
+    if domain == config.custom_domain:
+        if certificate:
+            raise StageError(f"stage {stage!r}: mtls_certificate_arn is for a second host "
+                             "(mtls_domain); the custom domain uses certificate_arn")
+    else:
+        certificate = certificate or config.certificate_arn
+        match = _CERTIFICATE_ARN.match(certificate or "")
+        if match is None:
+            raise StageError(f"stage {stage!r}: set mtls_certificate_arn to the ACM "
+                             f"certificate of {domain}")
+        base = _CERTIFICATE_ARN.match(config.certificate_arn or "")
+        if base is not None and match.group(1) != base.group(1):
+            raise StageError(f"stage {stage!r}: mtls_certificate_arn must be in the region "
+                             "of certificate_arn (both are REGIONAL domains)")
+    return replace(config, mtls_domain=domain,
+                   mtls_certificate_arn=None if domain == config.custom_domain else certificate)
+
+
+def check_mutual_tls_domain(config: StageConfig) -> None:
+    """A StageError unless mutual TLS sits on a REGIONAL custom domain: without one the
+    execute-api endpoint, which never asks for a certificate, cannot be disabled and a
+    client could skip mutual TLS (RFC 8705 §3 binding would then be optional)."""
+    if not config.mutual_tls:
+        return
+    if not config.custom_domain:
+        raise StageError(f"stage {config.stage!r} turns on mutual TLS "
+                         "(mtls_truststore_uri) without a custom_domain: API Gateway "
+                         "offers mutual TLS on custom domains only, and the default "
+                         "execute-api endpoint must be disabled (docs/mtls.md)")
+    if config.custom_domain_endpoint != "REGIONAL":
+        raise StageError(f"stage {config.stage!r}: mutual TLS needs custom_domain_endpoint "
+                         "= \"REGIONAL\" (API Gateway has no mutual TLS on EDGE domains)")
 
 
 def _with_regions(config: StageConfig, settings: dict[str, Any]) -> StageConfig:

@@ -48,7 +48,7 @@ from chalicelib.tokens.key_policy import (
     TOKEN_KEY_ACTIONS,
 )
 
-from . import multi_region, observability, snapstart
+from . import mtls_domain, multi_region, observability, snapstart
 from .gateway_responses import swagger_extension
 from .names import (
     ACCOUNT_KEYS,
@@ -141,6 +141,8 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         resources[REST_API]["DependsOn"] = observability.rest_api_depends_on(stage)
     if stage.custom_domain:
         _add_custom_domain(resources, stage)
+    mtls_domain.apply(resources, stage,
+                      resources[API_FUNCTION]["Properties"]["Environment"]["Variables"])
     if app.has_rotation:
         resources[ROTATION_LOG_GROUP] = _log_group(stage, "rotation")
         resources[ROTATION_ROLE] = {
@@ -158,7 +160,8 @@ def merge_template(stage: StageConfig, app: AppShape) -> dict[str, Any]:
         "Description": f"m2m-auth OAuth 2.0 machine-to-machine authorization server "
         f"({stage.stage})",
         "Resources": resources,
-        "Outputs": {**_outputs(stage), **observability.outputs(stage)},
+        "Outputs": {**_outputs(stage), **mtls_domain.outputs(stage),
+                    **observability.outputs(stage)},
     }
     if stage.multi_region:
         multi_region.apply(template, stage, app)

@@ -27,8 +27,10 @@ from .exchange_policies import fits_with_act
 from .secrets import IssuedSecret, new_client_secret
 from .usecase import UseCases, check_if_match, stored
 
+CERTIFICATE_BOUND = "tls_client_certificate_bound_access_tokens"
+"""RFC 8705 §3.4 client metadata: the app's tokens must be certificate-bound."""
 APP_FIELDS = {"name", "description", "claims", "token_lifetime", "permissions", "quota",
-              "dpop_bound_access_tokens"}
+              "dpop_bound_access_tokens", CERTIFICATE_BOUND}
 STAGE_DEFAULT: Any = object()
 """``quota`` not given: the stage-wide default (``DEFAULT_APP_QUOTA``) applies."""
 APP_PATCH_FIELDS = APP_FIELDS | {"enabled"}
@@ -45,9 +47,11 @@ class AppAdmin(UseCases):
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
         dpop_bound_access_tokens: Any = False,
+        tls_client_certificate_bound_access_tokens: Any = False,
     ) -> tuple[App, IssuedSecret]:
         app = self._new_app(name, description, claims, token_lifetime, permissions, quota,
-                            dpop_bound_access_tokens)
+                            dpop_bound_access_tokens,
+                            tls_client_certificate_bound_access_tokens)
         secret, issued = new_client_secret(app.client_id, None, app.created_at)
         self._store_new_app(app, secret, actor)
         return app, issued
@@ -62,12 +66,14 @@ class AppAdmin(UseCases):
         actor: Actor = SYSTEM,
         quota: Any = STAGE_DEFAULT,
         dpop_bound_access_tokens: Any = False,
+        tls_client_certificate_bound_access_tokens: Any = False,
     ) -> App:
         """An app with no secret: it authenticates by assertion only (private_key_jwt
         once a key is added, a federated identity or an AWS principal), until a secret
         is added."""
         app = self._new_app(name, description, claims, token_lifetime, permissions, quota,
-                            dpop_bound_access_tokens)
+                            dpop_bound_access_tokens,
+                            tls_client_certificate_bound_access_tokens)
         self._store_new_app(app, None, actor)
         return app
 
@@ -80,6 +86,7 @@ class AppAdmin(UseCases):
         permissions: Sequence[str] | None,
         quota: Any,
         dpop_bound_access_tokens: Any = False,
+        certificate_bound: Any = False,
     ) -> App:
         errors = v.Errors()
         now = self._now()
@@ -100,6 +107,9 @@ class AppAdmin(UseCases):
             dpop_bound_access_tokens=v.flag(
                 errors, "dpop_bound_access_tokens", dpop_bound_access_tokens
             ),
+            tls_client_certificate_bound_access_tokens=v.flag(
+                errors, CERTIFICATE_BOUND, certificate_bound
+            ),
         )
         errors.raise_if_any()
         return app
@@ -111,6 +121,7 @@ class AppAdmin(UseCases):
             "secret_id": secret.secret_id if secret is not None else None,
             "quota": limits.quota_view(app.quota),
             "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
+            CERTIFICATE_BOUND: app.tls_client_certificate_bound_access_tokens,
         }, app.created_at)
         self._store.create_app(app, secret, audit)
         log_record(audit)
@@ -152,6 +163,9 @@ class AppAdmin(UseCases):
             fields["dpop_bound_access_tokens"] = v.flag(
                 errors, "dpop_bound_access_tokens", changes["dpop_bound_access_tokens"]
             )
+        if CERTIFICATE_BOUND in changes:
+            fields[CERTIFICATE_BOUND] = v.flag(errors, CERTIFICATE_BOUND,
+                                               changes[CERTIFICATE_BOUND])
         errors.raise_if_any()
         if "claims" in fields:
             for grant in credentials.grants:

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 REDACTED = "[redacted]"
 _SENSITIVE = ("secret", "hash", "password", "token")
 _ALLOWED = {"secret_id", "revoke_tokens", "revoked_before", "token_lifetime", "token_reuse",
-            "dpop_bound_access_tokens", "sender_constrained_tokens_required"}
+            "dpop_bound_access_tokens", "sender_constrained_tokens_required",
+            "tls_client_certificate_bound_access_tokens"}
 
 
 @dataclass(frozen=True)

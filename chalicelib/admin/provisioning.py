@@ -16,6 +16,7 @@ from .client_keys import ClientKeyAdmin
 from .exchange_policies import ExchangePolicyAdmin
 from .grants import GrantAdmin
 from .secrets import MAX_ACTIVE_SECRETS, IssuedSecret, SecretAdmin
+from .tls_clients import TlsClientAdmin
 from .usage import UsageAdmin
 from .usecase import API_ID_SHAPE, CONCURRENT
 
@@ -27,6 +28,7 @@ __all__ = [
 
 class Provisioning(
     ApiAdmin, AppAdmin, SecretAdmin, GrantAdmin, UsageAdmin, ClientKeyAdmin, AwsPrincipalAdmin,
+    TlsClientAdmin,
     ExchangePolicyAdmin,
 ):
     """Every admin use case but signing keys (:mod:`.keys`)."""

@@ -62,6 +62,8 @@ def app_view(app: App, secrets: tuple[ClientSecret, ...] | None = None) -> dict[
         "revoked_before": timestamp(app.revoked_before),
         "quota": quota_view(app.quota),
         "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
+        "tls_client_certificate_bound_access_tokens":
+            app.tls_client_certificate_bound_access_tokens,
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
         "version": app.version,

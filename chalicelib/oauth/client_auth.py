@@ -1,12 +1,14 @@
 """Client authentication: ``client_secret_basic`` and ``client_secret_post`` (RFC 6749
-§2.3.1), and assertions (RFC 7521 §4.2) dispatched to the configured
-:class:`~.assertion.AssertionMethod` modules."""
+§2.3.1), assertions (RFC 7521 §4.2) dispatched to the configured
+:class:`~.assertion.AssertionMethod` modules, and the TLS client certificate (RFC 8705
+§2) checked by the configured :class:`CertificateMethod`."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import InvalidClient, InvalidRequest
 from ..store.records import App, AppCredentials, ClientSecret
@@ -73,6 +75,22 @@ def extract_credentials(request: IncomingRequest, params: Parameters) -> ClientC
     raise InvalidClient("Client authentication is required.")
 
 
+class CertificateMethod(Protocol):
+    """Client authentication by the TLS client certificate (RFC 8705 §2,
+    :mod:`.tls_client_auth`)."""
+
+    methods: tuple[str, ...]
+
+    def applies(self, request: IncomingRequest, params: Parameters) -> bool:
+        """Whether the request authenticates by its certificate alone."""
+
+    def authenticate(
+        self, request: IncomingRequest, params: Parameters, now: int
+    ) -> tuple[AppCredentials, str]:
+        """The app the certificate authenticates and the method name, or
+        ``InvalidClient``."""
+
+
 def extract_assertion(request: IncomingRequest, params: Parameters) -> ClientAssertion | None:
     """The assertion parameters (RFC 7521 §4.2), or ``None`` when the client sent none.
 
@@ -103,15 +121,18 @@ class ClientAuthenticator:
         apps: AppRepository,
         clock: Callable[[], float],
         methods: Sequence[AssertionMethod] = (),
+        certificate: CertificateMethod | None = None,
     ) -> None:
         self._apps = apps
         self._clock = clock
         self._methods = tuple(methods)
+        self._certificate = certificate
 
     @property
     def method_names(self) -> tuple[str, ...]:
         """Every method this server accepts (RFC 8414 ``*_auth_methods_supported``)."""
-        return (*AUTH_METHODS, *(m.method for m in self._methods))
+        certificate = self._certificate.methods if self._certificate is not None else ()
+        return (*AUTH_METHODS, *(m.method for m in self._methods), *certificate)
 
     def authenticate(
         self, request: IncomingRequest, params: Parameters, issuer: str
@@ -121,6 +142,8 @@ class ClientAuthenticator:
         assertion = extract_assertion(request, params)
         if assertion is not None:
             client = self._authenticate_assertion(assertion, issuer)
+        elif self._certificate is not None and self._certificate.applies(request, params):
+            client = self._authenticate_certificate(self._certificate, request, params)
         else:
             client = self._authenticate_secret(request, params)
         self._record_app_use(client.credentials.app)
@@ -175,6 +198,16 @@ class ClientAuthenticator:
             )
             raise InvalidClient()
         return AuthenticatedClient(credentials, None, method.method)
+
+    def _authenticate_certificate(
+        self, method: CertificateMethod, request: IncomingRequest, params: Parameters
+    ) -> AuthenticatedClient:
+        credentials, name = method.authenticate(request, params, int(self._clock()))
+        if not credentials.app.enabled:
+            log.info("client authentication failed method=%s client_id=%s: app disabled",
+                     name, credentials.app.client_id)
+            raise InvalidClient()
+        return AuthenticatedClient(credentials, None, name)
 
     def _record_app_use(self, app: App) -> None:
         """The app's own ``last_used`` (any method; what the admin app list shows)."""

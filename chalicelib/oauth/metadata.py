@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # app.py imports the paths below at cold start; nothing more
@@ -21,6 +21,7 @@ def server_metadata(
     issuer: str, scopes: Iterable[str], auth_methods: Sequence[str] | None = None,
     grant_types: Sequence[str] = ("client_credentials",),
     dpop_algs: Sequence[str] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     # client authentication: not at cold start
     from .client_auth import AUTH_METHODS
@@ -48,6 +49,7 @@ def server_metadata(
             )
     if dpop_algs:  # RFC 9449 §5.1
         metadata["dpop_signing_alg_values_supported"] = list(dpop_algs)
+    metadata.update(extra or {})  # members of extensions (RFC 8705 mutual TLS)
     return metadata
 
 
@@ -63,9 +65,12 @@ class Discovery:
         auth_methods: Sequence[str] | None = None,
         grant_types: Sequence[str] = ("client_credentials",),
         dpop_algs: Sequence[str] = (),
+        extensions: Sequence[Callable[[str], Mapping[str, Any]]] = (),
     ) -> None:
         self._apis = apis
         self._dpop_algs = tuple(dpop_algs)
+        self._extensions = tuple(extensions)
+        """Each gives metadata members for an issuer (:mod:`.mtls_metadata`)."""
         self._grant_types = tuple(grant_types)
         self._auth_methods = None if auth_methods is None else tuple(auth_methods)
         self._keyring = keyring
@@ -84,8 +89,9 @@ class Discovery:
                 )
                 self._loaded_at = now
             scopes = self._scopes
+        extra = {k: v for extension in self._extensions for k, v in extension(issuer).items()}
         return server_metadata(issuer, scopes, self._auth_methods, self._grant_types,
-                               self._dpop_algs)
+                               self._dpop_algs, extra)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self._keyring.published()]}

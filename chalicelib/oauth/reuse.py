@@ -9,8 +9,8 @@ the signing key that is current now, *and* the app's state as the token request'
 Query just read it: the app item's version (bumped by block/unblock, claims and
 lifetime changes, secret additions, admin revoke-tokens), its ``revocations`` counter
 (bumped by ``/oauth/revoke`` of any of its tokens), its revocation generation, the set
-of its secrets (a revoked secret is a deleted item), of its client keys, AWS principals
-and federated identities, and the grant's version and
+of its secrets (a revoked secret is a deleted item), of its client keys, AWS principals,
+federated identities and TLS client certificates, and the grant's version and
 settings. Any change to what the token was issued under makes the old entry
 unreachable at once (it then ages out of the LRU) — without reading a list of revoked
 ``jti``s, so the Query's cost never grows with an app's revocation history.
@@ -66,6 +66,7 @@ def reuse_key(
         frozenset(k.kid for k in credentials.keys),
         frozenset(p.principal_id for p in credentials.aws_principals),
         frozenset(f.identity_id for f in credentials.federated_identities),
+        frozenset(t.credential_id for t in credentials.tls_clients),
         grant.api_id, grant.version, grant.scopes, grant.token_lifetime, grant.token_reuse,
     )
 

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 admin = AdminBlueprint(__name__)
 
+CERTIFICATE_BOUND = "tls_client_certificate_bound_access_tokens"
+"""RFC 8705 §3.4 client metadata (chalicelib.admin.apps, not imported at cold start)."""
+
 
 def _body(allowed: set[str], required: frozenset[str] = frozenset()) -> dict[str, Any]:
     body = read_json_object(admin.request())
@@ -111,13 +114,16 @@ def delete_api(api_id: str) -> Response:
 @admin_endpoint
 def create_app() -> Response:
     body = _body({"name", "description", "claims", "token_lifetime", "permissions", "quota",
-                  "secret", "dpop_bound_access_tokens"}, frozenset({"name"}))
+                  "secret", "dpop_bound_access_tokens", CERTIFICATE_BOUND},
+                 frozenset({"name"}))
     fields: dict[str, Any] = {
         k: body.get(k) for k in ("description", "claims", "token_lifetime", "permissions")
     }
     fields["dpop_bound_access_tokens"] = body.get("dpop_bound_access_tokens", False)
     if "quota" in body:  # omitted: the stage default (DEFAULT_APP_QUOTA)
         fields["quota"] = body["quota"]
+    if CERTIFICATE_BOUND in body:  # RFC 8705 §3.4
+        fields[CERTIFICATE_BOUND] = body[CERTIFICATE_BOUND]
     provisioning = runtime.services().provisioning
     errors = v.Errors()
     with_secret = v.enabled(errors, "secret", body.get("secret", True))

@@ -27,6 +27,7 @@ from .dynamo.items import app_pk
 from .dynamo.keys import DynamoKeyRepository, item_to_key, key_to_item
 from .dynamo.revocations import DynamoRevocationRepository
 from .dynamo.table import StoreUnavailable, audit_to_item, decode_cursor, encode_cursor
+from .dynamo.tls_clients import DynamoTlsClientRepository
 from .dynamo.usage import DynamoUsageRepository
 
 __all__ = [
@@ -51,5 +52,6 @@ class DynamoDBStore(
     DynamoFederatedIdentityRepository,
     DynamoExchangePolicyRepository,
     DynamoDpopNonceKeyRepository,
+    DynamoTlsClientRepository,
 ):
     """All repositories on one table (``Store``); each also works on its own."""

@@ -18,6 +18,7 @@ from .inmemory.exchange_policies import MemoryExchangePolicyRepository
 from .inmemory.federation import MemoryFederatedIdentityRepository, MemoryIssuerRepository
 from .inmemory.keys import MemoryKeyRepository
 from .inmemory.revocations import MemoryRevocationRepository
+from .inmemory.tls_clients import MemoryTlsClientRepository
 from .inmemory.usage import MemoryUsageRepository
 
 
@@ -35,5 +36,6 @@ class MemoryStore(
     MemoryFederatedIdentityRepository,
     MemoryExchangePolicyRepository,
     MemoryDpopNonceKeyRepository,
+    MemoryTlsClientRepository,
 ):
     """All repositories over one shared state (``Store``)."""

@@ -132,6 +132,9 @@ class App:
     dpop_bound_access_tokens: bool = False
     """RFC 9449 §5.2 client metadata: the app always uses DPoP, so a token request
     without a proof is refused."""
+    tls_client_certificate_bound_access_tokens: bool = False
+    """RFC 8705 §3.4 client metadata: the app's tokens are always bound to its TLS
+    client certificate, so a token request without one is refused."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,26 @@ class ExchangeSubject:
 
 
 @dataclass(frozen=True)
+class TlsClient:
+    """A certificate an app authenticates with over mutual TLS (RFC 8705 §2).
+
+    ``tls_client_auth`` (§2.1): ``field`` is one of the §2.1.2 metadata names
+    (``tls_client_auth_subject_dn``, ``..._san_dns``, ``..._san_uri``, ``..._san_ip``,
+    ``..._san_email``) and ``values`` its one expected value, in normal form.
+    ``self_signed_tls_client_auth`` (§2.2): ``field`` is ``x5t#S256`` and ``values`` the
+    SHA-256 thumbprints of the registered certificates."""
+
+    credential_id: str
+    method: str
+    field: str
+    values: tuple[str, ...]
+    created_at: int = 0
+    expires_at: int | None = None
+    """The earliest ``notAfter`` of the registered certificates, when they were given
+    (self-signed); ``None`` for subject rules and bare thumbprints."""
+
+
+@dataclass(frozen=True)
 class AppCredentials:
     """Everything the token endpoint needs about an app, read in one query."""
 
@@ -247,6 +270,8 @@ class AppCredentials:
     """Public keys for private_key_jwt."""
     aws_principals: tuple[AwsPrincipal, ...] = ()
     federated_identities: tuple[FederatedIdentity, ...] = ()
+    tls_clients: tuple[TlsClient, ...] = ()
+    """Certificates for tls_client_auth / self_signed_tls_client_auth (RFC 8705 §2)."""
     exchange_policies: tuple[ExchangePolicy, ...] = ()
     """Token-exchange policies with this app as the caller."""
 

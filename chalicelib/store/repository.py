@@ -23,6 +23,7 @@ from .records import (
     Page,
     Quota,
     SigningKeyRecord,
+    TlsClient,
     TrustedIssuer,
     Usage,
     UsageCount,
@@ -133,6 +134,23 @@ class AwsPrincipalRepository(Protocol):
 
     def apps_for_aws_principal(self, key: str) -> list[str]:
         """The client_ids of the apps listing this principal (one Query)."""
+
+
+class TlsClientRepository(Protocol):
+    """An app's mutual-TLS certificates (RFC 8705 §2), in its partition: read with its
+    credentials (``AppCredentials.tls_clients``)."""
+
+    def add_tls_client(
+        self, client_id: str, tls_client: TlsClient, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Bump the app's version from ``app_version`` and add the credential
+        (``ItemMissing`` if the app is gone, ``ItemChanged`` if its version moved)."""
+
+    def delete_tls_client(
+        self, client_id: str, credential_id: str, app_version: int, audit: AuditRecord
+    ) -> None:
+        """Bump the app's version and remove the credential (``ItemMissing`` if the app
+        is gone, ``ItemChanged`` if its version moved or the credential is gone)."""
 
 
 class ApiRepository(Protocol):
@@ -302,6 +320,7 @@ class Store(
     FederatedIdentityRepository,
     ExchangePolicyRepository,
     DpopNonceKeyRepository,
+    TlsClientRepository,
     Protocol,
 ):
     """All repositories; one DynamoDB table implements them together."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -15,6 +16,8 @@ from typing import Any
 
 import jwt
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from requests.adapters import BaseAdapter
@@ -58,6 +61,21 @@ class RecordingSleep:
 
 
 # --- keys and tokens -----------------------------------------------------------------------
+
+
+def self_signed_certificate(name: str = "orders-worker") -> tuple[str, dict[str, Any]]:
+    """A self-signed client certificate valid for a day (PEM) and its public JWK, which
+    carries the certificate in ``x5c`` (RFC 7517 §4.7)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    built = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+             .sign(key, hashes.SHA256()))
+    jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+    jwk["x5c"] = [base64.b64encode(built.public_bytes(serialization.Encoding.DER)).decode()]
+    return built.public_bytes(serialization.Encoding.PEM).decode(), jwk
 
 
 def b64url(data: bytes) -> str:

@@ -5,7 +5,8 @@ The first flow: create an API, create an app and copy its secret, grant one scop
 the checkboxes, get a token in "Try it" that verifies against the JWKS, block the app and
 see the next token request fail, and find each change in the audit page. Then each
 screen of the admin API: an app's tabs (overview, credentials with every kind of
-credential and its add/remove flow, APIs, settings with permissions, usage chart, audit),
+credential and its add/remove flow (TLS client certificates too), APIs, settings with
+permissions, usage chart, audit),
 a secretless app, trusted issuers with their key sets, an API's authorized apps, dates
 formatted everywhere, the apps list without a request per app; a stale edit offers a
 reload, a refused rotation shows its reason, every page fits 390 px, and no page breaks
@@ -43,6 +44,7 @@ from m2m_browser import (
 )
 from m2m_issuer import LoopbackIssuer, loopback_issuer
 from m2m_localserver import LocalServer, local_server, offline_aws
+from m2m_testkit import self_signed_certificate
 
 AUDIENCE = "https://api.example.com/inventory"
 ROLE_ARN = "arn:aws:iam::123456789012:role/billing-worker"
@@ -313,6 +315,58 @@ def test_a_secretless_app_gets_a_public_key_and_an_aws_principal_then_loses_them
     page.locator("main").get_by_text("AWS principal removed.").wait_for()
     assert s.admin(f"/apps/{client_id}/keys")["items"] == []
     assert s.admin(f"/apps/{client_id}/aws-principals")["items"] == []
+    assert s.problems == []
+
+
+def test_an_app_gets_tls_client_certificates_by_name_and_by_certificate_then_loses_them(
+    browser_session: Session,
+) -> None:
+    s, page = browser_session, browser_session.page
+    client_id = s.send("POST", "/apps", {"name": "mtls-worker", "secret": False})["client_id"]
+    s.go(f"#/apps/{client_id}/credentials")
+    section = page.locator('section[data-kind="tls-clients"]')
+    section.get_by_role("heading", name="TLS client certificates").wait_for()
+    # WHEN a subject DN the server cannot read is added, THEN its error sits beside the value
+    section.get_by_label("Match by").select_option("tls_client_auth_subject_dn")
+    section.get_by_label("Value").fill("not a distinguished name")
+    section.get_by_role("button", name="Add certificate").click()
+    page.wait_for_selector('[data-field="tls_client_auth_subject_dn"][aria-invalid="true"]')
+    assert "RFC 4514" in section.locator(".field-error").inner_text()
+    # WHEN a valid DN is added, THEN it is the app's tls_client_auth rule
+    section.get_by_label("Value").fill("CN=mtls-worker,O=Example Corp")
+    section.get_by_role("button", name="Add certificate").click()
+    page.locator("main").get_by_text("TLS client certificate added.").wait_for()
+    # WHEN a JWK Set with a private member is pasted, THEN nothing is sent
+    section = page.locator('section[data-kind="tls-clients"]')
+    section.get_by_label("Match by").select_option("jwks")
+    section.get_by_label("Value").fill(json.dumps({"keys": [{"kty": "EC", "d": "secret"}]}))
+    section.get_by_role("button", name="Add certificate").click()
+    section.locator(".field-error", has_text="PRIVATE key").wait_for()
+    assert len(s.admin(f"/apps/{client_id}/tls-clients")["items"]) == 1
+    # WHEN a PEM certificate is pasted, THEN it is registered (and shown) as its thumbprint
+    pem, _ = self_signed_certificate("mtls-worker-self-signed")
+    section.get_by_label("Match by").select_option("certificate")
+    section.get_by_label("Value").fill(pem)
+    section.get_by_role("button", name="Add certificate").click()
+    page.locator("main").get_by_text("TLS client certificate added.").wait_for()
+    listed = sorted(s.admin(f"/apps/{client_id}/tls-clients")["items"],
+                    key=lambda t: t["method"])
+    assert [t["method"] for t in listed] == ["self_signed_tls_client_auth", "tls_client_auth"]
+    assert listed[1]["tls_client_auth_subject_dn"] == "CN=mtls-worker,O=Example Corp"
+    section = page.locator('section[data-kind="tls-clients"]')
+    section.get_by_text(listed[0]["x5t#S256"][0]).wait_for()
+    assert not EPOCH.search(section.inner_text())  # dates are formatted
+    # THEN the overview counts them
+    s.go(f"#/apps/{client_id}")
+    how = page.locator("section", has=page.get_by_role("heading", name="How it authenticates"))
+    how.get_by_text("2 TLS client certificates").wait_for()
+    # WHEN both are removed after confirming, THEN the app has none
+    s.go(f"#/apps/{client_id}/credentials")
+    for rule in listed:
+        page.get_by_role("button", name=f"Remove certificate rule {rule['id']}").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Remove").click()
+        page.locator("main").get_by_text("TLS client certificate removed.").wait_for()
+    assert s.admin(f"/apps/{client_id}/tls-clients")["items"] == []
     assert s.problems == []
 
 
@@ -763,7 +817,7 @@ def test_the_audit_page_pages_through_records_newest_first(browser_session: Sess
     page.get_by_role("cell", name="Nothing yet.").wait_for()
 
 
-def test_dpop_and_sender_constrained_settings_are_saved_from_the_app_and_api_pages(
+def test_dpop_certificate_bound_and_sender_constrained_settings_are_saved(
     browser_session: Session,
 ) -> None:
     s, page = browser_session, browser_session.page
@@ -795,6 +849,18 @@ def test_dpop_and_sender_constrained_settings_are_saved_from_the_app_and_api_pag
     settings.get_by_role("button", name="Save settings").click()
     page.locator("main").get_by_text("Settings saved.").wait_for()
     assert s.admin(f"/apps/{app['client_id']}")["dpop_bound_access_tokens"] is False
+    # AND "Require certificate-bound tokens" (RFC 8705 §3.4) is saved the same way, on, off
+    for wanted in (True, False):
+        settings = page.locator("form", has=page.get_by_role("heading", name="Settings"))
+        box = settings.get_by_label("Require certificate-bound tokens")
+        assert box.is_checked() is (not wanted)
+        box.set_checked(wanted)
+        settings.get_by_role("button", name="Save settings").click()
+        page.locator("main").get_by_text("Settings saved.").wait_for()
+        assert s.admin(f"/apps/{app['client_id']}")[
+            "tls_client_certificate_bound_access_tokens"] is wanted
+        assert page.locator("form", has=page.get_by_role("heading", name="Settings")).get_by_label(
+            "Require certificate-bound tokens").is_checked() is wanted
     assert not s.problems
 
 

@@ -16,6 +16,7 @@ import yaml
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric import ec
 from m2m_localserver import LocalServer, local_server, offline_aws
+from m2m_testkit import self_signed_certificate
 
 from m2m_client import PrivateKeyJwt
 from m2m_client.admin_http import AdminClient, ApiError, admin_path
@@ -27,6 +28,7 @@ from m2m_client.declarative import (
     parse_document,
     read_state,
 )
+from m2m_client.mtls import certificate_thumbprint
 
 
 @pytest.fixture(scope="module")
@@ -406,3 +408,58 @@ def test_an_exported_app_recreated_elsewhere_keeps_every_field_including_blocked
     app = app_named(admin, name)
     assert app is not None and app["enabled"] is False and app["quota"] is None
     assert m2m("apply", "-f", str(path), "--yes").stdout.startswith("No changes")
+
+
+def test_tls_client_rules_and_certificate_bound_tokens_round_trip(
+    tmp_path: Path, admin: AdminClient
+) -> None:
+    # GIVEN an app that authenticates by a subject DN, a JWKS with x5c and a PEM
+    # certificate, and must get certificate-bound tokens
+    name = unique("mtls-worker")
+    pem, _ = self_signed_certificate(name + "-pem")
+    jwks_pem, jwk = self_signed_certificate(name + "-jwks")
+    document = {"apps": [{
+        "name": name, "create_secret": False,
+        "tls_client_certificate_bound_access_tokens": True,
+        "tls_clients": [{"tls_client_auth_subject_dn": f"CN={name},O=Example Corp"},
+                        {"jwks": {"keys": [jwk]}}, {"certificate": pem}],
+    }]}
+    path = write(tmp_path, document)
+
+    applied = m2m("apply", "-f", str(path), "--yes")
+
+    assert "Plan: 4 to create, 0 to update, 0 to delete." in applied.stdout
+    client_id = app_named(admin, name)["client_id"]  # type: ignore[index]
+    assert admin.get(admin_path("apps", client_id))[
+        "tls_client_certificate_bound_access_tokens"] is True
+    listed = admin.get(admin_path("apps", client_id, "tls-clients"))["items"]
+    assert sorted(m for t in listed for m in t if m.startswith(("tls_client", "x5t"))) == [
+        "tls_client_auth_subject_dn", "x5t#S256", "x5t#S256"]
+    # the export names certificates by thumbprint, and applying the file or the export
+    # again changes nothing
+    exported = yaml.safe_load(m2m("export").stdout)
+    mine = next(a for a in exported["apps"] if a["name"] == name)
+    assert mine["tls_client_certificate_bound_access_tokens"] is True
+    assert mine["tls_clients"] == sorted([
+        {"tls_client_auth_subject_dn": f"CN={name},O=Example Corp"},
+        {"x5t#S256": [certificate_thumbprint(jwks_pem)]},
+        {"x5t#S256": [certificate_thumbprint(pem)]}], key=lambda r: list(r.items()))
+    assert m2m("apply", "-f", str(path), "--yes").stdout.startswith("No changes")
+    assert m2m("apply", "-f", str(write(tmp_path, exported, "export.yaml")),
+               "--yes").stdout.startswith("No changes")
+
+    # WHEN the file rotates the PEM certificate, drops the DN and turns the setting off
+    rotated, _ = self_signed_certificate(name + "-rotated")
+    document["apps"][0].update(tls_client_certificate_bound_access_tokens=False,
+                               tls_clients=[{"jwks": {"keys": [jwk]}}, {"certificate": rotated}])
+    exported["apps"] = [a for a in exported["apps"] if a["name"] != name] + document["apps"]
+    pruned = m2m("apply", "-f", str(write(tmp_path, exported)), "--yes", "--prune")
+
+    # THEN the new certificate is added before the old rules go, all on the app's version
+    assert "Plan: 1 to create, 1 to update, 2 to delete." in pruned.stdout
+    after = admin.get(admin_path("apps", client_id, "tls-clients"))["items"]
+    assert sorted(v for t in after for v in t.get("x5t#S256", [])) == sorted(
+        [certificate_thumbprint(jwks_pem), certificate_thumbprint(rotated)])
+    assert not any("tls_client_auth_subject_dn" in t for t in after)
+    assert admin.get(admin_path("apps", client_id))[
+        "tls_client_certificate_bound_access_tokens"] is False

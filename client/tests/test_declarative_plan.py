@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from m2m_testkit import self_signed_certificate
 
 from m2m_client.declarative import (
     DocumentError,
@@ -17,6 +21,8 @@ from m2m_client.declarative import (
     plan_lines,
 )
 from m2m_client.declarative.plan import Ref
+from m2m_client.declarative.tls_clients import state_rule
+from m2m_client.mtls import certificate_thumbprint
 
 ORDERS = "https://api.example.com/orders"
 BILLING = "https://api.example.com/billing"
@@ -385,7 +391,9 @@ def test_the_example_in_docs_declarative_md_is_a_valid_file() -> None:
     desired = parse_document(example)
 
     assert set(desired["apis"]) == {ORDERS}
-    assert [a["name"] for a in desired["apps"]] == ["billing", "orders-worker"]
+    assert [a["name"] for a in desired["apps"]] == ["billing", "orders-worker", "edge-gateway"]
+    assert [r["key"][0] for r in desired["apps"][2]["tls_clients"]] == [
+        "tls_client_auth_subject_dn", "x5t#S256"]
     assert desired["apis"][ORDERS]["scopes"][1] == {"value": "orders:write", "description": ""}
 
 
@@ -450,6 +458,132 @@ def test_exports_leave_the_dpop_settings_out_when_off() -> None:
     assert "sender_constrained_tokens_required" not in exported["apis"][0]
 
 
+# -- TLS client certificates (RFC 8705 §2) ------------------------------------------------
+
+
+def pem_certificate(name: str = "orders-worker") -> str:
+    return self_signed_certificate(name)[0]
+
+
+def with_tls_rules(*rules: tuple[str, tuple[str, ...]]) -> dict[str, Any]:
+    current = current_state()
+    """The current state with these rules as the admin API lists them."""
+    current["apps"][0]["tls_clients"] = [
+        state_rule({"id": f"tls_{i:016x}",
+                    field: list(values) if field == "x5t#S256" else values[0]})
+        for i, (field, values) in enumerate(rules)]
+    return current
+
+
+def test_tls_rules_and_the_certificate_bound_setting_export_and_plan_no_change() -> None:
+    current = with_tls_rules(("tls_client_auth_subject_dn", ("CN=orders-worker,O=Example",)),
+                             ("x5t#S256", ("b" * 43, "a" * 43)))
+    current["apps"][0]["tls_client_certificate_bound_access_tokens"] = True
+
+    exported = export_document(current)["apps"][0]
+
+    assert exported["tls_client_certificate_bound_access_tokens"] is True
+    assert exported["tls_clients"] == [
+        {"tls_client_auth_subject_dn": "CN=orders-worker,O=Example"},
+        {"x5t#S256": ["a" * 43, "b" * 43]}]
+    assert make_plan(desired_of(current), current, prune=True).empty
+
+
+def test_a_file_names_rules_in_any_spelling_the_server_normalises() -> None:
+    # GIVEN the server's rules in normal form, and a file spelling the same rules its
+    # own way: a DN attribute by OID, DNS case, an IPv6 address in full, a PEM certificate
+    pem = pem_certificate()
+    current = with_tls_rules(
+        ("tls_client_auth_subject_dn", ("CN=orders-worker,O=Example",)),
+        ("tls_client_auth_san_dns", ("worker.example.com",)),
+        ("tls_client_auth_san_ip", ("2001:db8::1",)),
+        ("x5t#S256", (certificate_thumbprint(pem),)))
+    desired = desired_of(current)
+    desired_app = parse_document(dump_yaml({"apps": [{
+        "name": "billing", "tls_clients": [
+            {"tls_client_auth_subject_dn": "2.5.4.3=orders-worker,O=Example"},
+            {"tls_client_auth_san_dns": "Worker.Example.COM"},
+            {"tls_client_auth_san_ip": "2001:0db8:0000:0000:0000:0000:0000:0001"},
+            {"certificate": pem}]}]}))["apps"][0]
+    desired["apps"][0]["tls_clients"] = desired_app["tls_clients"]
+
+    assert make_plan(desired, current, prune=True).empty
+
+
+def test_new_tls_rules_are_added_with_the_app_version_and_prune_removes_the_rest() -> None:
+    current = with_tls_rules(("tls_client_auth_san_uri", ("spiffe://example.com/old",)))
+    desired = desired_of(current)
+    pem = pem_certificate()
+    desired["apps"][0]["tls_clients"] = parse_document(dump_yaml({"apps": [{
+        "name": "billing", "tls_clients": [{"certificate": pem}]}]}))["apps"][0]["tls_clients"]
+
+    kept = make_plan(desired, current)
+    pruned = make_plan(desired, current, prune=True)
+
+    add = ("create", "POST", ("apps", Ref("app", "c" * 26), "tls-clients"), {"certificate": pem})
+    assert [(s.action, s.method, s.path, s.body) for s in kept.steps] == [add]
+    assert [(s.action, s.method, s.path, s.body) for s in pruned.steps] == [add, (
+        "delete", "DELETE", ("apps", Ref("app", "c" * 26), "tls-clients", "tls_" + "0" * 16),
+        None)]  # added first: a rotation never leaves the app without a certificate
+    assert all(s.guard == ("app", "c" * 26) and s.bumps == (("app", "c" * 26),)
+               for s in pruned.steps)
+    assert f"    x5t#S256: [\"{certificate_thumbprint(pem)}\"]" in plan_lines(kept)
+
+
+def test_a_rule_sharing_a_thumbprint_with_the_servers_replaces_it_only_with_prune() -> None:
+    # GIVEN the server registers [A]; the file lists [A, B] (the server refuses an overlap)
+    current = with_tls_rules(("x5t#S256", ("A" * 43,)))
+    desired = desired_of(current)
+    desired["apps"][0]["tls_clients"] = [
+        {"key": ("x5t#S256", ("A" * 43, "B" * 43)), "body": {"x5t#S256": ["A" * 43, "B" * 43]}}]
+
+    with pytest.raises(PlanError) as caught:
+        make_plan(desired, current)
+    pruned = make_plan(desired, current, prune=True)
+
+    assert caught.value.errors == [
+        "apps[0].tls_clients[0]: shares a value with the server's rule tls_0000000000000000 "
+        f"(x5t#S256={'A' * 43}); replace it with --prune, or list the server's rule as it is"]
+    assert [s.action for s in pruned.steps] == ["delete", "create"]  # removed first
+
+
+@pytest.mark.parametrize(("rules", "error"), [
+    ([{"tls_client_auth_subject_dn": "CN=a", "x5t#S256": "A" * 43}],
+     "apps[0].tls_clients[0]: needs exactly one of"),
+    ([{"issuer_dn": "CN=a"}], 'apps[0].tls_clients[0].issuer_dn: unknown field'),
+    ([{"tls_client_auth_subject_dn": "cn=lower-case keywords read as nothing"}],
+     "apps[0].tls_clients[0].tls_client_auth_subject_dn: is not a valid RFC 4514"),
+    ([{"tls_client_auth_subject_dn": "not a dn"}],
+     "apps[0].tls_clients[0].tls_client_auth_subject_dn: is not a valid RFC 4514"),
+    ([{"tls_client_auth_san_ip": "10.0.0.300"}],
+     "apps[0].tls_clients[0].tls_client_auth_san_ip: is not a valid IP address"),
+    ([{"certificate": "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----"}],
+     "apps[0].tls_clients[0].certificate: must be one PEM certificate"),
+    ([{"jwks": {"keys": [{"kty": "EC", "d": "secret", "x5c": ["AA=="]}]}}],
+     'apps[0].tls_clients[0].jwks.keys[0]: holds a PRIVATE key'),
+    ([{"jwks": {"keys": [{"kty": "EC"}]}}],
+     "apps[0].tls_clients[0].jwks.keys[0].x5c: is required"),
+    ([{"x5t#S256": ["A" * 43]}, {"x5t#S256": ["A" * 43, "B" * 43]}],
+     "apps[0].tls_clients[1]: shares a value with another rule"),
+    ([{"tls_client_auth_san_dns": "a.example"}, {"tls_client_auth_san_dns": "A.example"}],
+     "apps[0].tls_clients[1]: is listed twice"),
+    ({"x5t#S256": "A" * 43}, "apps[0].tls_clients: must be a list"),
+])
+def test_rejects_invalid_tls_rules_naming_the_yaml_path(rules: Any, error: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(dump_yaml({"apps": [{"name": "a", "tls_clients": rules}]}))
+
+    assert any(e.startswith(error) for e in caught.value.errors), caught.value.errors
+
+
+def test_a_jwks_rule_is_matched_by_the_thumbprints_of_its_x5c_certificates() -> None:
+    pem = pem_certificate()
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    rules = parse_document(dump_yaml({"apps": [{"name": "a", "tls_clients": [
+        {"jwks": {"keys": [{"kty": "EC", "x5c": [base64.b64encode(der).decode()]}]}}]}]}
+    ))["apps"][0]["tls_clients"]
+
+    assert rules[0]["key"] == ("x5t#S256", (certificate_thumbprint(pem),))
 # --- exchange policies and claim rules ----------------------------------------------------
 
 INVENTORY = "https://api.example.com/inventory"

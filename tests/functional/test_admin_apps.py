@@ -23,7 +23,8 @@ from tests.functional.conftest import body_json, token_request
 
 APP_FIELDS = {"client_id", "name", "description", "enabled", "claims", "token_lifetime",
               "permissions", "revoked_before", "quota", "secrets", "created_at", "updated_at",
-              "version", "last_used", "dpop_bound_access_tokens"}
+              "version", "last_used", "dpop_bound_access_tokens",
+              "tls_client_certificate_bound_access_tokens"}
 SECRET_FIELDS = {"secret_id", "created_at", "expires_at", "last_used"}
 
 

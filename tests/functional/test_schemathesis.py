@@ -129,6 +129,11 @@ def _state_or_key_material(path: str, field: str, message: str) -> bool:
     if path == "/admin/issuers":
         return (field in {"issuer", "jwks_uri", "bundle_endpoint"}
                 and message.startswith("the URL names an address the server never fetches"))
+    if path == "/admin/apps/{client_id}/tls-clients":
+        # certificate contents (parseable, unexpired, x5c holding the JWK's own key),
+        # the RFC 4514 grammar of a DN, and which strings are IP addresses
+        return (field.split(".")[0] in {"certificate", "jwks", "tls_client_auth_subject_dn",
+                                        "tls_client_auth_san_ip"})
     if path == "/admin/apps/{client_id}/federated-identities":
         return (field == "issuer" and message.startswith("must be a registered trusted issuer")
                 or field == "subject" and not message.startswith("must be a string"))

@@ -104,3 +104,42 @@ def test_cfn_lint_catches_a_wrong_snapstart_setting(template: dict[str, Any],
         copy.deepcopy(template))
     merged["Resources"][ids.API_FUNCTION]["Properties"]["SnapStart"] = {"ApplyOn": "Always"}
     assert any("'Always'" in e for e in _errors(_lint(merged)))
+
+
+@pytest.mark.parametrize("mtls_domain", ["auth.example.com", "mtls.auth.example.com"])
+def test_a_stage_with_mutual_tls_lints_clean(
+    template: dict[str, Any], dev_stage: StageConfig, mtls_domain: str,
+) -> None:
+    # GIVEN mutual TLS on the custom domain, or on a second host
+    stage = replace(
+        dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com",
+        certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/abcd",
+        custom_domain_endpoint="REGIONAL",
+        mtls_truststore_uri="s3://example-truststores/auth/truststore.pem",
+        mtls_truststore_version="v7", mtls_domain=mtls_domain,
+        mtls_certificate_arn=(None if mtls_domain == "auth.example.com"
+                              else "arn:aws:acm:eu-west-1:123456789012:certificate/ef01"))
+    # WHEN its merge template is merged as `chalice package` does
+    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, ids.AppShape(True)),
+                                        copy.deepcopy(template))
+    # THEN the truststore is on the domain, the default endpoint is off, and it lints
+    hosts = [r["Properties"] for r in merged["Resources"].values()
+             if r["Type"] == "AWS::ApiGateway::DomainName"]
+    assert [h["DomainName"] for h in hosts if "MutualTlsAuthentication" in h] == [mtls_domain]
+    assert merged["Resources"][ids.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
+    assert _errors(_lint(merged)) == []
+
+
+def test_cfn_lint_catches_a_misspelt_truststore_property(
+    template: dict[str, Any], dev_stage: StageConfig,
+) -> None:
+    stage = replace(
+        dev_stage, custom_domain="auth.example.com", issuer="https://auth.example.com",
+        certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/abcd",
+        mtls_truststore_uri="s3://example-truststores/t.pem", mtls_domain="auth.example.com")
+    merged = TemplateDeepMerger().merge(tpl.merge_template(stage, ids.AppShape(True)),
+                                        copy.deepcopy(template))
+    properties = merged["Resources"][ids.CUSTOM_DOMAIN]["Properties"]
+    properties["MutualTlsAuthentication"] = {"TrustStoreUri": "s3://example-truststores/t.pem"}
+
+    assert any("TrustStoreUri" in e for e in _errors(_lint(merged)))

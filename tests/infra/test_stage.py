@@ -174,3 +174,66 @@ def test_a_one_off_target_keeps_the_snapstart_rule(
     assert prod.with_target(LambdaTarget("python3.12", "x86_64")).snapstart
     with pytest.raises(StageError, match="python3.12 and later only"):
         prod.with_target(LambdaTarget("python3.11", "x86_64"))
+
+
+# -- mutual TLS (docs/mtls.md) --------------------------------------------------------------
+
+DOMAIN = f'custom_domain = "auth.example.com"\ncertificate_arn = "{CERTIFICATE}"\n'
+TRUSTSTORE = 'mtls_truststore_uri = "s3://example-truststores/auth/truststore.pem"\n'
+
+
+def test_mutual_tls_on_the_custom_domain_itself_needs_only_a_truststore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_settings(tmp_path, monkeypatch,
+                   DOMAIN + TRUSTSTORE + 'mtls_truststore_version = "3sL4kqtJlcpXroDTDmJ"\n')
+    loaded = load_stage("prod")
+    assert loaded.mutual_tls
+    assert loaded.mtls_truststore_uri == "s3://example-truststores/auth/truststore.pem"
+    assert loaded.mtls_truststore_version == "3sL4kqtJlcpXroDTDmJ"
+    assert (loaded.mtls_domain, loaded.mtls_certificate_arn) == ("auth.example.com", None)
+    assert loaded.mtls_endpoint == loaded.issuer == "https://auth.example.com"
+    assert not load_stage("dev").mutual_tls  # the default: off
+
+
+def test_a_second_mutual_tls_host_gets_the_domain_certificate_unless_it_has_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_settings(tmp_path, monkeypatch,
+                   DOMAIN + TRUSTSTORE + 'mtls_domain = "MTLS.auth.example.com"\n')
+    loaded = load_stage("prod")
+    assert loaded.mtls_domain == "mtls.auth.example.com"
+    assert loaded.mtls_certificate_arn == CERTIFICATE  # e.g. a *.auth.example.com certificate
+    assert loaded.mtls_endpoint == "https://mtls.auth.example.com"
+    assert loaded.issuer == "https://auth.example.com"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (TRUSTSTORE, "without a custom_domain"),
+        (DOMAIN.replace("eu-west-1", "us-east-1") + 'custom_domain_endpoint = "EDGE"\n'
+         + TRUSTSTORE, "mutual TLS needs custom_domain_endpoint"),
+        (DOMAIN + 'mtls_truststore_uri = "https://bucket.s3.amazonaws.com/t.pem"\n',
+         "must be s3://bucket/key"),
+        (DOMAIN + 'mtls_truststore_version = "abc"\n', "but no mtls_truststore_uri"),
+        (DOMAIN + 'mtls_domain = "mtls.auth.example.com"\n', "but no mtls_truststore_uri"),
+        (DOMAIN + TRUSTSTORE + 'mtls_domain = "https://mtls.example.com"\n',
+         "must be a host name"),
+        (DOMAIN + TRUSTSTORE + 'mtls_certificate_arn = "' + CERTIFICATE + '"\n',
+         "mtls_certificate_arn is for a second host"),
+        (DOMAIN + TRUSTSTORE + 'mtls_domain = "mtls.example.com"\nmtls_certificate_arn = '
+         '"arn:aws:acm:us-east-1:123456789012:certificate/ffff"\n', "in the region of"),
+        ('custom_domain = "auth.example.com"\nregions = ["eu-west-1", "us-east-1"]\n'
+         'hosted_zone_id = "Z123"\ncertificate_arns = { eu-west-1 = '
+         '"arn:aws:acm:eu-west-1:123456789012:certificate/a", us-east-1 = '
+         '"arn:aws:acm:us-east-1:123456789012:certificate/b" }\n' + TRUSTSTORE,
+         "multi-region stage is not supported"),
+    ],
+)
+def test_bad_mutual_tls_settings_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, message: str
+) -> None:
+    _with_settings(tmp_path, monkeypatch, toml)
+    with pytest.raises(StageError, match=message):
+        load_stage("prod")

@@ -25,7 +25,7 @@ from infra import template as tpl
 from infra.lambda_target import LambdaTarget
 from infra.package import PackageError, check_functions
 from infra.snapstart import FUNCTION_URI
-from infra.stage import StageConfig
+from infra.stage import StageConfig, StageError
 from tests.infra.conftest import project_path
 from tests.infra.policies import (
     as_list,
@@ -853,3 +853,110 @@ def test_the_package_check_refuses_a_function_on_another_runtime_or_architecture
         check_functions(broken, dev_stage)
     assert "RotateSigningKeys runs python3.11" in str(refused.value)
     assert "APIHandler runs python3.13 on ['x86_64'], not python3.13 arm64" in str(refused.value)
+
+
+# -- mutual TLS (docs/mtls.md) --------------------------------------------------------------
+
+TRUSTSTORE = "s3://example-truststores/auth/truststore.pem"
+
+
+def mtls_stage(dev_stage: StageConfig, mtls_domain: str = "auth.example.com",
+               **changes: Any) -> StageConfig:
+    """The dev stage with a REGIONAL custom domain and mutual TLS on ``mtls_domain``."""
+    settings: dict[str, Any] = {
+        "custom_domain": "auth.example.com", "issuer": "https://auth.example.com",
+        "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/abcd",
+        "custom_domain_endpoint": "REGIONAL", "mtls_truststore_uri": TRUSTSTORE,
+        "mtls_truststore_version": "v7", "mtls_domain": mtls_domain,
+        "mtls_certificate_arn": (None if mtls_domain == "auth.example.com"
+                                 else "arn:aws:acm:eu-west-1:123456789012:certificate/ef01"),
+    }
+    return replace(dev_stage, **{**settings, **changes})
+
+
+def test_mutual_tls_on_the_custom_domain_asks_every_client_for_a_certificate(
+    dev_stage: StageConfig,
+) -> None:
+    template = tpl.merge_template(mtls_stage(dev_stage), ids.AppShape(True))
+    resources = template["Resources"]
+
+    domain = resources[ids.CUSTOM_DOMAIN]["Properties"]
+    assert domain["MutualTlsAuthentication"] == {"TruststoreUri": TRUSTSTORE,
+                                                 "TruststoreVersion": "v7"}
+    assert domain["SecurityPolicy"] == "TLS_1_2"
+    assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert resources[ids.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
+    assert ids.MTLS_DOMAIN not in resources
+    variables = resources[ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["ISSUER"] == variables["MTLS_ENDPOINT"] == "https://auth.example.com"
+    assert template["Outputs"]["MtlsTokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
+    assert template["Outputs"]["TokenUrl"]["Value"] == "https://auth.example.com/oauth/token"
+
+
+def test_a_second_mutual_tls_host_maps_the_same_stage_and_the_domain_keeps_no_truststore(
+    dev_stage: StageConfig,
+) -> None:
+    stage = mtls_stage(dev_stage, "mtls.auth.example.com")
+    template = tpl.merge_template(stage, ids.AppShape(True))
+    resources = template["Resources"]
+
+    assert "MutualTlsAuthentication" not in resources[ids.CUSTOM_DOMAIN]["Properties"]
+    host = resources[ids.MTLS_DOMAIN]["Properties"]
+    assert host["DomainName"] == "mtls.auth.example.com"
+    assert host["RegionalCertificateArn"].endswith("certificate/ef01")
+    assert host["MutualTlsAuthentication"]["TruststoreUri"] == TRUSTSTORE
+    assert host["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert host["SecurityPolicy"] == "TLS_1_2"
+    mapping = resources[ids.MTLS_DOMAIN_MAPPING]["Properties"]
+    assert "BasePath" not in mapping  # the root: aliases are the issuer's paths on the host
+    assert mapping["DomainName"] == {"Ref": ids.MTLS_DOMAIN}
+    assert mapping["Stage"] == {"Ref": "RestAPI.Stage"}
+    assert resources[ids.REST_API]["Properties"]["DisableExecuteApiEndpoint"] is True
+    variables = resources[ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["ISSUER"] == "https://auth.example.com"
+    assert variables["MTLS_ENDPOINT"] == "https://mtls.auth.example.com"
+    assert template["Outputs"]["MtlsTokenUrl"]["Value"] == (
+        "https://mtls.auth.example.com/oauth/token")
+    assert template["Outputs"]["MtlsDomainTarget"]["Value"] == {
+        "Fn::GetAtt": [ids.MTLS_DOMAIN, "RegionalDomainName"]}
+
+
+def test_the_mtls_endpoint_aliases_follow_the_domains_the_template_sets(
+    dev_stage: StageConfig,
+) -> None:
+    from chalicelib.oauth.mtls_metadata import mtls_metadata
+
+    for host, aliases in (("auth.example.com", None),
+                          ("mtls.auth.example.com", "https://mtls.auth.example.com")):
+        variables = tpl.merge_template(mtls_stage(dev_stage, host), ids.AppShape(True))[
+            "Resources"][ids.API_FUNCTION]["Properties"]["Environment"]["Variables"]
+        metadata = mtls_metadata(variables["ISSUER"], variables["MTLS_ENDPOINT"])
+        assert metadata["tls_client_certificate_bound_access_tokens"] is True
+        if aliases is None:
+            assert "mtls_endpoint_aliases" not in metadata  # the issuer's own endpoints
+        else:
+            assert metadata["mtls_endpoint_aliases"]["token_endpoint"] == (
+                aliases + "/oauth/token")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"custom_domain": None, "issuer": None, "certificate_arn": None},
+      "without a custom_domain"),
+     ({"custom_domain_endpoint": "EDGE"}, "needs custom_domain_endpoint")],
+)
+def test_the_template_refuses_mutual_tls_that_clients_could_go_around(
+    dev_stage: StageConfig, changes: dict[str, Any], message: str,
+) -> None:
+    # a configuration built in code, not by load_stage, is refused all the same
+    with pytest.raises(StageError, match=message):
+        tpl.merge_template(mtls_stage(dev_stage, **changes), ids.AppShape(True))
+
+
+def test_without_a_truststore_no_domain_asks_for_certificates(dev_stage: StageConfig) -> None:
+    resources = _with_domain(dev_stage)
+
+    assert "MutualTlsAuthentication" not in resources[ids.CUSTOM_DOMAIN]["Properties"]
+    assert ids.MTLS_DOMAIN not in resources
+    assert "MTLS_ENDPOINT" not in resources[ids.API_FUNCTION]["Properties"]["Environment"][
+        "Variables"]

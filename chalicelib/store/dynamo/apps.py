@@ -19,6 +19,7 @@ from ..records import (
     Grant,
     Page,
     Quota,
+    TlsClient,
 )
 from .aws_principals import PRINCIPAL_PREFIX, item_to_aws_principal
 from .client_keys import KEY_PREFIX, item_to_client_key
@@ -40,6 +41,7 @@ from .items import (
     app_pk,
 )
 from .table import APP_SK, Table, translated
+from .tls_clients import TLS_PREFIX, item_to_tls_client
 
 
 def app_to_item(app: App) -> Item:
@@ -63,6 +65,8 @@ def app_to_item(app: App) -> Item:
     _opt_n(item, "revocations", app.revocations or None)
     _opt_n(item, "last_used", app.last_used)
     _put_flag(item, "dpop_bound_access_tokens", app.dpop_bound_access_tokens)
+    _put_flag(item, "tls_client_certificate_bound_access_tokens",
+              app.tls_client_certificate_bound_access_tokens)
     if app.quota is not None:
         quota: Item = {"enforce": {"BOOL": app.quota.enforce}}
         _opt_n(quota, "per_hour", app.quota.per_hour)
@@ -94,6 +98,9 @@ def item_to_app(item: Item) -> App:
         version=_get_n(item, "version") or 1,
         last_used=_get_n(item, "last_used"),
         dpop_bound_access_tokens=_get_flag(item, "dpop_bound_access_tokens"),
+        tls_client_certificate_bound_access_tokens=_get_flag(
+            item, "tls_client_certificate_bound_access_tokens"
+        ),
     )
 
 
@@ -161,6 +168,7 @@ class DynamoAppRepository(Table):
         keys: list[ClientKey] = []
         aws_principals: list[AwsPrincipal] = []
         federated: list[FederatedIdentity] = []
+        tls_clients: list[TlsClient] = []
         policies: list[ExchangePolicy] = []
         for item in items:
             sk = item["sk"]["S"]
@@ -176,6 +184,8 @@ class DynamoAppRepository(Table):
                 aws_principals.append(item_to_aws_principal(item))
             elif sk.startswith(FED_PREFIX):
                 federated.append(item_to_identity(item))
+            elif sk.startswith(TLS_PREFIX):
+                tls_clients.append(item_to_tls_client(item))
             elif sk.startswith(POLICY_PREFIX):
                 policies.append(item_to_policy(item))
         if app is None:
@@ -183,6 +193,7 @@ class DynamoAppRepository(Table):
         return AppCredentials(
             app=app, secrets=tuple(secrets), grants=tuple(grants), keys=tuple(keys),
             aws_principals=tuple(aws_principals), federated_identities=tuple(federated),
+            tls_clients=tuple(tls_clients),
             exchange_policies=tuple(policies),
         )
 
@@ -249,17 +260,7 @@ class DynamoAppRepository(Table):
         if app_version is None:
             guard = self._app_exists_check(client_id)
         else:
-            guard = {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": _key(app_pk(client_id), APP_SK),
-                    "UpdateExpression": "SET version = :next",
-                    "ConditionExpression": "attribute_exists(pk) AND version = :v",
-                    "ExpressionAttributeValues": {
-                        ":v": _n(app_version), ":next": _n(app_version + 1),
-                    },
-                }
-            }
+            guard = self._app_version_bump(client_id, app_version)
         try:
             with translated(lambda: ItemChanged(f"app {client_id} changed")):
                 self._transact(

@@ -5,12 +5,9 @@ and the audit record."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from ...errors import ItemChanged, ItemMissing
 from ..records import AuditRecord, AwsPrincipal
 from .items import Item, _get_n, _get_s, _key, _n, _s, app_pk
-from .table import APP_SK, Table, translated
+from .table import Table
 
 PRINCIPAL_PREFIX = "AWSPRIN#"
 
@@ -45,29 +42,6 @@ def item_to_aws_principal(item: Item) -> AwsPrincipal:
 class DynamoAwsPrincipalRepository(Table):
     """``AwsPrincipalRepository`` on DynamoDB."""
 
-    def _bump(self, client_id: str, app_version: int) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": _key(app_pk(client_id), APP_SK),
-                "UpdateExpression": "SET version = :next",
-                "ConditionExpression": "attribute_exists(pk) AND version = :v",
-                "ExpressionAttributeValues": {
-                    ":v": _n(app_version), ":next": _n(app_version + 1),
-                },
-            }
-        }
-
-    def _write(self, client_id: str, items: list[dict[str, Any]], app_version: int,
-               audit: AuditRecord) -> None:
-        try:
-            with translated(lambda: ItemChanged(f"app {client_id} changed")):
-                self._transact([self._bump(client_id, app_version), *items], audit)
-        except ItemChanged:
-            if self._get(app_pk(client_id), APP_SK) is None:
-                raise ItemMissing(f"app {client_id} does not exist") from None
-            raise
-
     def add_aws_principal(
         self, client_id: str, principal: AwsPrincipal, app_version: int, audit: AuditRecord
     ) -> None:
@@ -77,7 +51,7 @@ class DynamoAwsPrincipalRepository(Table):
             "client_id": _s(client_id),
             "principal_id": _s(principal.principal_id),
         }
-        self._write(client_id, [
+        self._write_with_app_bump(client_id, [
             {"Put": self._put_new(aws_principal_to_item(client_id, principal))},
             {"Put": self._put_new(lookup)},
         ], app_version, audit)
@@ -86,7 +60,7 @@ class DynamoAwsPrincipalRepository(Table):
         self, client_id: str, principal: AwsPrincipal, app_version: int, audit: AuditRecord
     ) -> None:
         lookup_pk, lookup_sk = lookup_key(principal.key, client_id)
-        self._write(client_id, [
+        self._write_with_app_bump(client_id, [
             {"Delete": {
                 "TableName": self._table,
                 "Key": _key(app_pk(client_id), PRINCIPAL_PREFIX + principal.principal_id),

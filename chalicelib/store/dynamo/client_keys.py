@@ -8,7 +8,7 @@ import json
 from ...errors import ItemChanged, ItemMissing
 from ..records import AuditRecord, ClientKey
 from .items import Item, _get_n, _get_s, _key, _n, _s, app_pk
-from .table import APP_SK, Table, translated
+from .table import Table, translated
 
 KEY_PREFIX = "JWK#"
 
@@ -40,25 +40,8 @@ class DynamoClientKeyRepository(Table):
     def add_client_key(
         self, client_id: str, key: ClientKey, app_version: int, audit: AuditRecord
     ) -> None:
-        bump = {
-            "Update": {
-                "TableName": self._table,
-                "Key": _key(app_pk(client_id), APP_SK),
-                "UpdateExpression": "SET version = :next",
-                "ConditionExpression": "attribute_exists(pk) AND version = :v",
-                "ExpressionAttributeValues": {
-                    ":v": _n(app_version), ":next": _n(app_version + 1),
-                },
-            }
-        }
         put = {"Put": self._put_new(client_key_to_item(client_id, key))}
-        try:
-            with translated(lambda: ItemChanged(f"app {client_id} changed")):
-                self._transact([bump, put], audit)
-        except ItemChanged:
-            if self._get(app_pk(client_id), APP_SK) is None:
-                raise ItemMissing(f"app {client_id} does not exist") from None
-            raise
+        self._write_with_app_bump(client_id, [put], app_version, audit)
 
     def delete_client_key(
         self, client_id: str, kid: str, expected_version: int | None, audit: AuditRecord

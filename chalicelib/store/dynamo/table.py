@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ...errors import InvalidCursor, StoreError
+from ...errors import InvalidCursor, ItemChanged, ItemMissing, StoreError
 from ..records import AuditRecord
 from ..schema import GSI1
 from .items import Item, _key, _n, _s, app_pk
@@ -171,6 +171,32 @@ class Table:
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
+
+    def _app_version_bump(self, client_id: str, app_version: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key(app_pk(client_id), APP_SK),
+                "UpdateExpression": "SET version = :next",
+                "ConditionExpression": "attribute_exists(pk) AND version = :v",
+                "ExpressionAttributeValues": {
+                    ":v": _n(app_version), ":next": _n(app_version + 1),
+                },
+            }
+        }
+
+    def _write_with_app_bump(self, client_id: str, items: list[dict[str, Any]],
+                             app_version: int, audit: AuditRecord) -> None:
+        """``items`` with the app's version bump from ``app_version`` and the audit
+        record, in one transaction: ``ItemMissing`` if the app is gone, ``ItemChanged``
+        if its version moved or any item's condition failed."""
+        try:
+            with translated(lambda: ItemChanged(f"app {client_id} changed")):
+                self._transact([self._app_version_bump(client_id, app_version), *items], audit)
+        except ItemChanged:
+            if self._get(app_pk(client_id), APP_SK) is None:
+                raise ItemMissing(f"app {client_id} does not exist") from None
+            raise
 
     def _get(self, pk: str, sk: str) -> Item | None:
         with translated():

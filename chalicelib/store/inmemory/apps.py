@@ -24,6 +24,7 @@ class MemoryAppRepository(MemoryTables):
                 keys=tuple(self.client_keys.get(client_id, {}).values()),
                 aws_principals=tuple(self.aws_principals.get(client_id, {}).values()),
                 federated_identities=tuple(self.federated.get(client_id, {}).values()),
+                tls_clients=tuple(self.tls_clients.get(client_id, {}).values()),
                 exchange_policies=tuple(self.exchange_policies.get(client_id, {}).values()),
             )
 
@@ -67,6 +68,7 @@ class MemoryAppRepository(MemoryTables):
             self.client_keys.pop(client_id, None)
             self.aws_principals.pop(client_id, None)
             self.federated.pop(client_id, None)
+            self.tls_clients.pop(client_id, None)
             self.exchange_policies.pop(client_id, None)
             self._audit(audit)
 

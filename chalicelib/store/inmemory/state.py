@@ -15,6 +15,7 @@ from ..records import (
     FederatedIdentity,
     Grant,
     SigningKeyRecord,
+    TlsClient,
     TrustedIssuer,
 )
 
@@ -37,6 +38,7 @@ class MemoryTables:
         self.usage_counts: dict[str, dict[tuple[str, int], int]] = {}
         self.issuers: dict[str, TrustedIssuer] = {}
         self.federated: dict[str, dict[str, FederatedIdentity]] = {}
+        self.tls_clients: dict[str, dict[str, TlsClient]] = {}
         self.exchange_policies: dict[str, dict[str, ExchangePolicy]] = {}
         self.reads = 0
 

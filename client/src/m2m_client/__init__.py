@@ -7,6 +7,8 @@
   with their proofs (RFC 9449, `m2m_client.dpop`).
 - `DpopKey`: a client's DPoP key; `TokenClient(dpop_key=...)` gets DPoP-bound tokens.
 - `make_lambda_authorizer`, `m2m_client.chalice_auth`: API Gateway and Chalice authorizers.
+- `m2m_client.mtls`: certificate-bound tokens (RFC 8705 §3); `Verifier.verify(...,
+  client_certificate=)` and both authorizers check them.
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ allow skips the token's verification, never the proof's, which the view repeats.
 behind `dpop=True` that does not use `require_scopes(verifier=...)` would accept a
 DPoP-bound token without its proof: use `dpop=True` only where every view does.
 
+Mutual TLS (RFC 8705 §3) has the same shape: a TOKEN authorizer never sees the TLS
+client certificate either. With `authorize(..., mtls=True)` a certificate-bound token
+(`cnf.x5t#S256`) is let through with its thumbprint in the context, and
+`require_scopes` compares it with the certificate API Gateway forwards for the request
+(`requestContext.identity.clientCert`), on every request, cached allow or not. Without
+`mtls=True` such tokens are refused, since a view without `require_scopes` would not
+check the certificate.
+
 Chalice is imported inside the functions, so this package never requires it.
 """
 
@@ -33,6 +41,7 @@ from m2m_client.errors import (
     Unauthorized,
 )
 from m2m_client.lambda_authorizer import authorizer_context
+from m2m_client.mtls import CONTEXT_KEY, api_gateway_certificate, bound_thumbprint, check_thumbprint
 from m2m_client.scopes import ensure_scopes, parse_scope
 from m2m_client.verifier import Verifier
 
@@ -50,6 +59,7 @@ def authorize(
     required_scopes: str | Iterable[str] = (),
     *,
     dpop: bool = False,
+    mtls: bool = False,
 ) -> AuthResponse:
     """The body of an `@app.authorizer()` function.
 
@@ -59,6 +69,8 @@ def authorize(
     (API Gateway: 401); a token without `required_scopes` gets no routes (403).
     A DPoP-bound token is refused unless `dpop=True`, which lets it through to views
     that check its proof (`require_scopes(..., verifier=...)`, see the module's notes).
+    A certificate-bound token is refused unless `mtls=True`, which lets it through to
+    views that check its certificate (`require_scopes`).
     """
     from chalice.app import AuthResponse
 
@@ -66,7 +78,11 @@ def authorize(
         scheme, token = presented_token(auth_request.token)
         if scheme == DPOP and not dpop:
             raise InvalidToken("DPoP tokens are not accepted here")
-        verified = verifier.verify(token, scheme=scheme, defer_proof=scheme == DPOP)
+        verified = verifier.verify(token, scheme=scheme, defer_proof=scheme == DPOP,
+                                   defer_certificate=True)
+        thumbprint = bound_thumbprint(verified.claims)
+        if thumbprint is not None and not mtls:
+            raise InvalidToken("certificate-bound tokens are not accepted here")
     except BearerTokenError as exc:
         logger.info("request refused: reason=%s", exc.error or "no_token")
         raise unauthorized() from None
@@ -77,6 +93,8 @@ def authorize(
     context = authorizer_context(verified)
     if scheme == DPOP:
         context["token_type"] = DPOP  # the view checks the proof (require_scopes)
+    if thumbprint is not None:
+        context[CONTEXT_KEY] = thumbprint  # the view checks the certificate
     return AuthResponse(routes=["*"], principal_id=verified.client_id, context=context)
 
 
@@ -95,6 +113,9 @@ def require_scopes(
     it), against the URL `public_origin` + the request path, or API Gateway's
     `https://{domainName}` + path (RFC 9449 §4.3); a refusal is a 401 with a `DPoP`
     challenge (§7.1). Without a `verifier` such a token is refused.
+
+    For a certificate-bound token (`authorize(..., mtls=True)`) the request must come
+    with that TLS client certificate (API Gateway mutual TLS), else 401 `invalid_token`.
     """
     required = parse_scope(scopes)
 
@@ -106,9 +127,12 @@ def require_scopes(
             if request is None or not isinstance(authorizer, dict):
                 return _challenge(MissingToken(realm=realm))
             try:
-                if authorizer.get("token_type") == DPOP:
+                if authorizer.get("token_type") == DPOP:  # the certificate too, if bound
                     _verify_with_proof(request, verifier, required, public_origin)
                 else:
+                    bound = authorizer.get(CONTEXT_KEY)
+                    if bound is not None:  # RFC 8705 §3
+                        check_thumbprint(str(bound), api_gateway_certificate(request.context))
                     ensure_scopes(parse_scope(str(authorizer.get("scope", ""))), required)
             except BearerTokenError as exc:
                 exc.realm = realm or exc.realm
@@ -141,7 +165,8 @@ def _verify_with_proof(
         logger.error("no URL for DPoP proofs: set public_origin (no domainName in context)")
         raise InvalidToken("the DPoP proof cannot be checked here", scheme=DPOP)
     checker.verify(token, required, scheme=scheme,
-                   dpop=DpopRequest(request.method, url, proofs))
+                   dpop=DpopRequest(request.method, url, proofs),
+                   client_certificate=api_gateway_certificate(request.context))
 
 
 def unauthorized() -> Exception:

@@ -10,6 +10,7 @@ from m2m_client.bearer import header, header_values, presented_token
 from m2m_client.claims import VerifiedToken
 from m2m_client.dpop import DPOP, DpopRequest, request_url
 from m2m_client.errors import BearerTokenError, InsufficientScope, Unauthorized
+from m2m_client.mtls import api_gateway_certificate
 from m2m_client.scopes import ensure_scopes, parse_scope
 from m2m_client.verifier import Verifier
 
@@ -42,6 +43,14 @@ def make_lambda_authorizer(
     request; one keyed by the token and the `DPoP` header would accept a replayed
     request (same token, same proof) without the replay check. A TOKEN authorizer never
     sees the proof, so it refuses DPoP tokens.
+
+    Mutual TLS (RFC 8705 §3): a certificate-bound token (`cnf.x5t#S256`) is checked
+    against the client certificate API Gateway forwards from a mutual-TLS custom
+    domain, which only REQUEST events carry (`requestContext.identity.clientCert`, or
+    `requestContext.authentication.clientCert` in HTTP API payload 2.0); a TOKEN
+    authorizer never sees it, so it refuses such tokens. Result caching must be off
+    for them too: the cache cannot be keyed by the certificate, so a cached Allow would
+    reach a request made with the token and another certificate.
     """
     required = parse_scope(required_scopes)
 
@@ -53,7 +62,8 @@ def make_lambda_authorizer(
             scheme, token = presented_token(_authorization(event, header_name))
             verified = verifier.verify(token, scheme=scheme,
                                        dpop=_dpop_request(event, public_origin)
-                                       if scheme == DPOP else None)
+                                       if scheme == DPOP else None,
+                                       client_certificate=api_gateway_certificate(event))
         except BearerTokenError as exc:
             logger.info("request refused: reason=%s", exc.error or "no_token")
             raise Unauthorized() from None

@@ -86,6 +86,13 @@ class TokenClient(requests.auth.AuthBase):
     per request (`authorization_headers(method, url)`, or this object as requests/httpx
     auth).
 
+    `client_certificate=` (requests' `cert=`: a PEM file holding certificate and key, or
+    a `(certificate, key)` pair of paths) presents a TLS client certificate (RFC 8705):
+    the token is then bound to it (`cnf.x5t#S256`, §3), and with neither secret nor
+    assertion the certificate alone authenticates the client (`tls_client_auth` or
+    `self_signed_tls_client_auth`, §2; send it to the server's mutual-TLS endpoint,
+    its metadata's `mtls_endpoint_aliases`).
+
     `get_token()` is thread-safe: concurrent callers share one request to the token
     endpoint. The instance is also a requests auth object (`session.get(url, auth=client)`)
     and, being callable and offering `auth_flow`, an httpx one.
@@ -106,6 +113,7 @@ class TokenClient(requests.auth.AuthBase):
         auth_method: AuthMethod = "client_secret_basic",
         credentials: AssertionCredentials | None = None,
         issuer: str | None = None,
+        client_certificate: str | tuple[str, str] | None = None,
         session: requests.Session | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy = DEFAULT_RETRY,
@@ -121,8 +129,11 @@ class TokenClient(requests.auth.AuthBase):
         self.token_url = token_url
         self.audience = audience
         self.scope = " ".join(parse_scope(scope)) or None
-        if (client_secret is None) == (credentials is None):
+        if client_secret is not None and credentials is not None:
             raise ValueError("pass exactly one of client_secret and credentials")
+        if client_secret is None and credentials is None and client_certificate is None:
+            raise ValueError("pass client_secret, credentials, or client_certificate "
+                             "(mutual-TLS client authentication)")
         if not client_id:
             raise ValueError("client_id must not be empty")
         self._client_id = client_id
@@ -132,6 +143,7 @@ class TokenClient(requests.auth.AuthBase):
             else None
         )
         self._assertion = credentials
+        self._certificate = client_certificate
         self._issuer = issuer
         if credentials is not None and issuer is None and not token_url.endswith(TOKEN_PATH):
             raise ValueError("pass issuer= when token_url does not end with /oauth/token")
@@ -155,8 +167,12 @@ class TokenClient(requests.auth.AuthBase):
 
     @property
     def auth_method(self) -> str:
-        """`client_secret_basic`, `client_secret_post`, or `client_assertion`."""
-        return self._credentials.method if self._credentials is not None else "client_assertion"
+        """`client_secret_basic`, `client_secret_post`, `client_assertion`, or
+        `tls_client_auth` (the certificate alone; the server may know it as
+        `self_signed_tls_client_auth`)."""
+        if self._credentials is not None:
+            return self._credentials.method
+        return "client_assertion" if self._assertion is not None else "tls_client_auth"
 
     def __repr__(self) -> str:
         return (
@@ -265,6 +281,8 @@ class TokenClient(requests.auth.AuthBase):
             auth = self._credentials.requests_auth()
         else:
             auth = _NoAuth()
+            if self._assertion is None:  # RFC 8705 §2: client_id and the certificate
+                form["client_id"] = self.client_id
         for attempt in range(1, self._retry.max_attempts + 1):
             failure: TokenError
             status: int | None = None
@@ -319,6 +337,7 @@ class TokenClient(requests.auth.AuthBase):
                 auth=auth,
                 timeout=self._timeout,
                 allow_redirects=False,
+                cert=self._certificate,
             )
             if self.dpop_key is None or not self._asked_for_nonce(response) or nonce_retry:
                 return response

@@ -16,6 +16,7 @@ from m2m_client.errors import BearerTokenError, InvalidDpopProof, InvalidToken
 from m2m_client.fetch import Fetch, RequestsFetcher, require_secure_url
 from m2m_client.introspection import Introspector
 from m2m_client.jwks import DEFAULT_CACHE_POLICY, KEY_TYPES, CachePolicy, JwksCache
+from m2m_client.mtls import check_certificate_binding
 from m2m_client.scopes import ensure_scopes
 
 # RFC 9068 §4: "at+jwt"; media types compare case-insensitively (RFC 2045 §5.1), and
@@ -38,6 +39,9 @@ class Verifier:
     scheme and its proof (`dpop=`), which `dpop_proofs` checks (algorithms, window,
     replay cache); presented as `Bearer` it is refused (§7.2). Errors of a DPoP request
     carry a `DPoP` challenge (§7.1).
+
+    A token bound to a TLS client certificate (`cnf.x5t#S256`, RFC 8705 §3) is valid
+    only on a request made with that certificate (`client_certificate=`).
     """
 
     def __init__(
@@ -96,6 +100,8 @@ class Verifier:
         scheme: str = "Bearer",
         dpop: DpopRequest | None = None,
         defer_proof: bool = False,
+        client_certificate: str | bytes | None = None,
+        defer_certificate: bool = False,
     ) -> VerifiedToken:
         """Verify `token`, presented with `scheme` (`Bearer` or `DPoP`), and that it
         carries every scope in `required_scopes`.
@@ -104,11 +110,21 @@ class Verifier:
         `defer_proof=True` is for API Gateway TOKEN authorizers, which never see the
         `DPoP` header: the token is verified and must be DPoP-bound, and the caller
         checks the proof on every request (`chalice_auth.require_scopes` does).
+
+        `client_certificate` is the TLS client certificate of the request (PEM or DER;
+        behind API Gateway `m2m_client.mtls.api_gateway_certificate(event)`): a
+        certificate-bound token (`cnf.x5t#S256`, RFC 8705 §3) is valid only with it.
+        `defer_certificate=True` is for TOKEN authorizers too, which never see the
+        certificate: the caller checks it on every request
+        (`m2m_client.mtls.check_certificate_binding`; `chalice_auth.require_scopes`).
+        A token bound both ways needs both its proof and its certificate.
         """
         dpop_scheme = scheme.lower() == "dpop"
         try:
             verified = self._verify(token)
             self._check_binding(verified, token, dpop_scheme, dpop, defer_proof)
+            if not defer_certificate:
+                check_certificate_binding(verified.claims, client_certificate)
             if self._introspection is not None and not self._introspection.is_active(
                 token, verified.expires_at
             ):

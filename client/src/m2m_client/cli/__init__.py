@@ -22,6 +22,7 @@ from m2m_client.cli.console import console
 from m2m_client.cli.declarative import apply, export
 from m2m_client.cli.exchange_policies import exchange_policies
 from m2m_client.cli.federation import issuers
+from m2m_client.cli.tls_clients import tls_clients
 from m2m_client.cli.tokens import decode, token
 
 
@@ -64,6 +65,7 @@ for command in (apis, apps, grants, exchange_policies, secrets, keys, audit, tok
     cli.add_command(command)
 apps.add_command(app_keys)  # m2m apps keys add|list|remove (private_key_jwt)
 apps.add_command(aws_principal)
+apps.add_command(tls_clients)  # m2m apps tls-clients add|list|remove (RFC 8705)
 for command in (export, apply):  # declarative configuration (docs/declarative.md)
     cli.add_command(command)
 cli.add_command(console)  # m2m console: the web admin console

@@ -91,6 +91,13 @@ dpop_option = click.option(
     help="--dpop: the app must send a DPoP proof with every token request "
          "(dpop_bound_access_tokens, RFC 9449 §5.2); --no-dpop: it may send none.",
 )
+CERTIFICATE_BOUND = "tls_client_certificate_bound_access_tokens"
+certificate_bound_option = click.option(
+    "--certificate-bound/--no-certificate-bound", "certificate_bound", default=None,
+    help="--certificate-bound: the app must present its TLS client certificate with "
+         "every token request (tls_client_certificate_bound_access_tokens, RFC 8705 "
+         "§3.4; docs/mtls.md); --no-certificate-bound: it may present none.",
+)
 sender_constrained_option = click.option(
     "--require-sender-constrained/--allow-bearer", "sender_constrained", default=None,
     help="--require-sender-constrained: tokens for this API must be bound to a key (a DPoP "
@@ -322,6 +329,7 @@ def quota_body(
 @click.option("--secret/--no-secret", "with_secret", default=True, show_default=True,
               help="--no-secret: no client secret; the app authenticates with a key "
                    "(m2m apps keys add) or another assertion method.")
+@certificate_bound_option
 @output_options
 @pass_state
 def apps_create(
@@ -337,11 +345,13 @@ def apps_create(
     no_quota: bool,
     dpop: bool | None,
     with_secret: bool,
+    certificate_bound: bool | None,
 ) -> None:
     """Register an app; prints its client secret, once (none with --no-secret)."""
     body = {"name": name, **_app_fields(description, claims, token_lifetime, permissions),
             **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota),
-            **flag_body("dpop_bound_access_tokens", dpop)}
+            **flag_body("dpop_bound_access_tokens", dpop),
+            **flag_body(CERTIFICATE_BOUND, certificate_bound)}
     if not with_secret:
         body["secret"] = False
     item = state.admin().post(admin_path("apps"), body)
@@ -377,6 +387,7 @@ def apps_get(state: State, client_id: str) -> None:
 @click.option("--clear-permissions", is_flag=True, help="Remove every permission.")
 @quota_options
 @dpop_option
+@certificate_bound_option
 @if_match_option
 @output_options
 @pass_state
@@ -394,6 +405,7 @@ def apps_update(
     quota_monitor: bool,
     no_quota: bool,
     dpop: bool | None,
+    certificate_bound: bool | None,
     if_match: int | None,
 ) -> None:
     """Change an app; --claims, --permission and the --quota options replace the current
@@ -402,7 +414,8 @@ def apps_update(
         raise click.UsageError("--permission and --clear-permissions exclude each other")
     changes = {**_app_fields(description, claims, token_lifetime, permissions),
                **quota_body(quota_per_hour, quota_per_day, quota_monitor, no_quota),
-               **flag_body("dpop_bound_access_tokens", dpop)}
+               **flag_body("dpop_bound_access_tokens", dpop),
+               **flag_body(CERTIFICATE_BOUND, certificate_bound)}
     if name is not None:
         changes["name"] = name
     if clear_permissions:

@@ -19,6 +19,9 @@ from typing import Any
 
 import yaml
 
+from m2m_client.declarative.paths import child
+from m2m_client.declarative.tls_clients import export_rules, parse_tls_clients
+
 FORMAT_VERSION = 1
 ISSUER_KINDS = ("aws-outbound", "eks", "github-actions", "kubernetes", "oidc", "spiffe")
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -29,9 +32,9 @@ API_FIELDS = ("identifier", "name", "scopes", "token_lifetime", "token_reuse",
 ISSUER_FIELDS = ("issuer", "kind", "name", "jwks_uri", "max_token_lifetime", "single_use_jti")
 APP_FIELDS = (
     "name", "client_id", "description", "enabled", "claims", "token_lifetime", "permissions",
-    "quota", "dpop_bound_access_tokens", "create_secret", "grants", "exchange_policies",
-    "federated_identities",
-    "aws_principals", "keys",
+    "quota", "dpop_bound_access_tokens", "tls_client_certificate_bound_access_tokens",
+    "create_secret", "grants", "exchange_policies", "federated_identities", "aws_principals",
+    "keys", "tls_clients",
 )
 QUOTA_FIELDS = ("per_hour", "per_day", "enforce")
 IDENTITY_FIELDS = ("issuer", "subject", "subject_pattern", "required_claims", "audience")
@@ -48,16 +51,6 @@ class DocumentError(Exception):
     def __init__(self, errors: list[str]) -> None:
         self.errors = errors
         super().__init__(f"{len(errors)} problem(s) in the file: " + "; ".join(errors[:3]))
-
-
-def child(path: str, key: str | int) -> str:
-    """`path.key`, `path[3]`, or `path["https://..."]` for keys that are not plain names."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    plain = key.replace("_", "").replace("-", "").isalnum()
-    if plain:
-        return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key)}]"
 
 
 class _Checker:
@@ -281,7 +274,8 @@ def _app(check: _Checker, path: str, item: Any, apps: list[dict[str, Any]]) -> N
     if "description" in body:
         app["description"] = check.text(child(path, "description"), body["description"],
                                         empty=True)
-    for flag in ("enabled", "create_secret", "dpop_bound_access_tokens"):
+    for flag in ("enabled", "create_secret", "dpop_bound_access_tokens",
+                 "tls_client_certificate_bound_access_tokens"):
         if flag in body:
             app[flag] = check.boolean(child(path, flag), body[flag])
     if "claims" in body:
@@ -311,6 +305,9 @@ def _app(check: _Checker, path: str, item: Any, apps: list[dict[str, Any]]) -> N
                                               body["aws_principals"] or [])
     if "keys" in body:
         app["keys"] = _keys(check, child(path, "keys"), body["keys"])
+    if "tls_clients" in body:
+        app["tls_clients"] = parse_tls_clients(check, child(path, "tls_clients"),
+                                               body["tls_clients"])
     apps.append(app)
 
 
@@ -511,8 +508,9 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
             "permissions": sorted(app.get("permissions") or []),
             "quota": _quota_out(app.get("quota")),
         })
-        if app.get("dpop_bound_access_tokens"):  # written when on (default off)
-            out["dpop_bound_access_tokens"] = True
+        for flag in ("dpop_bound_access_tokens", "tls_client_certificate_bound_access_tokens"):
+            if app.get(flag):  # written when on (default off)
+                out[flag] = True
         if not app.get("has_secret", True):
             out["create_secret"] = False
         out["grants"] = {identifier: sorted(grant["scopes"])
@@ -541,6 +539,9 @@ def export_document(current: Mapping[str, Any], *, with_ids: bool = True) -> dic
                 if not PRIVATE_JWK_MEMBERS & set(k["jwk"])]
         if keys:
             out["keys"] = keys
+        rules = export_rules(app.get("tls_clients") or [])
+        if rules:
+            out["tls_clients"] = rules
         apps.append(out)
     return {"version": FORMAT_VERSION, "apis": apis, "issuers": issuers, "apps": apps}
 

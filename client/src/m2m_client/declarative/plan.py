@@ -24,12 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from m2m_client.declarative.document import child
+from m2m_client.declarative.paths import child
+from m2m_client.declarative.tls_clients import label as rule_label
 
 ABSENT: Any = object()  # a field that has no value before a create or after a delete
 
 APP_SCALARS = ("name", "description", "enabled", "claims", "token_lifetime", "permissions",
-               "quota", "dpop_bound_access_tokens")
+               "quota", "dpop_bound_access_tokens", "tls_client_certificate_bound_access_tokens")
 API_SCALARS = ("name", "scopes", "token_lifetime", "token_reuse",
                "sender_constrained_tokens_required")
 GRANT_COPIES = ("token_lifetime", "token_reuse", "sender_constrained_tokens_required")
@@ -66,6 +67,7 @@ class Change:
 class Step:
     action: str  # create | update | delete
     kind: str  # api | issuer | app | grant | exchange policy | federated identity | ...
+    # | tls client
     label: str
     changes: tuple[Change, ...]
     method: str
@@ -305,7 +307,7 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                                         ("apps", app_ref), {c.field: c.new for c in changed},
                                         guard=app_v, records=app_v))
         cur = have or {"grants": {}, "exchange_policies": {}, "federated_identities": [],
-                       "aws_principals": [], "keys": []}
+                       "aws_principals": [], "keys": [], "tls_clients": []}
         # grants
         wanted_grants: dict[str, list[str]] = app.get("grants", {})
         for identifier, scopes in wanted_grants.items():
@@ -438,6 +440,9 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
                             f"{app['name']} {_identity_label(old_id)}", (), "DELETE",
                             ("apps", app_ref, "federated-identities", old_id["id"]),
                             guard=app_v))
+        if "tls_clients" in app:
+            _tls_client_steps(app, cur.get("tls_clients") or [], app_ref, app_v, prune,
+                              sub_adds, sub_removals, errors)
     if prune:
         for have in sorted(current["apps"], key=lambda a: (a["name"], a["client_id"])):
             if have["client_id"] not in matched:
@@ -456,6 +461,50 @@ def make_plan(desired: Mapping[str, Any], current: Mapping[str, Any], *, prune: 
     plan.steps = (creates + updates + app_creates + app_updates + sub_adds + grant_sets
                   + grant_removals + sub_removals + apps_out + apis_out + issuers_out)
     return plan
+
+
+def _tls_client_steps(
+    app: Mapping[str, Any], have: list[dict[str, Any]], app_ref: Ref, app_v: VersionKey,
+    prune: bool, adds: list[Step], removals: list[Step], errors: list[str],
+) -> None:
+    """An app's certificate rules (RFC 8705 §2), matched by field and normal values.
+
+    A new rule is added before an old one goes (a rotation never leaves a gap), except
+    that the server refuses a rule sharing a value with one it has on the same field:
+    such an old rule is removed first, and only with prune (otherwise a PlanError).
+    Every add and remove moves the app's version (If-Match is the app's)."""
+    wanted = {rule["key"] for rule in app["tls_clients"]}
+    replaced: set[str] = set()
+    for i, rule in enumerate(app["tls_clients"]):
+        field, values = rule["key"]
+        if any(old["key"] == rule["key"] for old in have):
+            continue
+        for old in have:
+            if (old["key"][0] == field and set(old["key"][1]) & set(values)
+                    and old["id"] not in replaced):
+                if not prune:
+                    errors.append(
+                        f"{child(child(app['path'], 'tls_clients'), i)}: shares a value with "
+                        f"the server's rule {old['id']} ({rule_label(old['key'])}); replace it "
+                        "with --prune, or list the server's rule as it is")
+                    continue
+                replaced.add(old["id"])
+                adds.append(Step("delete", "tls client", f"{app['name']} {old['id']}",
+                                 (Change(field, list(old["key"][1]), ABSENT),), "DELETE",
+                                 ("apps", app_ref, "tls-clients", old["id"]),
+                                 guard=app_v, bumps=(app_v,)))
+        adds.append(Step("create", "tls client", f"{app['name']} {rule_label(rule['key'])}",
+                         (Change(field, ABSENT, list(values)),), "POST",
+                         ("apps", app_ref, "tls-clients"), rule["body"],
+                         guard=app_v, bumps=(app_v,)))
+    if prune:
+        for old in sorted(have, key=lambda r: r["key"]):
+            if old["key"] not in wanted and old["id"] not in replaced:
+                field, values = old["key"]
+                removals.append(Step("delete", "tls client", f"{app['name']} {old['id']}",
+                                     (Change(field, list(values), ABSENT),), "DELETE",
+                                     ("apps", app_ref, "tls-clients", old["id"]),
+                                     guard=app_v, bumps=(app_v,)))
 
 
 def _policy_problems(here: str, target: str, policy: Mapping[str, Any], known_apis: set[str],

@@ -9,7 +9,8 @@
                    (identifiers), "source_issuers", "scopes", "delegation", ...}},
                "federated_identities": [{"id", "issuer", "subject" or "subject_pattern",
                                          "required_claims", "audience"}],
-               "aws_principals": [{"id", "arn"}], "keys": [{"kid", "jwk", "version"}]}]}
+               "aws_principals": [{"id", "arn"}], "keys": [{"kid", "jwk", "version"}],
+               "tls_clients": [{"id", "key": (field, sorted values)}]}]}
 
 Only public data is kept: an app's secrets are reduced to whether it has any.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from m2m_client.admin_http import ApiError, admin_path
+from m2m_client.declarative.tls_clients import state_rule
 
 
 class Reader(Protocol):
@@ -84,6 +86,8 @@ def read_state(client: Reader) -> dict[str, Any]:
             "claims": app.get("claims") or {}, "token_lifetime": app.get("token_lifetime"),
             "permissions": list(app.get("permissions") or []), "quota": app.get("quota"),
             "dpop_bound_access_tokens": bool(app.get("dpop_bound_access_tokens", False)),
+            "tls_client_certificate_bound_access_tokens":
+                bool(app.get("tls_client_certificate_bound_access_tokens", False)),
             "has_secret": bool(app.get("secrets")),
             "grants": grants,
             "exchange_policies": {
@@ -106,5 +110,7 @@ def read_state(client: Reader) -> dict[str, Any]:
                 {"kid": k["kid"], "jwk": k["jwk"], "version": k.get("version", 0)}
                 for k in _optional(client, admin_path("apps", client_id, "keys"))
             ],
+            "tls_clients": [state_rule(t) for t in
+                            _optional(client, admin_path("apps", client_id, "tls-clients"))],
         })
     return {"apis": apis, "issuers": issuers, "apps": apps}

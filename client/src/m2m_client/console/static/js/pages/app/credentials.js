@@ -1,14 +1,15 @@
 // The Credentials tab: one section per way an app authenticates. Each kind is a module
 // (kinds/*.js) describing its items, its table columns, how to add one and how to
-// remove one; this file draws them all the same way. A new kind of credential (an mTLS
-// certificate, say) is one more module and one more line in KINDS.
+// remove one; this file draws them all the same way. A new kind of credential is one
+// more module and one more line in KINDS.
 import { h, table, showError, confirmInline } from "../../ui.js";
 import { secrets } from "./kinds/secrets.js";
 import { publicKeys } from "./kinds/keys.js";
 import { awsPrincipals } from "./kinds/aws.js";
 import { federatedIdentities } from "./kinds/federated.js";
+import { tlsClients } from "./kinds/tls.js";
 
-export const KINDS = [secrets, publicKeys, awsPrincipals, federatedIdentities];
+export const KINDS = [secrets, publicKeys, awsPrincipals, federatedIdentities, tlsClients];
 
 function section(kind, ctx, items) {
   const titleId = `${kind.id}-title`;
@@ -36,7 +37,7 @@ export async function render(ctx) {
   const loaded = await Promise.all(KINDS.map((kind) => kind.load(ctx)));
   const total = loaded.reduce((n, items) => n + items.length, 0);
   return [
-    total ? null : h("div", { class: "alert warn", role: "status" }, "This app has no credential yet: add a secret, a public key, an AWS principal or a federated identity below."),
+    total ? null : h("div", { class: "alert warn", role: "status" }, "This app has no credential yet: add a secret, a public key, an AWS principal, a federated identity or a TLS client certificate below."),
     KINDS.map((kind, i) => section(kind, ctx, loaded[i])),
   ];
 }

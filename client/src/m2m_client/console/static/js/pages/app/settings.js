@@ -1,7 +1,7 @@
 // The Settings tab: the app's PATCHable fields, drawn from SETTINGS. Each entry names
 // the field as the admin API does (so a problem's `errors[].field` lands beside it) and a
 // widget that knows how to draw it, read it back and compare it. Only changed fields are
-// sent, with If-Match. A new setting (DPoP binding, say) is one more entry; a new kind
+// sent, with If-Match. A new setting is one more entry; a new kind
 // of value is one more widget.
 import { api, ApiError } from "../../api.js";
 import { h, field, showError, clearErrors, confirmInline } from "../../ui.js";
@@ -65,6 +65,7 @@ export const SETTINGS = [
     ["introspect", "introspect", "May introspect tokens issued to any client (a resource server's app)."],
   ] },
   { name: "dpop_bound_access_tokens", label: "Require DPoP", widget: "checkbox", hint: "Token requests without a DPoP proof are refused, so every token is bound to the app's key (RFC 9449)." },
+  { name: "tls_client_certificate_bound_access_tokens", label: "Require certificate-bound tokens", widget: "checkbox", hint: "Token requests without a TLS client certificate are refused, so every token is bound to the app's certificate (RFC 8705 §3)." },
   { name: "quota", label: "Quota on fresh tokens", widget: "quota" },
 ];
 

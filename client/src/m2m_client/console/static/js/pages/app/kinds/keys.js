@@ -5,7 +5,7 @@ import { api, ApiError } from "../../../api.js";
 import { h, field, clearErrors, showError, when } from "../../../ui.js";
 
 // Members only a private (or symmetric) JWK has: refused here, before anything is sent.
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+export const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 function fieldError(message) {
   return new ApiError(0, { detail: message, errors: [{ field: "jwk", message }] });

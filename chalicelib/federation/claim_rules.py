@@ -12,7 +12,9 @@ exactly one app, or the one the request's ``client_id`` names.
 
 Then, on the app's own copy of the rule (read with its credentials): the token's ``aud``
 must contain the rule's audience, or one of the audiences the caller allows by default
-(our issuer identifier; for the grants also our token endpoint URL); and with the
+(our issuer identifier; for the grants also our token endpoint URL) — except for a
+token-exchange subject, whose ``aud`` must name a source API of the policy and nothing
+of ours (a token handed to a service is never also a credential here); and with the
 issuer's ``single_use_jti`` the ``jti`` is recorded, last, so that a failed check never
 burns a ``jti``.
 """
@@ -107,8 +109,18 @@ class ClaimRules:
         client_id: str | None,
         default_audiences: Sequence[str],
         now: int,
+        *,
+        spend: bool = True,
+        subject_of: Sequence[str] | None = None,
     ) -> ResolvedWorkload:
-        """The app the token is; ``Refused`` with the reason otherwise."""
+        """The app the token is; ``Refused`` with the reason otherwise.
+
+        ``spend=False`` leaves the single-use ``jti`` to :meth:`spend`, for a caller with
+        checks of its own to make first. ``subject_of``: the token is a token-exchange
+        subject, which must name one of these audiences (the policy's source APIs) and
+        none of ``default_audiences`` (ours), whatever the rule's audience: a token sent
+        to a service for it to exchange is then never a credential at our token
+        endpoint, and a credential is never an exchange subject."""
         apps = sorted({c for c, _ in self.matching(token)})
         if client_id is not None:
             if client_id not in apps:
@@ -127,12 +139,28 @@ class ClaimRules:
         identity = (exact or rules)[0]
         audience = token.claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
-        allowed = (identity.audience,) if identity.audience else tuple(default_audiences)
-        if not isinstance(audiences, list) or not any(a in audiences for a in allowed):
+        if not isinstance(audiences, list):
             raise Refused("aud does not name us")
+        if subject_of is not None:
+            if any(a in audiences for a in (*default_audiences, identity.audience) if a):
+                raise Refused("aud names this server: a credential, not an exchange subject")
+            if not any(a in audiences for a in subject_of):
+                raise Refused("aud names no source API of the policy")
+        else:
+            allowed = (identity.audience,) if identity.audience else tuple(default_audiences)
+            if not any(a in audiences for a in allowed):
+                raise Refused("aud does not name us")
+        resolved = ResolvedWorkload(token, credentials, identity)
+        if spend:
+            self.spend(resolved, now)
+        return resolved
+
+    def spend(self, resolved: ResolvedWorkload, now: int) -> None:
+        """Record the token's ``jti`` where its issuer makes it single-use; ``Refused``
+        when it was used before."""
+        token = resolved.token
         if token.issuer.single_use_jti:
             jti = string_claim(token.claims.get("jti"), "jti", MAX_JTI_LENGTH)
             until = max(token.expires_at, now) + LEEWAY
             if not self._store.use_once(token.issuer.issuer_id, jti, until):
                 raise Refused("jti replayed")
-        return ResolvedWorkload(token, credentials, identity)

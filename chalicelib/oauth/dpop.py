@@ -7,16 +7,19 @@ request, whatever the grant. A request without a ``DPoP`` header costs a diction
 lookup: the proof checks (:mod:`.dpop_proof`, which loads PyJWT and cryptography) are
 imported on the first request that carries one. The order of the checks:
 
+Steps 2 and 3 run before the grant decides (:mod:`.sender_constraint`), so neither a
+refused proof nor the nonce round trip spends the client's single-use assertion.
+
 1. no ``DPoP`` header: no binding, unless the app must use DPoP
    (``dpop_bound_access_tokens``, §5.2), which is ``invalid_dpop_proof``: the request
-   lacks the valid proof the app's registration requires;
+   lacks the valid proof the app's registration requires (known once the grant decided);
 2. the proof itself (:func:`.dpop_proof.verify_proof`: §4.3 items 1-9 and 11);
 3. with server nonces on, the proof's ``nonce`` (§8, item 10): a missing or stale one is
    ``use_dpop_nonce`` with a fresh ``DPoP-Nonce``;
-4. the ``jti`` is spent last (§11.1), so a proof refused for any other reason can be
-   corrected and sent again: a conditional write remembers it, in the namespace of the
-   proof's key, until its ``iat`` leaves the window, after which ``iat`` alone refuses
-   a replay.
+4. the ``jti`` is spent last (§11.1), after the grant decided, so a proof refused for
+   any other reason can be corrected and sent again: a conditional write remembers it,
+   in the namespace of the proof's key, until its ``iat`` leaves the window, after which
+   ``iat`` alone refuses a replay.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..errors import InvalidDpopProof, UseDpopNonce
 from ..store.repository import AssertionReplayRepository
 from .metadata import TOKEN_PATH
 from .request import IncomingRequest
-from .sender_constraint import Binding
+from .sender_constraint import Binding, Finish
 
 if TYPE_CHECKING:
     from .dpop_nonce import DpopNonces
@@ -58,24 +61,29 @@ class DpopProofs:
         self._window = window
         self._nonces = nonces
 
-    def bind(
-        self, request: IncomingRequest, decision: GrantDecision, issuer: str, now: int
-    ) -> Binding | None:
+    def present(self, request: IncomingRequest, issuer: str, now: int) -> Finish:
         values = request.header_values(DPOP)
         if not values:
-            if decision.client.credentials.app.dpop_bound_access_tokens:
-                raise InvalidDpopProof(
-                    "This client must send a DPoP proof with its token requests "
-                    "(dpop_bound_access_tokens, RFC 9449 §5.2)."
-                )
-            return None
+            return _without_proof
         from .dpop_proof import verify_proof  # PyJWT and cryptography: only with a proof
 
         proof = verify_proof(values, method=request.method, url=issuer + TOKEN_PATH,
                              now=now, window=self._window)
         if self._nonces is not None and not self._nonces.is_current(proof.nonce, now):
             raise UseDpopNonce(self._nonces.current(now))
-        if not self._replay.use_once(REPLAY_NAMESPACE + proof.jkt, proof.jti,
-                                     proof.iat + self._window + 1):
-            raise InvalidDpopProof("The DPoP proof was used before (jti).")
-        return Binding({"jkt": proof.jkt}, token_type=DPOP)
+
+        def spend(decision: GrantDecision) -> Binding:
+            if not self._replay.use_once(REPLAY_NAMESPACE + proof.jkt, proof.jti,
+                                         proof.iat + self._window + 1):
+                raise InvalidDpopProof("The DPoP proof was used before (jti).")
+            return Binding({"jkt": proof.jkt}, token_type=DPOP)
+
+        return spend
+
+
+def _without_proof(decision: GrantDecision) -> None:
+    if decision.client.credentials.app.dpop_bound_access_tokens:
+        raise InvalidDpopProof(
+            "This client must send a DPoP proof with its token requests "
+            "(dpop_bound_access_tokens, RFC 9449 §5.2)."
+        )

@@ -25,6 +25,7 @@ of its scopes (``invalid_scope``).
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 from ..errors import InvalidGrant, InvalidRequest, InvalidTarget
 from ..federation.claim_rules import ClaimRules, RuleStore
@@ -75,21 +76,31 @@ class JwtBearerGrant:
                 raise Refused("client_id malformed")
             token = self._workloads.verify(assertion, now)
             issuer_id = token.issuer.issuer_id
-            resolved = self._rules.resolve(token, client_id, (issuer + TOKEN_PATH, issuer), now)
+            resolved = self._rules.resolve(token, client_id, (issuer + TOKEN_PATH, issuer),
+                                           now, spend=False)
             if not resolved.credentials.app.enabled:
                 raise Refused("app disabled")
         except Refused as refused:
-            log.info("jwt-bearer grant refused issuer_id=%s reason=%s", issuer_id, refused)
-            raise InvalidGrant("The assertion is not valid or not acceptable.") from None
+            self._refuse(issuer_id, refused)
         credentials = resolved.credentials
         grant = credentials.grant_for(audience)
         if grant is None or not grant.scopes:
             raise InvalidTarget("The requested resource is not available to this workload.")
+        scopes = decide_scopes(requested, grant)
+        try:  # last: a request refused for its target or scope leaves the jti unspent
+            self._rules.spend(resolved, now)
+        except Refused as refused:
+            self._refuse(issuer_id, refused)
         return GrantDecision(
             client=AuthenticatedClient(credentials, None, METHOD),
             grant=grant,
-            scopes=decide_scopes(requested, grant),
+            scopes=scopes,
             lifetime=token_lifetime(grant, credentials.app),
             grant_type=GRANT_TYPE,
             reuse_identity=(resolved.identity.identity_id,),
         )
+
+    @staticmethod
+    def _refuse(issuer_id: str, refused: Refused) -> NoReturn:
+        log.info("jwt-bearer grant refused issuer_id=%s reason=%s", issuer_id, refused)
+        raise InvalidGrant("The assertion is not valid or not acceptable.") from None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidRequest
 from .client_certificate import THUMBPRINT_MEMBER, CertificateError, pem_thumbprint
 from .request import IncomingRequest
-from .sender_constraint import Binding
+from .sender_constraint import Binding, Finish
 
 if TYPE_CHECKING:
     from .grant import GrantDecision
@@ -25,22 +25,23 @@ log = logging.getLogger(__name__)
 class CertificateBinding:
     """The :class:`~.sender_constraint.ProofOfPossession` of mutual TLS."""
 
-    def bind(
-        self, request: IncomingRequest, decision: GrantDecision, issuer: str, now: int
-    ) -> Binding | None:
+    def present(self, request: IncomingRequest, issuer: str, now: int) -> Finish:
         pem = request.client_certificate
         if pem is None:
-            app = decision.client.credentials.app
-            if app.tls_client_certificate_bound_access_tokens:
-                log.info("token refused client_id=%s: no TLS client certificate",
-                         app.client_id)
-                raise InvalidRequest(
-                    "This client's tokens are bound to its TLS client certificate "
-                    "(tls_client_certificate_bound_access_tokens): use the mutual-TLS "
-                    "endpoint and present the certificate."
-                )
-            return None
+            return _without_certificate
         try:
-            return Binding({THUMBPRINT_MEMBER: pem_thumbprint(pem)})
+            binding = Binding({THUMBPRINT_MEMBER: pem_thumbprint(pem)})
         except CertificateError:
             raise InvalidRequest("The TLS client certificate cannot be read.") from None
+        return lambda decision: binding
+
+
+def _without_certificate(decision: GrantDecision) -> None:
+    app = decision.client.credentials.app
+    if app.tls_client_certificate_bound_access_tokens:
+        log.info("token refused client_id=%s: no TLS client certificate", app.client_id)
+        raise InvalidRequest(
+            "This client's tokens are bound to its TLS client certificate "
+            "(tls_client_certificate_bound_access_tokens): use the mutual-TLS "
+            "endpoint and present the certificate."
+        )

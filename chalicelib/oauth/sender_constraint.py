@@ -4,12 +4,17 @@ client proves it holds — a DPoP proof (RFC 9449) or the TLS client certificate
 
 Each kind of proof is one :class:`ProofOfPossession` module; the token endpoint asks
 every configured one about every token request, whatever the grant, and binds the token
-to all the proofs presented.
+to all the proofs presented. In two steps: what the request alone shows (a DPoP proof's
+signature, claims and nonce; the certificate) is checked *before* the grant decides, so
+that a proof refused or answered ``use_dpop_nonce`` never spends the client's single-use
+assertion or workload token — the corrected retry (RFC 9449 §8) can send it again; what
+needs the decision (the app's or the API's requirement) and the proof's own single use
+come after.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -53,32 +58,35 @@ class Bindings:
 UNBOUND = Bindings()
 
 
+Finish = Callable[["GrantDecision"], "Binding | None"]
+"""The second step of one proof: given the grant's decision, the binding (or ``None``),
+or an OAuth error for a proof the client's or the API's settings require."""
+
+
 class ProofOfPossession(Protocol):
     """One kind of proof of possession at the token endpoint."""
 
-    def bind(
-        self, request: IncomingRequest, decision: GrantDecision, issuer: str, now: int
-    ) -> Binding | None:
-        """The binding this request proves, ``None`` if it presents no proof of this
-        kind. Raises an OAuth error for an invalid proof, or for a missing one that the
-        client's or the API's settings require."""
+    def present(self, request: IncomingRequest, issuer: str, now: int) -> Finish:
+        """Check what the request presents, before the grant decides (raises an OAuth
+        error for an invalid proof); returns the step that finishes after it."""
 
 
-def bind(
-    proofs: Sequence[ProofOfPossession],
-    request: IncomingRequest,
-    decision: GrantDecision,
-    issuer: str,
-    now: int,
-) -> Bindings:
-    """Ask every proof module; merge what they bind. An API that requires
+def present(
+    proofs: Sequence[ProofOfPossession], request: IncomingRequest, issuer: str, now: int
+) -> tuple[Finish, ...]:
+    """The first step of every proof, before the grant decides."""
+    return tuple(proof.present(request, issuer, now) for proof in proofs)
+
+
+def bind(presented: Sequence[Finish], decision: GrantDecision) -> Bindings:
+    """Finish every proof; merge what they bind. An API that requires
     sender-constrained tokens (``sender_constrained_tokens_required``, copied to the
     grant) refuses a request that binds the token to nothing."""
     confirmation: dict[str, str] = {}
     headers: dict[str, str] = {}
     token_type = BEARER
-    for proof in proofs:
-        binding = proof.bind(request, decision, issuer, now)
+    for finish in presented:
+        binding = finish(decision)
         if binding is None:
             continue
         confirmation.update(binding.confirmation)

@@ -22,7 +22,7 @@ from .quota import TokenQuotas
 from .request import IncomingRequest
 from .reuse import CachedToken, TokenCache, reuse_key
 from .scopes import format_scope
-from .sender_constraint import BEARER, Bindings, ProofOfPossession, bind
+from .sender_constraint import BEARER, Bindings, ProofOfPossession, bind, present
 from .token_id import new_jti
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,9 @@ class TokenEndpoint:
             raise UnsupportedGrantType(
                 f"Supported grant types: {', '.join(self._grants)}."
             )
+        presented = present(self._proofs, request, issuer_url, now)  # before any jti is spent
         decision = grant.decide(request, params, issuer_url, now)
-        bindings = bind(self._proofs, request, decision, issuer_url, now)
+        bindings = bind(presented, decision)
         return self._respond(decision, bindings, issuer_url, now)
 
     def _respond(

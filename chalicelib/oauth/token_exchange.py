@@ -196,7 +196,8 @@ class TokenExchangeGrant:
             workload = self._workloads.verify(token, now)
             if workload.issuer.issuer not in policy.source_issuers:
                 raise Refused("issuer not a source of the policy")  # before the jti is used
-            resolved = self._rules.resolve(workload, None, (issuer, issuer + TOKEN_PATH), now)
+            resolved = self._rules.resolve(workload, None, (issuer, issuer + TOKEN_PATH), now,
+                                           subject_of=policy.source_audiences)
         except Refused as refused:
             raise _Unacceptable(f"workload subject_token: {refused}") from None
         credentials = resolved.credentials

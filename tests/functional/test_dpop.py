@@ -18,7 +18,7 @@ from chalicelib.aws.kms_signer import KmsSigner
 from chalicelib.store.dynamodb import DynamoDBStore
 from chalicelib.store.records import KeyState
 from chalicelib.tokens.jwk import thumbprint
-from tests.assertion_keys import ClientKeyPair, new_key_pair
+from tests.assertion_keys import ClientKeyPair, assertion, assertion_params, new_key_pair
 from tests.conftest import (
     AUDIENCE,
     ISSUER,
@@ -514,6 +514,38 @@ def test_nonce_flow_asks_for_a_nonce_then_accepts_the_proof_that_carries_it(
 
     assert body_json(accepted)["token_type"] == "DPoP"
     assert accepted.headers["DPoP-Nonce"]
+
+
+def test_the_nonce_round_trip_leaves_a_single_use_client_assertion_unspent(
+    nonce_http: tuple[Any, runtime.Services], key: ClientKeyPair, clock: FakeClock
+) -> None:
+    # RFC 9449 §8: the client retries with the nonce and the same request; the proof is
+    # checked before the client is authenticated, so the assertion is still unused
+    http, services = nonce_http
+    demo = seed_demo(services)
+    app = services.provisioning.create_secretless_app(name="Keyed")
+    services.provisioning.set_grant(app.client_id, demo.api_id, ["orders:read"])
+    client_key = new_key_pair("ES256", kid="client")
+    services.provisioning.add_client_key(app.client_id, client_key.public_jwk)
+    signed = assertion(client_key, app.client_id, ISSUER, now(clock))
+
+    def request(proof: str) -> Any:
+        return http.post("/oauth/token", headers={**FORM, "DPoP": proof}, body=form(
+            grant_type="client_credentials", audience=AUDIENCE,
+            **assertion_params(signed)))
+
+    challenge = request(dpop_proof(key, TOKEN_URL, now(clock)))
+    refused(challenge, "use_dpop_nonce")
+    wrong_htu = request(dpop_proof(key, ISSUER + "/oauth/other", now(clock),
+                                   nonce=challenge.headers["DPoP-Nonce"]))
+    refused(wrong_htu)
+    accepted = request(dpop_proof(key, TOKEN_URL, now(clock),
+                                  nonce=challenge.headers["DPoP-Nonce"]))
+
+    assert body_json(accepted)["token_type"] == "DPoP", accepted.body
+    replayed = request(dpop_proof(key, TOKEN_URL, now(clock),
+                                  nonce=challenge.headers["DPoP-Nonce"]))
+    assert replayed.status_code == 401  # now it is spent: invalid_client
 
 
 def test_every_token_endpoint_response_carries_a_nonce_when_nonces_are_on(

@@ -353,3 +353,18 @@ def test_an_app_that_must_use_dpop_gets_no_jwt_bearer_token_without_a_proof(
     response = grant(http, issuer.token(SUBJECT, TOKEN_ENDPOINT, now=clock.now))
 
     assert oauth_error(response) == "invalid_dpop_proof"
+
+
+def test_a_request_refused_for_its_target_or_scope_leaves_the_assertion_unspent(
+    http: Any, issuer: TestIssuer, trusted: str, demo: Demo, clock: FakeClock,
+) -> None:
+    # single use is the last check: a mistyped resource or scope does not burn a
+    # one-time platform token, the corrected request can still send it
+    expect(rule(http, demo.client_id, trusted, subject=SUBJECT), 201)
+    workload = issuer.token(SUBJECT, TOKEN_ENDPOINT, now=clock.now)
+
+    assert oauth_error(grant(http, workload, scope="orders:write")) == "invalid_scope"
+    assert oauth_error(grant(http, workload, resource="https://nowhere.example")) == (
+        "invalid_target")
+    assert grant(http, workload).status_code == 200
+    assert oauth_error(grant(http, workload)) == "invalid_grant"  # now spent

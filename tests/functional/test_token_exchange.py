@@ -515,7 +515,8 @@ def test_workload_jwt_subject_maps_through_federated_identities(
     clock: FakeClock,
 ) -> None:
     workload_setup(services, world, issuer)
-    workload = issuer.token(WORKLOAD, f"{ISSUER}/oauth/token", now=clock.now, lifetime=120)
+    # minted for the Orders API (a source of the policy), the service that exchanges it
+    workload = issuer.token(WORKLOAD, AUDIENCE, now=clock.now, lifetime=120)
 
     response = exchange_workload(http, world, workload)
 
@@ -537,24 +538,67 @@ def test_workload_jwt_of_an_issuer_the_policy_does_not_list_is_invalid_request(
     workload_setup(services, world, issuer)
     set_policy(services, world)  # the issuer is no source any more
 
-    response = exchange_workload(http, world, issuer.token(WORKLOAD, ISSUER, now=clock.now))
+    response = exchange_workload(http, world, issuer.token(WORKLOAD, AUDIENCE, now=clock.now))
 
     assert oauth_error(response) == "invalid_request"
 
 
 @pytest.mark.parametrize("change", [
     {"sub": "system:serviceaccount:billing:other"},   # no identity lists it
-    {"aud": "https://someone-else.example"},           # not minted for us
+    {"aud": "https://someone-else.example"},           # not minted for a source API
 ])
 def test_workload_jwt_that_maps_to_no_app_or_names_another_audience_is_refused(
     http: Any, world: World, services: runtime.Services, issuer: TestIssuer,
     clock: FakeClock, change: dict[str, str],
 ) -> None:
     workload_setup(services, world, issuer)
-    workload = issuer.token(change.get("sub", WORKLOAD), change.get("aud", ISSUER),
+    workload = issuer.token(change.get("sub", WORKLOAD), change.get("aud", AUDIENCE),
                             now=clock.now)
 
     assert oauth_error(exchange_workload(http, world, workload)) == "invalid_request"
+
+
+@pytest.mark.parametrize("ours", [ISSUER, f"{ISSUER}/oauth/token", "urn:m2m-auth:billing"])
+def test_a_workload_jwt_that_is_a_credential_here_is_no_exchange_subject(
+    http: Any, world: World, services: runtime.Services, issuer: TestIssuer,
+    clock: FakeClock, ours: str,
+) -> None:
+    # a token naming our issuer, our token endpoint or the rule's own audience would let
+    # the service it was handed to authenticate as the workload instead of exchanging it
+    workload_setup(services, world, issuer)
+    services.federation.add_identity(world.subject.client_id, {
+        "issuer": issuer.issuer, "subject": WORKLOAD + "-x", "audience": "urn:m2m-auth:billing"})
+    subject = WORKLOAD + ("-x" if ours.startswith("urn:") else "")
+
+    for aud in (ours, [AUDIENCE, ours]):
+        workload = issuer.token(subject, aud, now=clock.now)
+        assert oauth_error(exchange_workload(http, world, workload)) == "invalid_request"
+
+
+def test_an_exchange_subject_is_never_a_credential_at_the_token_endpoint(
+    http: Any, world: World, services: runtime.Services, issuer: TestIssuer,
+    clock: FakeClock,
+) -> None:
+    # the review's attack: the caller keeps the workload's token (of an issuer without
+    # single-use jti) and presents it as the workload's own credential instead
+    services.federation.add_issuer({"preset": "oidc", "issuer": issuer.issuer,
+                                    "jwks_uri": issuer.jwks_uri, "single_use_jti": False})
+    services.federation.add_identity(world.subject.client_id,
+                                     {"issuer": issuer.issuer, "subject": WORKLOAD})
+    set_policy(services, world, source_issuers=[issuer.issuer])
+    workload = issuer.token(WORKLOAD, AUDIENCE, now=clock.now)
+    assert exchange_workload(http, world, workload).status_code == 200
+
+    as_grant = http.post("/oauth/token", headers=FORM, body=form(
+        grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=workload,
+        resource=AUDIENCE))
+    as_client = http.post("/oauth/token", headers=FORM, body=form(
+        grant_type="client_credentials", audience=AUDIENCE,
+        client_id=world.subject.client_id, client_assertion=workload,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
+
+    assert oauth_error(as_grant) == "invalid_grant"
+    assert oauth_error(as_client, 401) == "invalid_client"
 
 
 def test_exchange_answers_are_json_without_traces(http: Any, world: World) -> None:

@@ -11,8 +11,10 @@ The caller's exchange policy for the target (an admin's, read with the caller's
 credentials) decides: which source APIs' tokens and which issuers' workload tokens it may
 present, the most scope the result may carry — never more than the subject's own grant
 for the target — whether it delegates (the result carries an RFC 8693 §4.1 ``act`` claim
-naming the caller, nesting the subject token's own ``act``) or may impersonate (no new
-``act``), and the longest ``act`` chain. ``sub`` stays the subject; ``client_id`` is the
+naming the caller, nesting the subject token's own ``act``, or the client an impersonated
+subject token was issued to) or may impersonate (no ``act``; refused for a subject token
+that already names an actor, which could then only be delegated further), and the
+longest ``act`` chain. ``sub`` stays the subject; ``client_id`` is the
 caller (RFC 8693 §4.3, RFC 9068 §2.2), whose quota, revocation generation and custom
 claims apply. The result never outlives the subject token (nor the actor token).
 
@@ -69,6 +71,8 @@ class _Subject:
     grant: Grant | None
     """That app's grant for the target API."""
     act: Mapping[str, Any] | None
+    """The actors the subject token already names: its ``act``, or the client it was
+    issued to when that is not its ``sub`` (an impersonated token)."""
     expires_at: int
     identity: Hashable
     """The subject token's identity, for the reuse key."""
@@ -187,6 +191,8 @@ class TokenExchangeGrant:
             act_depth(act)
         except MalformedAct:
             raise _Unacceptable("subject_token act claim malformed") from None
+        if act is None and issued_to != subject:
+            act = {"sub": issued_to}  # an impersonated token: its caller stays on the record
         return _Subject(subject, state.grant, act, int(claims["exp"]), ("access_token", jti))
 
     def _workload_subject(
@@ -222,7 +228,11 @@ class TokenExchangeGrant:
             raise _Unacceptable("the policy allows impersonation only, not delegation")
         # delegation when asked for (actor_token) or when impersonation is not allowed
         delegate = actor is not None or not policy.impersonation
-        act = delegated(caller.client_id, subject.act) if delegate else subject.act
+        if not delegate and subject.act is not None:
+            # client_id would name the caller while act named an earlier actor, hiding
+            # the party acting now: a token naming an actor can only be delegated further
+            raise _Unacceptable("impersonation of a subject_token that names an actor")
+        act = delegated(caller.client_id, subject.act) if delegate else None
         if act_depth(act) > policy.max_act_depth:
             raise _Unacceptable("the act chain would exceed the policy's maximum depth")
         grant = subject.grant

@@ -338,7 +338,9 @@ def test_revoked_actor_token_is_invalid_request(http: Any, world: World) -> None
 # -- chains and their depth -------------------------------------------------------------
 
 
-def chain_setup(services: runtime.Services, world: World, depth: int) -> tuple[Client, str]:
+def chain_setup(
+    services: runtime.Services, world: World, depth: int, **policy: Any
+) -> tuple[Client, str]:
     """A second hop: the Inventory service exchanges Inventory tokens for Warehouse ones."""
     p = services.provisioning
     warehouse = p.create_api(name="Warehouse", identifier="https://api.example.com/warehouse",
@@ -347,7 +349,7 @@ def chain_setup(services: runtime.Services, world: World, depth: int) -> tuple[C
     second = new_client(services, "Inventory service")
     p.set_exchange_policy(second.client_id, warehouse.api_id, {
         "source_apis": [world.inventory_api], "scopes": ["stock:read"],
-        "max_act_depth": depth})
+        "max_act_depth": depth, **policy})
     return second, "https://api.example.com/warehouse"
 
 
@@ -406,6 +408,63 @@ def test_impersonation_where_the_policy_allows_it_has_no_act_claim(
     assert impersonated["sub"] == world.subject.client_id
     assert impersonated["client_id"] == world.caller.client_id  # RFC 9068: still the client
     assert delegated["act"] == {"sub": world.caller.client_id}
+
+
+def test_impersonating_a_delegated_token_is_invalid_request(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN a first hop that names the Orders service in act, and a second caller whose
+    # policy allows impersonation
+    second, warehouse = chain_setup(services, world, depth=2, impersonation=True)
+    first_hop = body_json(exchange(http, world.caller, client_token(http, world.subject)))
+    assert claims_of(first_hop["access_token"])["act"] == {"sub": world.caller.client_id}
+
+    # WHEN the second caller impersonates on it (no actor_token)
+    response = exchange(http, second, first_hop["access_token"], audience=warehouse)
+
+    # THEN it is refused: client_id would be the second caller while act named the first,
+    # hiding the party acting now; a delegated token can only be delegated further
+    assert oauth_error(response) == "invalid_request"
+    services.provisioning.set_grant(second.client_id, world.orders_api, ["orders:read"])
+    delegated = exchange(http, second, first_hop["access_token"], audience=warehouse,
+                         actor_token=client_token(http, second),
+                         actor_token_type=ACCESS_TOKEN_TYPE)
+    assert claims_of(body_json(delegated)["access_token"])["act"] == {
+        "sub": second.client_id, "act": {"sub": world.caller.client_id}}
+
+
+def test_delegating_an_impersonated_token_keeps_the_impersonator_in_the_chain(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN a first hop impersonated by the Orders service: client_id is the Orders
+    # service, sub the subject, no act
+    set_policy(services, world, impersonation=True)
+    impersonated = body_json(exchange(http, world.caller, client_token(http, world.subject)))
+    first = claims_of(impersonated["access_token"])
+    assert "act" not in first and first["client_id"] == world.caller.client_id
+    second, warehouse = chain_setup(services, world, depth=2)
+
+    # WHEN a second caller exchanges it with delegation
+    response = exchange(http, second, impersonated["access_token"], audience=warehouse)
+
+    # THEN the Orders service is the prior actor: the hop is not lost
+    assert response.status_code == 200, response.body
+    claims = claims_of(body_json(response)["access_token"])
+    assert claims["sub"] == world.subject.client_id
+    assert claims["act"] == {"sub": second.client_id, "act": {"sub": world.caller.client_id}}
+
+
+def test_impersonating_an_impersonated_token_is_invalid_request(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # an impersonated token (client_id != sub) has a prior actor although it has no act
+    set_policy(services, world, impersonation=True)
+    impersonated = body_json(exchange(http, world.caller, client_token(http, world.subject)))
+    second, warehouse = chain_setup(services, world, depth=2, impersonation=True)
+
+    response = exchange(http, second, impersonated["access_token"], audience=warehouse)
+
+    assert oauth_error(response) == "invalid_request"
 
 
 def test_impersonation_only_policy_refuses_delegation(

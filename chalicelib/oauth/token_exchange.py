@@ -5,7 +5,8 @@ The request (§2.1): ``subject_token`` and ``subject_token_type`` — an access 
 server issued (``urn:ietf:params:oauth:token-type:access_token``) or a workload JWT from a
 trusted issuer (``urn:ietf:params:oauth:token-type:jwt``); ``audience`` or ``resource``
 naming the target API; optional ``scope``, ``requested_token_type`` (access tokens only),
-``actor_token`` and ``actor_token_type`` (an access token of the caller itself).
+``actor_token`` and ``actor_token_type`` (an access token of the caller about itself,
+not a delegated one: no ``act``).
 
 The caller's exchange policy for the target (an admin's, read with the caller's
 credentials) decides: which source APIs' tokens and which issuers' workload tokens it may
@@ -152,6 +153,8 @@ class TokenExchangeGrant:
             raise _Unacceptable("actor_token invalid or expired")
         if claims["client_id"] != caller.client_id or claims["sub"] != caller.client_id:
             raise _Unacceptable("actor_token is not the authenticated client's own token")
+        if "act" in claims:
+            raise _Unacceptable("actor_token is itself delegated")
         if revoked_by_admin(caller.credentials.app, claims):
             raise _Unacceptable("actor_token revoked by an admin")
         return claims

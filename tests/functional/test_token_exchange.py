@@ -299,13 +299,16 @@ def test_exchange_without_client_authentication_is_invalid_client(
 # -- the actor ------------------------------------------------------------------------
 
 
+def exchange_as(http: Any, world: World, actor_token: str) -> Any:
+    """The caller exchanges a fresh token of the subject, naming ``actor_token``."""
+    return exchange(http, world.caller, client_token(http, world.subject),
+                    actor_token=actor_token, actor_token_type=ACCESS_TOKEN_TYPE)
+
+
 def test_actor_token_of_another_client_is_invalid_request(http: Any, world: World) -> None:
     someone_else = client_token(http, world.subject)
 
-    response = exchange(http, world.caller, client_token(http, world.subject),
-                        actor_token=someone_else, actor_token_type=ACCESS_TOKEN_TYPE)
-
-    assert oauth_error(response) == "invalid_request"
+    assert oauth_error(exchange_as(http, world, someone_else)) == "invalid_request"
 
 
 def test_delegated_token_of_the_caller_is_no_actor_token(
@@ -316,23 +319,33 @@ def test_delegated_token_of_the_caller_is_no_actor_token(
                                     ["inventory:read"])
     delegated = body_json(exchange(http, world.caller, client_token(http, world.subject)))
 
-    # WHEN it is presented as the actor
-    response = exchange(http, world.caller, client_token(http, world.subject),
-                        actor_token=delegated["access_token"],
-                        actor_token_type=ACCESS_TOKEN_TYPE)
+    # WHEN it is presented as the actor, THEN it is refused: an actor token speaks for
+    # the caller itself
+    assert oauth_error(exchange_as(http, world, delegated["access_token"])) == "invalid_request"
 
-    # THEN it is refused: an actor token speaks for the caller itself
-    assert oauth_error(response) == "invalid_request"
+
+def test_delegated_token_of_the_caller_about_itself_is_no_actor_token(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN a token issued to the caller about the caller (sub = client_id) that is
+    # itself delegated: the caller exchanged one of its own tokens
+    services.provisioning.set_grant(world.caller.client_id, world.inventory_api,
+                                    ["inventory:read"])
+    own = body_json(exchange(http, world.caller, client_token(http, world.caller)))
+    claims = claims_of(own["access_token"])
+    assert claims["sub"] == claims["client_id"] == world.caller.client_id
+    assert claims["act"] == {"sub": world.caller.client_id}
+
+    # WHEN it is presented as the actor, THEN it is refused: a delegated token is no
+    # actor token
+    assert oauth_error(exchange_as(http, world, own["access_token"])) == "invalid_request"
 
 
 def test_revoked_actor_token_is_invalid_request(http: Any, world: World) -> None:
     actor = client_token(http, world.caller)
     http.post("/oauth/revoke", headers={**FORM, **world.caller.auth()}, body=form(token=actor))
 
-    response = exchange(http, world.caller, client_token(http, world.subject),
-                        actor_token=actor, actor_token_type=ACCESS_TOKEN_TYPE)
-
-    assert oauth_error(response) == "invalid_request"
+    assert oauth_error(exchange_as(http, world, actor)) == "invalid_request"
 
 
 # -- chains and their depth -------------------------------------------------------------

@@ -171,7 +171,10 @@ class TokenExchangeGrant:
         if claims is None:
             raise _Unacceptable("subject_token invalid or expired")
         audience, subject, issued_to = claims["aud"], claims["sub"], claims["client_id"]
-        if not isinstance(audience, str) or audience not in policy.source_audiences:
+        # the policy lists APIs by id; the identifiers it copied say which one this is
+        sources = dict(zip(policy.source_audiences, policy.source_apis, strict=False))
+        source_api_id = sources.get(audience) if isinstance(audience, str) else None
+        if source_api_id is None:
             raise _Unacceptable("subject_token is of an API the policy does not list")
         if not all(isinstance(v, str) and CLIENT_ID_SHAPE.fullmatch(v)
                    for v in (subject, issued_to)):
@@ -179,7 +182,11 @@ class TokenExchangeGrant:
         jti = str(claims["jti"])
         jtis = (jti,) if actor is None else (jti, str(actor["jti"]))
         state = self._store.exchange_subject(subject, policy.target_api_id, issued_to, jtis,
-                                             now)
+                                             now, source_api_id)
+        if state.source_api is None or state.source_api.identifier != audience:
+            # deleted: an API created since with its identifier is no source until an
+            # admin lists it
+            raise _Unacceptable("subject_token is of a source API that was deleted")
         issuing = state.issuing_app
         if issuing is None or not issuing.enabled or jti in state.revoked:
             raise _Unacceptable("subject_token revoked or of a blocked or deleted app")

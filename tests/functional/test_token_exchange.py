@@ -196,6 +196,25 @@ def test_subject_token_of_an_api_the_policy_does_not_list_is_invalid_request(
     assert oauth_error(response) == "invalid_request"
 
 
+def test_subject_token_of_a_deleted_and_recreated_source_api_is_invalid_request(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN the policy's source API deleted and another created with its identifier
+    p = services.provisioning
+    p.delete_api(world.orders_api)
+    recreated = p.create_api(name="Orders again", identifier=AUDIENCE,
+                             scopes=[{"value": "orders:read", "description": "Read"}])
+    p.set_grant(world.subject.client_id, recreated.api_id, ["orders:read"])
+    subject_token = client_token(http, world.subject)
+
+    # WHEN a token of the new API is exchanged under the old policy, THEN it is refused:
+    # the policy names the deleted API, not whatever now has its identifier
+    assert oauth_error(exchange(http, world.caller, subject_token)) == "invalid_request"
+    # and an admin who lists the new API lets it through
+    set_policy(services, world, source_apis=[recreated.api_id])
+    assert exchange(http, world.caller, subject_token).status_code == 200
+
+
 def test_removing_the_policy_ends_the_exchange_at_once(
     http: Any, world: World, services: runtime.Services
 ) -> None:

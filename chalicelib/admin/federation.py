@@ -120,7 +120,12 @@ class FederationAdmin(UseCases):
 
     # ---- trusted issuers -----------------------------------------------------------
 
-    def add_issuer(self, body: Mapping[str, Any], actor: Actor = SYSTEM) -> TrustedIssuer:
+    def add_issuer(
+        self, body: Mapping[str, Any], actor: Actor = SYSTEM, own_issuer: str | None = None
+    ) -> TrustedIssuer:
+        """Register a trusted issuer; never ``own_issuer`` (this server's issuer
+        identifier, which the route knows from the request: compared case-insensitively),
+        so that our own access tokens are never workload tokens."""
         v.only_fields(body, ISSUER_FIELDS)
         errors = v.Errors()
         preset_name = body.get("preset", "oidc")
@@ -130,6 +135,8 @@ class FederationAdmin(UseCases):
             errors.raise_if_any()
         assert preset is not None  # noqa: S101 - raised above
         issuer, jwks_uri = self._issuer_and_keys(errors, preset.kind, preset.fixed_issuer, body)
+        if own_issuer is not None and issuer.casefold() == own_issuer.casefold():
+            errors.add("issuer", "is this server's own issuer identifier")
         name = v.name(errors, "name", body.get("name", preset.name))
         lifetime = v.integer(body.get("max_token_lifetime", DEFAULT_MAX_LIFETIME))
         if lifetime is None or not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:

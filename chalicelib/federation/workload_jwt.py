@@ -3,7 +3,9 @@ federated client authentication, the jwt-bearer grant and token exchange of work
 tokens (docs/federation.md).
 
 Checks: the issuer is registered by an admin (by ``iss``, or by the trust domain of a
-SPIFFE JWT-SVID's ``sub``) and of the right kind; ``alg`` is asymmetric and ``kid``
+SPIFFE JWT-SVID's ``sub``) and of the right kind; ``typ``, if present, is a string and
+not one of ours (RFC 8725 §3.11 explicit typing: an access token, RFC 9068 §2.1, or a
+DPoP proof, RFC 9449 §4.2, is never a workload token); ``alg`` is asymmetric and ``kid``
 names one of the issuer's keys (fetched only from the registered or discovered JWKS
 URL); the signature verifies; no ``crit``; ``exp`` present and not past, ``nbf``/``iat``
 not in the future, lifetime ``exp - iat`` (or ``exp - now``) at most the issuer's
@@ -32,6 +34,9 @@ ALGORITHMS = frozenset({
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 })
 """Asymmetric only: ``none`` and HMAC (whose key would be the issuer's public key) never."""
+REFUSED_TYPES = frozenset({"at+jwt", "application/at+jwt", "dpop+jwt", "application/dpop+jwt"})
+"""``typ`` values (compared case-insensitively, RFC 7515 §4.1.9) of JWTs that are never
+workload tokens."""
 LEEWAY = 30
 MAX_CLAIM_LENGTH = 1024
 MAX_SUBJECT_LENGTH = 2048
@@ -96,6 +101,9 @@ class WorkloadJwtVerifier:
             raise Refused("alg not allowed")
         if "crit" in header:
             raise Refused("crit not understood")
+        typ = header.get("typ")
+        if typ is not None and (not isinstance(typ, str) or typ.lower() in REFUSED_TYPES):
+            raise Refused("typ is not a workload token's")
         kid = string_claim(header.get("kid"), "kid", 256)
         try:
             jwk = self._keys.key(trusted, kid)

@@ -5,14 +5,17 @@ The request (§2.1): ``subject_token`` and ``subject_token_type`` — an access 
 server issued (``urn:ietf:params:oauth:token-type:access_token``) or a workload JWT from a
 trusted issuer (``urn:ietf:params:oauth:token-type:jwt``); ``audience`` or ``resource``
 naming the target API; optional ``scope``, ``requested_token_type`` (access tokens only),
-``actor_token`` and ``actor_token_type`` (an access token of the caller itself).
+``actor_token`` and ``actor_token_type`` (an access token of the caller about itself,
+not a delegated one: no ``act``).
 
 The caller's exchange policy for the target (an admin's, read with the caller's
 credentials) decides: which source APIs' tokens and which issuers' workload tokens it may
 present, the most scope the result may carry — never more than the subject's own grant
 for the target — whether it delegates (the result carries an RFC 8693 §4.1 ``act`` claim
-naming the caller, nesting the subject token's own ``act``) or may impersonate (no new
-``act``), and the longest ``act`` chain. ``sub`` stays the subject; ``client_id`` is the
+naming the caller, nesting the subject token's own ``act``, or the client an impersonated
+subject token was issued to) or may impersonate (no ``act``; refused for a subject token
+that already names an actor, which could then only be delegated further), and the
+longest ``act`` chain. ``sub`` stays the subject; ``client_id`` is the
 caller (RFC 8693 §4.3, RFC 9068 §2.2), whose quota, revocation generation and custom
 claims apply. The result never outlives the subject token (nor the actor token).
 
@@ -69,6 +72,8 @@ class _Subject:
     grant: Grant | None
     """That app's grant for the target API."""
     act: Mapping[str, Any] | None
+    """The actors the subject token already names: its ``act``, or the client it was
+    issued to when that is not its ``sub`` (an impersonated token)."""
     expires_at: int
     identity: Hashable
     """The subject token's identity, for the reuse key."""
@@ -148,6 +153,8 @@ class TokenExchangeGrant:
             raise _Unacceptable("actor_token invalid or expired")
         if claims["client_id"] != caller.client_id or claims["sub"] != caller.client_id:
             raise _Unacceptable("actor_token is not the authenticated client's own token")
+        if "act" in claims:
+            raise _Unacceptable("actor_token is itself delegated")
         if revoked_by_admin(caller.credentials.app, claims):
             raise _Unacceptable("actor_token revoked by an admin")
         return claims
@@ -164,7 +171,10 @@ class TokenExchangeGrant:
         if claims is None:
             raise _Unacceptable("subject_token invalid or expired")
         audience, subject, issued_to = claims["aud"], claims["sub"], claims["client_id"]
-        if not isinstance(audience, str) or audience not in policy.source_audiences:
+        # the policy lists APIs by id; the identifiers it copied say which one this is
+        sources = dict(zip(policy.source_audiences, policy.source_apis, strict=False))
+        source_api_id = sources.get(audience) if isinstance(audience, str) else None
+        if source_api_id is None:
             raise _Unacceptable("subject_token is of an API the policy does not list")
         if not all(isinstance(v, str) and CLIENT_ID_SHAPE.fullmatch(v)
                    for v in (subject, issued_to)):
@@ -172,7 +182,11 @@ class TokenExchangeGrant:
         jti = str(claims["jti"])
         jtis = (jti,) if actor is None else (jti, str(actor["jti"]))
         state = self._store.exchange_subject(subject, policy.target_api_id, issued_to, jtis,
-                                             now)
+                                             now, source_api_id)
+        if state.source_api is None or state.source_api.identifier != audience:
+            # deleted: an API created since with its identifier is no source until an
+            # admin lists it
+            raise _Unacceptable("subject_token is of a source API that was deleted")
         issuing = state.issuing_app
         if issuing is None or not issuing.enabled or jti in state.revoked:
             raise _Unacceptable("subject_token revoked or of a blocked or deleted app")
@@ -187,6 +201,8 @@ class TokenExchangeGrant:
             act_depth(act)
         except MalformedAct:
             raise _Unacceptable("subject_token act claim malformed") from None
+        if act is None and issued_to != subject:
+            act = {"sub": issued_to}  # an impersonated token: its caller stays on the record
         return _Subject(subject, state.grant, act, int(claims["exp"]), ("access_token", jti))
 
     def _workload_subject(
@@ -223,7 +239,11 @@ class TokenExchangeGrant:
             raise _Unacceptable("the policy allows impersonation only, not delegation")
         # delegation when asked for (actor_token) or when impersonation is not allowed
         delegate = actor is not None or not policy.impersonation
-        act = delegated(caller.client_id, subject.act) if delegate else subject.act
+        if not delegate and subject.act is not None:
+            # client_id would name the caller while act named an earlier actor, hiding
+            # the party acting now: a token naming an actor can only be delegated further
+            raise _Unacceptable("impersonation of a subject_token that names an actor")
+        act = delegated(caller.client_id, subject.act) if delegate else None
         if act_depth(act) > policy.max_act_depth:
             raise _Unacceptable("the act chain would exceed the policy's maximum depth")
         grant = subject.grant

@@ -17,6 +17,7 @@ from .http import (
     admin_json,
     etag,
     if_match,
+    issuer_for,
     no_content,
     page_params,
     read_json_object,
@@ -79,7 +80,9 @@ def _admin() -> FederationAdmin:
 @federation.route("/issuers", methods=["POST"], authorizer=iam, content_types=ANY)
 @admin_endpoint
 def add_issuer() -> Response:
-    issuer = _admin().add_issuer(read_json_object(federation.request()), federation.actor())
+    request, settings = federation.request(), runtime.services().settings
+    own = issuer_for(request, settings.issuer, allow_host=settings.local_mode)
+    issuer = _admin().add_issuer(read_json_object(request), federation.actor(), own)
     return admin_json(issuer_view(issuer), 201, etag(issuer.version))
 
 

@@ -215,7 +215,9 @@ class ExchangePolicy:
     grant for the target."""
     source_apis: tuple[str, ...] = ()
     source_audiences: tuple[str, ...] = ()
-    """Access tokens of these APIs (their ``aud``) may be subject tokens."""
+    """Access tokens of these APIs (their ``aud``) may be subject tokens:
+    ``source_audiences[i]`` is the identifier of ``source_apis[i]``; an exchange matches
+    the ``aud`` and then checks that the API of that id still exists."""
     source_issuers: tuple[str, ...] = ()
     """Workload JWTs of these trusted issuers may be subject tokens."""
     delegation: bool = True
@@ -231,12 +233,15 @@ class ExchangePolicy:
 class ExchangeSubject:
     """What an exchange reads about an access-token subject, in one request: the
     subject's app and its grant for the target, the app that the subject token was
-    issued to, and which of the presented token ids are revoked."""
+    issued to, which of the presented token ids are revoked, and the source API (by the
+    id the policy lists) of the subject token."""
 
     subject_app: App | None
     grant: Grant | None
     issuing_app: App | None
     revoked: frozenset[str] = frozenset()
+    source_api: Api | None = None
+    """``None`` once deleted, even if another API has taken its identifier since."""
 
 
 @dataclass(frozen=True)

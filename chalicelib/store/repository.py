@@ -206,10 +206,12 @@ class RevocationRepository(Protocol):
         """The token's app (``None`` if deleted) and whether its jti is revoked: one read."""
 
     def exchange_subject(
-        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int
+        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int,
+        source_api_id: str,
     ) -> ExchangeSubject:
         """In one read: the subject's app and its grant for ``api_id``, the app the
-        subject token was issued to (``issued_to``) and which of ``jtis`` are revoked."""
+        subject token was issued to (``issued_to``), which of ``jtis`` are revoked and
+        the API ``source_api_id`` (``None`` if deleted)."""
 
 
 class UsageRepository(Protocol):

@@ -185,6 +185,17 @@ def test_rejects_invalid_issuer_registration(
     assert "169.254.169.254" not in dns.asked and "10.0.0.1" not in dns.asked
 
 
+@pytest.mark.parametrize("own", [ISSUER, "https://AUTH.Example.Test/v1"])
+def test_refuses_our_own_issuer_identifier_as_a_trusted_issuer(
+    http: Any, dns: NoDns, own: str
+) -> None:
+    # our access tokens carry iss = our issuer: trusting it would make them workload tokens
+    refused = problem(send(http, "POST", "/admin/issuers", {"issuer": own}), 400, "validation")
+
+    assert error_fields(refused) == ["issuer"]
+    assert expect(http.get("/admin/issuers"))["items"] == []
+
+
 def test_accepts_an_integral_number_as_max_token_lifetime(http: Any, dns: NoDns) -> None:
     # JSON Schema's integer (openapi.json) includes 600.0
     created = expect(send(http, "POST", "/admin/issuers", {

@@ -196,6 +196,25 @@ def test_subject_token_of_an_api_the_policy_does_not_list_is_invalid_request(
     assert oauth_error(response) == "invalid_request"
 
 
+def test_subject_token_of_a_deleted_and_recreated_source_api_is_invalid_request(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN the policy's source API deleted and another created with its identifier
+    p = services.provisioning
+    p.delete_api(world.orders_api)
+    recreated = p.create_api(name="Orders again", identifier=AUDIENCE,
+                             scopes=[{"value": "orders:read", "description": "Read"}])
+    p.set_grant(world.subject.client_id, recreated.api_id, ["orders:read"])
+    subject_token = client_token(http, world.subject)
+
+    # WHEN a token of the new API is exchanged under the old policy, THEN it is refused:
+    # the policy names the deleted API, not whatever now has its identifier
+    assert oauth_error(exchange(http, world.caller, subject_token)) == "invalid_request"
+    # and an admin who lists the new API lets it through
+    set_policy(services, world, source_apis=[recreated.api_id])
+    assert exchange(http, world.caller, subject_token).status_code == 200
+
+
 def test_removing_the_policy_ends_the_exchange_at_once(
     http: Any, world: World, services: runtime.Services
 ) -> None:
@@ -299,13 +318,16 @@ def test_exchange_without_client_authentication_is_invalid_client(
 # -- the actor ------------------------------------------------------------------------
 
 
+def exchange_as(http: Any, world: World, actor_token: str) -> Any:
+    """The caller exchanges a fresh token of the subject, naming ``actor_token``."""
+    return exchange(http, world.caller, client_token(http, world.subject),
+                    actor_token=actor_token, actor_token_type=ACCESS_TOKEN_TYPE)
+
+
 def test_actor_token_of_another_client_is_invalid_request(http: Any, world: World) -> None:
     someone_else = client_token(http, world.subject)
 
-    response = exchange(http, world.caller, client_token(http, world.subject),
-                        actor_token=someone_else, actor_token_type=ACCESS_TOKEN_TYPE)
-
-    assert oauth_error(response) == "invalid_request"
+    assert oauth_error(exchange_as(http, world, someone_else)) == "invalid_request"
 
 
 def test_delegated_token_of_the_caller_is_no_actor_token(
@@ -316,29 +338,41 @@ def test_delegated_token_of_the_caller_is_no_actor_token(
                                     ["inventory:read"])
     delegated = body_json(exchange(http, world.caller, client_token(http, world.subject)))
 
-    # WHEN it is presented as the actor
-    response = exchange(http, world.caller, client_token(http, world.subject),
-                        actor_token=delegated["access_token"],
-                        actor_token_type=ACCESS_TOKEN_TYPE)
+    # WHEN it is presented as the actor, THEN it is refused: an actor token speaks for
+    # the caller itself
+    assert oauth_error(exchange_as(http, world, delegated["access_token"])) == "invalid_request"
 
-    # THEN it is refused: an actor token speaks for the caller itself
-    assert oauth_error(response) == "invalid_request"
+
+def test_delegated_token_of_the_caller_about_itself_is_no_actor_token(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN a token issued to the caller about the caller (sub = client_id) that is
+    # itself delegated: the caller exchanged one of its own tokens
+    services.provisioning.set_grant(world.caller.client_id, world.inventory_api,
+                                    ["inventory:read"])
+    own = body_json(exchange(http, world.caller, client_token(http, world.caller)))
+    claims = claims_of(own["access_token"])
+    assert claims["sub"] == claims["client_id"] == world.caller.client_id
+    assert claims["act"] == {"sub": world.caller.client_id}
+
+    # WHEN it is presented as the actor, THEN it is refused: a delegated token is no
+    # actor token
+    assert oauth_error(exchange_as(http, world, own["access_token"])) == "invalid_request"
 
 
 def test_revoked_actor_token_is_invalid_request(http: Any, world: World) -> None:
     actor = client_token(http, world.caller)
     http.post("/oauth/revoke", headers={**FORM, **world.caller.auth()}, body=form(token=actor))
 
-    response = exchange(http, world.caller, client_token(http, world.subject),
-                        actor_token=actor, actor_token_type=ACCESS_TOKEN_TYPE)
-
-    assert oauth_error(response) == "invalid_request"
+    assert oauth_error(exchange_as(http, world, actor)) == "invalid_request"
 
 
 # -- chains and their depth -------------------------------------------------------------
 
 
-def chain_setup(services: runtime.Services, world: World, depth: int) -> tuple[Client, str]:
+def chain_setup(
+    services: runtime.Services, world: World, depth: int, **policy: Any
+) -> tuple[Client, str]:
     """A second hop: the Inventory service exchanges Inventory tokens for Warehouse ones."""
     p = services.provisioning
     warehouse = p.create_api(name="Warehouse", identifier="https://api.example.com/warehouse",
@@ -347,7 +381,7 @@ def chain_setup(services: runtime.Services, world: World, depth: int) -> tuple[C
     second = new_client(services, "Inventory service")
     p.set_exchange_policy(second.client_id, warehouse.api_id, {
         "source_apis": [world.inventory_api], "scopes": ["stock:read"],
-        "max_act_depth": depth})
+        "max_act_depth": depth, **policy})
     return second, "https://api.example.com/warehouse"
 
 
@@ -406,6 +440,63 @@ def test_impersonation_where_the_policy_allows_it_has_no_act_claim(
     assert impersonated["sub"] == world.subject.client_id
     assert impersonated["client_id"] == world.caller.client_id  # RFC 9068: still the client
     assert delegated["act"] == {"sub": world.caller.client_id}
+
+
+def test_impersonating_a_delegated_token_is_invalid_request(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN a first hop that names the Orders service in act, and a second caller whose
+    # policy allows impersonation
+    second, warehouse = chain_setup(services, world, depth=2, impersonation=True)
+    first_hop = body_json(exchange(http, world.caller, client_token(http, world.subject)))
+    assert claims_of(first_hop["access_token"])["act"] == {"sub": world.caller.client_id}
+
+    # WHEN the second caller impersonates on it (no actor_token)
+    response = exchange(http, second, first_hop["access_token"], audience=warehouse)
+
+    # THEN it is refused: client_id would be the second caller while act named the first,
+    # hiding the party acting now; a delegated token can only be delegated further
+    assert oauth_error(response) == "invalid_request"
+    services.provisioning.set_grant(second.client_id, world.orders_api, ["orders:read"])
+    delegated = exchange(http, second, first_hop["access_token"], audience=warehouse,
+                         actor_token=client_token(http, second),
+                         actor_token_type=ACCESS_TOKEN_TYPE)
+    assert claims_of(body_json(delegated)["access_token"])["act"] == {
+        "sub": second.client_id, "act": {"sub": world.caller.client_id}}
+
+
+def test_delegating_an_impersonated_token_keeps_the_impersonator_in_the_chain(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # GIVEN a first hop impersonated by the Orders service: client_id is the Orders
+    # service, sub the subject, no act
+    set_policy(services, world, impersonation=True)
+    impersonated = body_json(exchange(http, world.caller, client_token(http, world.subject)))
+    first = claims_of(impersonated["access_token"])
+    assert "act" not in first and first["client_id"] == world.caller.client_id
+    second, warehouse = chain_setup(services, world, depth=2)
+
+    # WHEN a second caller exchanges it with delegation
+    response = exchange(http, second, impersonated["access_token"], audience=warehouse)
+
+    # THEN the Orders service is the prior actor: the hop is not lost
+    assert response.status_code == 200, response.body
+    claims = claims_of(body_json(response)["access_token"])
+    assert claims["sub"] == world.subject.client_id
+    assert claims["act"] == {"sub": second.client_id, "act": {"sub": world.caller.client_id}}
+
+
+def test_impersonating_an_impersonated_token_is_invalid_request(
+    http: Any, world: World, services: runtime.Services
+) -> None:
+    # an impersonated token (client_id != sub) has a prior actor although it has no act
+    set_policy(services, world, impersonation=True)
+    impersonated = body_json(exchange(http, world.caller, client_token(http, world.subject)))
+    second, warehouse = chain_setup(services, world, depth=2, impersonation=True)
+
+    response = exchange(http, second, impersonated["access_token"], audience=warehouse)
+
+    assert oauth_error(response) == "invalid_request"
 
 
 def test_impersonation_only_policy_refuses_delegation(

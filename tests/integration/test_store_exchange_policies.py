@@ -10,7 +10,7 @@ import pytest
 from chalicelib.errors import ItemChanged, ItemMissing
 from chalicelib.store.records import AuditRecord, ExchangePolicy
 from chalicelib.store.repository import Store
-from tests.integration.store_records import NOW, make_app, make_grant, make_secret
+from tests.integration.store_records import NOW, make_api, make_app, make_grant, make_secret
 
 
 def make_policy(target: str = "api_inv", **changes: object) -> ExchangePolicy:
@@ -91,21 +91,38 @@ def test_exchange_subject_reads_app_grant_issuer_and_revocations_together(
     store.revoke_token("jti-revoked", "middle", NOW + 60)
     store.revoke_token("jti-expired", "middle", NOW - 1)
 
+    store.create_api(make_api("api_src", "https://src.example.com"))
     state = store.exchange_subject("subject", "api_inv", "middle",
-                                   ("jti-revoked", "jti-expired", "jti-fresh"), NOW)
+                                   ("jti-revoked", "jti-expired", "jti-fresh"), NOW, "api_src")
 
     assert state.subject_app is not None and state.subject_app.client_id == "subject"
     assert state.grant is not None and state.grant.scopes == ("inventory:read",)
     assert state.issuing_app is not None and state.issuing_app.revocation_generation == 2
     assert state.revoked == frozenset({"jti-revoked"})
+    assert state.source_api == make_api("api_src", "https://src.example.com")
 
 
 def test_exchange_subject_of_missing_apps_and_grants_is_none(store: Store) -> None:
     store.create_app(make_app("subject"), make_secret())
 
-    same = store.exchange_subject("subject", "api_none", "subject", ("j",), NOW)
-    gone = store.exchange_subject("ghost", "api_none", "ghost", (), NOW)
+    same = store.exchange_subject("subject", "api_none", "subject", ("j",), NOW, "api_none")
+    gone = store.exchange_subject("ghost", "api_none", "ghost", (), NOW, "api_gone")
 
     assert same.subject_app is not None and same.issuing_app == same.subject_app
-    assert same.grant is None and same.revoked == frozenset()
-    assert (gone.subject_app, gone.grant, gone.issuing_app) == (None, None, None)
+    assert same.grant is None and same.revoked == frozenset() and same.source_api is None
+    assert (gone.subject_app, gone.grant, gone.issuing_app, gone.source_api) == (
+        None, None, None, None)
+
+
+def test_exchange_subject_of_a_deleted_source_api_is_none(store: Store) -> None:
+    # an API deleted and re-created with the same identifier has another id: the old
+    # id a policy lists reads as deleted
+    store.create_app(make_app("subject"), make_secret())
+    old = make_api("api_old", "https://src.example.com")
+    store.create_api(old)
+    store.delete_api(old, [], audit("api.delete"))
+    store.create_api(make_api("api_new", "https://src.example.com"))
+
+    state = store.exchange_subject("subject", "api_inv", "subject", (), NOW, "api_old")
+
+    assert state.source_api is None

@@ -15,6 +15,7 @@ from chalicelib.errors import InvalidClient, TemporarilyUnavailable
 from chalicelib.federation.issuers import issuer_id_for, spiffe_issuer
 from chalicelib.federation.jwks_fetch import IssuerKeys
 from chalicelib.federation.safe_http import SafeFetcher
+from chalicelib.federation.workload_jwt import Refused, WorkloadJwtVerifier
 from chalicelib.oauth.assertion import JWT_BEARER, JWT_SPIFFE, ClientAssertion
 from chalicelib.oauth.federated import FederatedTokenAuth
 from chalicelib.store.memory import MemoryStore
@@ -364,6 +365,34 @@ def test_rejects_crit_header(setup: Setup) -> None:
 
     with pytest.raises(InvalidClient):
         setup.authenticate(setup.token(headers={"crit": ["exp"], "exp": 1}))
+
+
+@pytest.mark.parametrize("typ", [
+    "at+jwt", "application/at+jwt", "dpop+jwt", "application/dpop+jwt",
+    "AT+JWT", "Application/DPoP+JWT", ["JWT"],
+])
+def test_rejects_an_access_token_or_dpop_proof_typ_as_a_workload_token(
+    setup: Setup, typ: object
+) -> None:
+    # RFC 8725 §3.11: one of our access tokens (RFC 9068 typ at+jwt) or a DPoP proof
+    # (RFC 9449 typ dpop+jwt) signed by an issuer's key is never a workload token
+    setup.bind()
+    verifier = WorkloadJwtVerifier(setup.store, setup.keys)
+    token = setup.token(headers={"typ": typ})
+
+    with pytest.raises(Refused, match="typ"):
+        verifier.verify(token, int(setup.clock.now))
+    with pytest.raises(InvalidClient):
+        setup.authenticate(token)
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "application/jwt", "kubernetes+jwt"])
+def test_accepts_a_workload_token_typed_jwt_or_its_platforms_type(
+    setup: Setup, typ: str
+) -> None:
+    setup.bind()
+
+    assert setup.authenticate(setup.token(headers={"typ": typ})) == APP_A
 
 
 def test_rejects_garbage_assertion(setup: Setup) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from ...errors import ItemMissing
 from ..records import App, ExchangeSubject, Grant
 from ..schema import TTL_ATTRIBUTE
+from .apis import API_SK, item_to_api
 from .apps import item_to_app, item_to_grant
 from .items import Item, _get_n, _key, _n, _s, app_pk
 from .table import APP_SK, Table, translated
@@ -70,12 +71,16 @@ class DynamoRevocationRepository(Table):
         return app, revoked
 
     def exchange_subject(
-        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int
+        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int,
+        source_api_id: str,
     ) -> ExchangeSubject:
         """One ``BatchGetItem`` (retried only for unprocessed keys): the subject's app
-        item and grant, the issuing app's item, and the revoked-``jti`` records."""
+        item and grant, the issuing app's item, the revoked-``jti`` records and the
+        source API's item."""
+        source_key = (f"API#{source_api_id}", API_SK)
         wanted = [(app_pk(subject), APP_SK), (app_pk(subject), f"GRANT#{api_id}"),
-                  (app_pk(issued_to), APP_SK), *((f"JTI#{jti}", JTI_SK) for jti in jtis)]
+                  (app_pk(issued_to), APP_SK), *((f"JTI#{jti}", JTI_SK) for jti in jtis),
+                  source_key]
         keys = [_key(pk, sk) for pk, sk in dict.fromkeys(wanted)]
         found = self._batch_get(keys)
         by_key = {(i["pk"]["S"], i["sk"]["S"]): i for i in found}
@@ -92,5 +97,7 @@ class DynamoRevocationRepository(Table):
             if (item := by_key.get((f"JTI#{jti}", JTI_SK))) is not None
             and (_get_n(item, "expires_at") or 0) > now
         )
-        return ExchangeSubject(app_of(subject), grant, app_of(issued_to), revoked)
+        source_item = by_key.get(source_key)
+        return ExchangeSubject(app_of(subject), grant, app_of(issued_to), revoked,
+                               item_to_api(source_item) if source_item else None)
 

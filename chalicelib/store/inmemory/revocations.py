@@ -22,7 +22,8 @@ class MemoryRevocationRepository(MemoryTables):
             return self.apps.get(client_id), self.revoked.get(jti, 0) > now
 
     def exchange_subject(
-        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int
+        self, subject: str, api_id: str, issued_to: str, jtis: tuple[str, ...], now: int,
+        source_api_id: str,
     ) -> ExchangeSubject:
         with self._lock:
             self.reads += 1
@@ -30,4 +31,5 @@ class MemoryRevocationRepository(MemoryTables):
                 self.apps.get(subject), self.grants.get(subject, {}).get(api_id),
                 self.apps.get(issued_to),
                 frozenset(jti for jti in jtis if self.revoked.get(jti, 0) > now),
+                self.apis.get(source_api_id),
             )

@@ -378,6 +378,8 @@ def test_secrets_are_added_with_an_expiry_shown_once_and_revoked(
     old_secret = app["secret_id"]
     s.go(f"#/apps/{app['client_id']}/credentials")
     secrets = page.locator('section[data-kind="secrets"]')
+    # the section lists this app's secret: never the previous page's, still being replaced
+    secrets.get_by_role("row", name=re.compile(old_secret)).wait_for()
     secrets.get_by_label("Expires in (seconds)").fill("86400")
     secrets.get_by_role("button", name="Add a secret").click()
     new_secret = page.get_by_test_id("new-secret")
@@ -395,6 +397,34 @@ def test_secrets_are_added_with_an_expiry_shown_once_and_revoked(
     page.locator("main").get_by_text("Secret revoked.").wait_for()
     assert [x["secret_id"] for x in s.admin(f"/apps/{app['client_id']}")["secrets"]] == [
         added["secret_id"]]
+
+
+def test_an_action_finishing_after_the_user_moved_on_never_draws_over_the_new_page(
+    browser_session: Session,
+) -> None:
+    # a secret added on app A while the user opens app B: A's redraw (after the POST)
+    # must not replace B's page, nor show A's new secret on it
+    s, page = browser_session, browser_session.page
+    a = s.send("POST", "/apps", {"name": "left behind"})
+    b = s.send("POST", "/apps", {"name": "moved on to"})
+    s.go(f"#/apps/{a['client_id']}/credentials")
+    page.evaluate("""(hash) => {
+        document.querySelector('section[data-kind="secrets"] form').requestSubmit();
+        location.hash = hash;
+    }""", f"#/apps/{b['client_id']}/credentials")
+    page.get_by_role("heading", level=1, name="moved on to").wait_for()
+    # A's secret was created (the request was sent), and its redraw came and went
+    deadline = 50
+    while len(s.admin(f"/apps/{a['client_id']}")["secrets"]) < 2 and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    page.wait_for_timeout(500)
+
+    assert page.locator("main h1").inner_text() == "moved on to"
+    secrets = page.locator('section[data-kind="secrets"]')
+    secrets.get_by_role("row", name=re.compile(b["secret_id"])).wait_for()
+    assert page.get_by_test_id("new-secret").count() == 0
+    assert s.problems == []
 
 
 def test_trusted_issuers_show_their_key_set_and_apps_accept_a_federated_identity(

@@ -8,6 +8,7 @@ import { keysPage } from "./pages/keys.js";
 import { auditPage } from "./pages/audit.js";
 import { tryPage } from "./pages/try.js";
 import { h, page } from "./ui.js";
+import { navigation } from "./state.js";
 
 const ROUTES = [
   [/^#\/apis$/, () => apisPage(), "apis"],
@@ -21,6 +22,7 @@ const ROUTES = [
 ];
 
 async function show() {
+  navigation.count += 1;
   const hash = location.hash || "#/apis";
   for (const [pattern, render, nav] of ROUTES) {
     const match = hash.match(pattern);

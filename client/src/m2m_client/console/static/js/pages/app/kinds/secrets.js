@@ -34,7 +34,7 @@ export const secrets = {
       try {
         const created = await api.post(`${ctx.path}/secrets`, raw ? { expires_in: Number(raw) } : {});
         recentSecrets.set(ctx.clientId, created.client_secret);
-        await ctx.done();
+        if (!(await ctx.done())) return;  // moved on meanwhile: the Try page still has it
         document.querySelector("main nav.tabs").after(secretPanel("New secret", ctx.clientId, created.client_secret));
         announce("New secret created. Copy it now.");
       } catch (err) { showError(form, err); }

@@ -29,6 +29,7 @@ from .http import (
     if_match,
     no_content,
     page_params,
+    paged_json,
     read_json_object,
 )
 
@@ -95,9 +96,8 @@ def update_api(api_id: str) -> Response:
 @admin_endpoint
 def list_api_grants(api_id: str) -> Response:
     grants = runtime.services().provisioning.grants_of_api(api_id)
-    listed = page(grants, lambda g: g[0], *page_params(admin.request()))
-    return admin_json({"items": [api_grant_view(c, g) for c, g in listed.items],
-                       "next": listed.next})
+    return paged_json(admin.request(), grants, lambda g: g[0],
+                      lambda item: api_grant_view(*item))
 
 
 @admin.route("/apis/{api_id}", methods=["DELETE"], authorizer=iam)

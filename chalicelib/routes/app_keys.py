@@ -10,7 +10,6 @@ from chalice.app import Response
 from .. import runtime
 from ..admin import validation as v
 from ..admin.views import timestamp
-from ..store.paging import page
 from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
@@ -18,7 +17,7 @@ from .http import (
     etag,
     if_match,
     no_content,
-    page_params,
+    paged_json,
     read_json_object,
 )
 
@@ -54,8 +53,7 @@ def add_client_key(client_id: str) -> Response:
 def list_client_keys(client_id: str) -> Response:
     keys = runtime.services().provisioning.list_client_keys(client_id)
     rank = {k.kid: f"{i:06d}" for i, k in enumerate(keys)}  # oldest first
-    listed = page(keys, lambda k: rank[k.kid], *page_params(app_keys.request()))
-    return admin_json({"items": [client_key_view(k) for k in listed.items], "next": listed.next})
+    return paged_json(app_keys.request(), keys, lambda k: rank[k.kid], client_key_view)
 
 
 @app_keys.route("/apps/{client_id}/keys/{kid}", methods=["DELETE"], authorizer=iam)

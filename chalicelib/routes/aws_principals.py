@@ -14,7 +14,6 @@ from chalice.app import Response
 from .. import runtime
 from ..admin import validation as v
 from ..admin.views import timestamp
-from ..store.paging import page
 from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
@@ -22,7 +21,7 @@ from .http import (
     etag,
     if_match,
     no_content,
-    page_params,
+    paged_json,
     read_json_object,
 )
 
@@ -57,12 +56,9 @@ def add_aws_principal(client_id: str) -> Response:
 @admin_endpoint
 def list_aws_principals(client_id: str) -> Response:
     principals, version = runtime.services().provisioning.list_aws_principals(client_id)
-    listed = page(principals, lambda p: f"{p.created_at:012d}#{p.principal_id}",
-                  *page_params(aws_principals.request()))
-    return admin_json(
-        {"items": [principal_view(p) for p in listed.items], "next": listed.next},
-        headers=etag(version),
-    )
+    return paged_json(aws_principals.request(), principals,
+                      lambda p: f"{p.created_at:012d}#{p.principal_id}", principal_view,
+                      etag(version))
 
 
 @aws_principals.route("/apps/{client_id}/aws-principals/{principal_id}", methods=["DELETE"],

@@ -8,7 +8,6 @@ from chalice.app import Response
 
 from .. import runtime
 from ..admin.views import exchange_policy_view
-from ..store.paging import page
 from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
@@ -16,7 +15,7 @@ from .http import (
     etag,
     if_match,
     no_content,
-    page_params,
+    paged_json,
     read_json_object,
 )
 
@@ -39,10 +38,9 @@ def set_exchange_policy(client_id: str, api_id: str) -> Response:
                          authorizer=iam)
 @admin_endpoint
 def list_exchange_policies(client_id: str) -> Response:
-    listed = page(runtime.services().provisioning.list_exchange_policies(client_id),
-                  lambda p: p.target_api_id, *page_params(exchange_policies.request()))
-    return admin_json({"items": [exchange_policy_view(p) for p in listed.items],
-                       "next": listed.next})
+    return paged_json(exchange_policies.request(),
+                      runtime.services().provisioning.list_exchange_policies(client_id),
+                      lambda p: p.target_api_id, exchange_policy_view)
 
 
 @exchange_policies.route(POLICY, methods=["DELETE"], authorizer=iam)

@@ -10,7 +10,6 @@ from chalice.app import Response
 
 from .. import runtime
 from ..admin.views import timestamp
-from ..store.paging import page
 from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
@@ -20,6 +19,7 @@ from .http import (
     issuer_for,
     no_content,
     page_params,
+    paged_json,
     read_json_object,
 )
 
@@ -127,9 +127,8 @@ def add_identity(client_id: str) -> Response:
 @federation.route("/apps/{client_id}/federated-identities", methods=["GET"], authorizer=iam)
 @admin_endpoint
 def list_identities(client_id: str) -> Response:
-    listed = page(_admin().list_identities(client_id), lambda i: i.identity_id,
-                  *page_params(federation.request()))
-    return admin_json({"items": [identity_view(i) for i in listed.items], "next": listed.next})
+    return paged_json(federation.request(), _admin().list_identities(client_id),
+                      lambda i: i.identity_id, identity_view)
 
 
 @federation.route("/apps/{client_id}/federated-identities/{identity_id}", methods=["DELETE"],

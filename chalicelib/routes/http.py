@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
@@ -425,6 +425,22 @@ def page_params(request: Request) -> tuple[int, str | None]:
 
 def admin_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return json_response(body, status, {"Cache-Control": "no-store", **(headers or {})})
+
+
+def paged_json(
+    request: Request,
+    items: Sequence[Any],
+    key: Callable[[Any], str],
+    view: Callable[[Any], Any],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """One page of a listing (``limit`` and ``next`` from the query): ``{"items", "next"}``,
+    each item drawn by ``view``, ordered and resumed by ``key``."""
+    from ..store.paging import page  # admin listings only, never the token path
+
+    listed = page(items, key, *page_params(request))
+    return admin_json({"items": [view(i) for i in listed.items], "next": listed.next},
+                      headers=headers)
 
 
 def no_content() -> Response:

@@ -13,7 +13,6 @@ from chalice.app import Response
 
 from .. import runtime
 from ..admin.views import timestamp
-from ..store.paging import page
 from .blueprint import ANY, AdminBlueprint, iam
 from .http import (
     admin_endpoint,
@@ -21,7 +20,7 @@ from .http import (
     etag,
     if_match,
     no_content,
-    page_params,
+    paged_json,
     read_json_object,
 )
 
@@ -59,12 +58,9 @@ def add_tls_client(client_id: str) -> Response:
 @admin_endpoint
 def list_tls_clients(client_id: str) -> Response:
     items, version = runtime.services().provisioning.list_tls_clients(client_id)
-    listed = page(items, lambda t: f"{t.created_at:012d}#{t.credential_id}",
-                  *page_params(tls_clients.request()))
-    return admin_json(
-        {"items": [tls_client_view(t) for t in listed.items], "next": listed.next},
-        headers=etag(version),
-    )
+    return paged_json(tls_clients.request(), items,
+                      lambda t: f"{t.created_at:012d}#{t.credential_id}", tls_client_view,
+                      etag(version))
 
 
 @tls_clients.route("/apps/{client_id}/tls-clients/{credential_id}", methods=["DELETE"],
